@@ -1,0 +1,27 @@
+"""All errors that spiqgan raises on purpose.
+
+Every error raised at a public boundary (loaders, estimators, the command
+line) says what was wrong, what was expected and how to fix it. The command
+line catches :class:`SpiqganError` and prints its message without a
+traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["SpiqganError", "DataError", "DataFileError", "StatisticError"]
+
+
+class SpiqganError(Exception):
+    """Base class of the errors spiqgan raises on purpose."""
+
+
+class DataError(SpiqganError, ValueError):
+    """Spike data with the wrong shape, values or size for what was asked."""
+
+
+class DataFileError(DataError):
+    """A data file that cannot be read or does not hold a usable spike raster."""
+
+
+class StatisticError(SpiqganError, ValueError):
+    """A statistic that is not defined for the given windows (e.g. JS with too many bins)."""

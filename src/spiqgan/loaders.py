@@ -1,0 +1,301 @@
+"""Reading spike data from files: MATLAB ``.mat``, NumPy ``.npy`` / ``.npz``, spike times.
+
+Only this module (and :mod:`spiqgan.synthetic`, which makes data) creates
+:class:`~spiqgan.data.SpikeRaster` objects from outside sources. Every problem
+with a file is reported as :class:`~spiqgan.exceptions.DataFileError` or
+:class:`~spiqgan.exceptions.DataError` naming the file, what is wrong and the
+fix.
+
+Supported layouts
+-----------------
+=====================  ===========================  ===========================================
+file                   array                        layout (``layout=`` overrides)
+=====================  ===========================  ===========================================
+``.mat`` (v4-v7)       2-D, key e.g. ``data``       ``bins,neurons``: repeats concatenated;
+                                                    give ``repeat_length`` (953 for the retina)
+``.mat`` (v4-v7)       3-D, key ``bint``            ``repeats,neurons,bins`` (the Marre et al.
+                                                    2017 release, ``bint_fishmovie32_100.mat``)
+``.npy`` / ``.npz``    2-D                          ``bins,neurons``
+``.npy`` / ``.npz``    3-D                          ``repeats,bins,neurons`` (spiqgan's own order:
+                                                    a file of windows ``(n_windows, t, n)`` is a
+                                                    raster of ``n_windows`` repeats of ``t`` bins)
+``.npz``               keys ``times``, ``neurons``  spike times in seconds and the neuron index of
+                       (optional ``duration``)      each spike; binned with ``bin_ms``
+=====================  ===========================  ===========================================
+
+MATLAB v7.3 files are HDF5 files; scipy cannot read them. Re-save them in
+MATLAB with ``save(name, var, '-v7')`` or convert them to ``.npz``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .data import DEFAULT_BIN_MS, SpikeRaster, as_binary, parse_neurons
+from .exceptions import DataError, DataFileError
+
+__all__ = ["load_dataset", "load_raster", "load_samples", "bin_spike_times", "LAYOUTS"]
+
+log = logging.getLogger(__name__)
+
+LAYOUTS = ("bins,neurons", "neurons,bins", "repeats,bins,neurons", "repeats,neurons,bins")
+_KNOWN_KEYS = ("bint", "data", "samples_batch_all", "spikes", "windows", "samples", "raster")
+
+
+def bin_spike_times(
+    times: np.ndarray,
+    neurons: np.ndarray,
+    *,
+    bin_ms: float = DEFAULT_BIN_MS,
+    n_neurons: int | None = None,
+    duration: float | None = None,
+    clip: bool = False,
+    source: str = "spike times",
+) -> np.ndarray:
+    """Bin spike times into a binary raster.
+
+    Parameters
+    ----------
+    times
+        ``(n_spikes,)`` spike times in seconds, from 0 (the start of the recording).
+    neurons
+        ``(n_spikes,)`` neuron index (0-based) of each spike.
+    bin_ms
+        Bin width in milliseconds; bin ``b`` covers ``[b * bin_ms, (b + 1) * bin_ms)`` ms.
+    n_neurons
+        Number of neurons (default: the largest index + 1).
+    duration
+        Recording length in seconds (default: up to the last spike).
+    clip
+        Count bins with several spikes as one spike instead of raising.
+
+    Returns
+    -------
+    np.ndarray
+        ``(n_bins, n_neurons)`` uint8 raster.
+    """
+    times = np.asarray(times, dtype=float).reshape(-1)
+    neurons = np.asarray(neurons).reshape(-1)
+    if times.shape != neurons.shape:
+        raise DataError(f"{source}: {times.size} spike times but {neurons.size} neuron indices; give one index per spike.")
+    if times.size and not np.isfinite(times).all():
+        raise DataError(f"{source}: spike times contain NaN or infinite values.")
+    if times.size and times.min() < 0:
+        raise DataError(f"{source}: negative spike time {times.min()} s; times are seconds from the recording start.")
+    if neurons.size and (not np.issubdtype(neurons.dtype, np.integer) or neurons.min() < 0):
+        raise DataError(f"{source}: neuron indices must be non-negative integers.")
+    if not (bin_ms > 0):
+        raise DataError(f"bin width must be positive, got {bin_ms!r} ms.")
+    n = int(neurons.max()) + 1 if n_neurons is None and neurons.size else int(n_neurons or 0)
+    if n < 1:
+        raise DataError(f"{source}: no spikes and no neuron count; give n_neurons.")
+    if neurons.size and neurons.max() >= n:
+        raise DataError(f"{source}: neuron index {int(neurons.max())} but only {n} neurons.")
+    bins = np.floor(times * 1000.0 / bin_ms).astype(np.int64)
+    if duration is None:
+        n_bins = int(bins.max()) + 1 if bins.size else 0
+    else:
+        n_bins = int(np.ceil(duration * 1000.0 / bin_ms - 1e-9))
+        if bins.size and bins.max() >= n_bins:
+            raise DataError(f"{source}: a spike at {times.max()} s lies beyond the duration {duration} s.")
+    if n_bins < 1:
+        raise DataError(f"{source}: the recording is empty; give a duration.")
+    counts = np.zeros((n_bins, n), dtype=np.int64)
+    np.add.at(counts, (bins, neurons.astype(np.int64)), 1)
+    return as_binary(counts, source=source, clip=clip)
+
+
+def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], str]:
+    """Read every array of a file into a dict; return it with the format name."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".mat":
+            import scipy.io
+
+            try:
+                raw = scipy.io.loadmat(str(path))
+            except NotImplementedError as exc:  # v7.3 = HDF5
+                raise DataFileError(
+                    f"{path}: this is a MATLAB v7.3 (HDF5) file, which spiqgan cannot read. Re-save it in MATLAB "
+                    "with save(name, var, '-v7'), or convert it to .npz."
+                ) from exc
+            arrays = {k: v for k, v in raw.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
+            return arrays, "mat"
+        if suffix == ".npy":
+            return {"array": np.load(path, allow_pickle=False)}, "npy"
+        if suffix == ".npz":
+            with np.load(path, allow_pickle=False) as npz:
+                return {k: npz[k] for k in npz.files}, "npz"
+    except DataFileError:
+        raise
+    except Exception as exc:  # a corrupt file can fail deep inside any reader
+        raise DataFileError(
+            f"{path}: cannot read this file as {suffix} ({type(exc).__name__}: {exc}). Check that it is a complete, "
+            "uncorrupted file of that format."
+        ) from exc
+    raise DataFileError(f"{path}: unknown file type {suffix!r}; expected .mat, .npy or .npz.")
+
+
+def _pick_key(arrays: dict[str, np.ndarray], key: str | None, path: Path) -> str:
+    if not arrays:
+        raise DataFileError(f"{path}: the file holds no arrays.")
+    if key is not None:
+        if key not in arrays:
+            raise DataFileError(f"{path}: no array named {key!r}; the file holds {sorted(arrays)}. Pass one of these as the key (--key).")
+        return key
+    if len(arrays) == 1:
+        return next(iter(arrays))
+    known = [k for k in _KNOWN_KEYS if k in arrays]
+    if len(known) == 1:
+        return known[0]
+    raise DataFileError(f"{path}: several arrays {sorted(arrays)}; name the one with the spikes (--key NAME).")
+
+
+def load_raster(
+    path: str | Path,
+    *,
+    key: str | None = None,
+    repeat_length: int | None = None,
+    bin_ms: float = DEFAULT_BIN_MS,
+    layout: str | None = None,
+    clip: bool = False,
+) -> SpikeRaster:
+    """Load a binary spike raster from a ``.mat``, ``.npy`` or ``.npz`` file.
+
+    Parameters
+    ----------
+    path
+        The file (see the module docstring for the layouts).
+    key
+        Array name inside a ``.mat`` / ``.npz`` file; inferred when the file holds
+        one array, or one of the usual names (``bint``, ``data``, ...).
+    repeat_length
+        Bins per repeat for a 2-D raster of concatenated repeats (953 for the
+        salamander recording). For a 3-D array it is the bin axis and must match.
+        Without it a 2-D raster is one continuous repeat.
+    bin_ms
+        Bin width in ms (for spike times, the width to bin with).
+    layout
+        One of :data:`LAYOUTS`, to override the default for the array's dimensions.
+    clip
+        Count bins with spike counts above 1 as one spike instead of raising.
+
+    Returns
+    -------
+    SpikeRaster
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file. Check the path (--data PATH).")
+    if path.is_dir():
+        raise DataFileError(f"{path}: is a folder; expected a .mat, .npy or .npz file.")
+    arrays, fmt = _read_arrays(path)
+    source = path.name
+    if fmt == "npz" and key is None and {"times", "neurons"} <= set(arrays):
+        duration = float(arrays["duration"]) if "duration" in arrays else None
+        n_neurons = int(arrays["n_neurons"]) if "n_neurons" in arrays else None
+        spikes = bin_spike_times(
+            arrays["times"], arrays["neurons"], bin_ms=bin_ms, n_neurons=n_neurons,
+            duration=duration, clip=clip, source=source,
+        )
+        return SpikeRaster(spikes, repeat_length=repeat_length, bin_ms=bin_ms, source=source)
+    name = _pick_key(arrays, key, path)
+    arr = arrays[name]
+    source = f"{path.name}:{name}" if fmt != "npy" else path.name
+    return _raster_from_array(arr, fmt=fmt, layout=layout, repeat_length=repeat_length, bin_ms=bin_ms, clip=clip, source=source)
+
+
+def _raster_from_array(
+    arr: np.ndarray, *, fmt: str, layout: str | None, repeat_length: int | None, bin_ms: float, clip: bool, source: str
+) -> SpikeRaster:
+    if arr.ndim not in (2, 3):
+        raise DataFileError(
+            f"{source}: expected a 2-D raster (bins, neurons) or a 3-D array of repeats, got {arr.ndim}-D with shape "
+            f"{arr.shape}."
+        )
+    if layout is None:
+        layout = "bins,neurons" if arr.ndim == 2 else ("repeats,neurons,bins" if fmt == "mat" else "repeats,bins,neurons")
+    if layout not in LAYOUTS:
+        raise DataError(f"unknown layout {layout!r}; expected one of {', '.join(LAYOUTS)}.")
+    if len(layout.split(",")) != arr.ndim:
+        raise DataFileError(f"{source}: layout {layout!r} names {len(layout.split(','))} axes but the array has shape {arr.shape}.")
+    # validate values before reshaping, so that error indices refer to the file's array
+    arr = as_binary(arr, source=source, clip=clip)
+    if layout == "neurons,bins":
+        arr = arr.T
+    if arr.ndim == 3:
+        if layout == "repeats,neurons,bins":
+            arr = arr.transpose(0, 2, 1)
+        n_rep, n_bins, n_neu = arr.shape
+        if repeat_length is not None and repeat_length != n_bins:
+            raise DataError(
+                f"{source}: the repeat length is {n_bins} bins in this {layout} array, but {repeat_length} was given; "
+                "leave the repeat length out for 3-D arrays."
+            )
+        repeat_length = n_bins
+        arr = arr.reshape(n_rep * n_bins, n_neu)
+    return SpikeRaster(np.ascontiguousarray(arr), repeat_length=repeat_length, bin_ms=bin_ms, source=source)
+
+
+def load_samples(
+    path: str | Path,
+    *,
+    data_n_neurons: int,
+    selection: str | Sequence[int] | None,
+    timesteps: int,
+    key: str | None = None,
+    repeat_length: int | None = None,
+    layout: str | None = None,
+    clip: bool = False,
+) -> np.ndarray:
+    """Load generated (or model, or other real) samples as windows ``(n_windows, t, n)``.
+
+    A 3-D ``.npy`` of windows ``(n_windows, t, n)`` is used as it is. A raster
+    (such as the K-pairwise samples in a ``.mat`` file) is cut into
+    non-overlapping windows of ``timesteps`` bins. The neuron selection is
+    applied when the samples have as many neurons as the data
+    (``data_n_neurons``); samples that already have exactly the selected
+    number of neurons are used as they are.
+    """
+    raster = load_raster(path, key=key, repeat_length=repeat_length, layout=layout, clip=clip)
+    n_selected = int(parse_neurons(selection, data_n_neurons).size)
+    if raster.n_neurons == data_n_neurons:
+        raster = raster.select_neurons(selection)
+    elif raster.n_neurons != n_selected:
+        raise DataError(
+            f"{path}: the samples have {raster.n_neurons} neurons, but the data has {data_n_neurons} and "
+            f"{n_selected} are selected; give samples of either size."
+        )
+    return raster.windows(timesteps)
+
+
+
+def load_dataset(
+    path: str | Path | None = None,
+    *,
+    key: str | None = None,
+    repeat_length: int | None = None,
+    bin_ms: float = DEFAULT_BIN_MS,
+    layout: str | None = None,
+    clip: bool = False,
+    neurons: str | Sequence[int] | None = None,
+) -> SpikeRaster:
+    """Load a raster from ``path`` (or the built-in synthetic default when ``None``) and select neurons.
+
+    The built-in default is :func:`spiqgan.synthetic.retina_like` with
+    :data:`spiqgan.synthetic.DEFAULT_SYNTHETIC`; the file options must then be left out.
+    """
+    if path is None:
+        from .synthetic import DEFAULT_SYNTHETIC, retina_like
+
+        given = [name for name, v in (("key", key), ("repeat length", repeat_length), ("layout", layout)) if v is not None]
+        if given:
+            raise DataError(f"{' and '.join(given)} given without a data file; give the file too (--data PATH).")
+        raster = retina_like(**DEFAULT_SYNTHETIC, bin_ms=bin_ms)
+    else:
+        raster = load_raster(path, key=key, repeat_length=repeat_length, bin_ms=bin_ms, layout=layout, clip=clip)
+    return raster.select_neurons(neurons)

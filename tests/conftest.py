@@ -1,0 +1,41 @@
+"""Shared fixtures. The salamander data are read from ../shared (never copied into the project)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina"
+RECORDING = SHARED_DATA / "recording_40_neurons.mat"
+K_PAIRWISE = SHARED_DATA / "k_pairwise_samples_40_neurons.mat"
+REPEAT_LENGTH = 953
+
+
+@pytest.fixture(scope="session")
+def recording_path() -> Path:
+    """Path of the shared 40-neuron recording; CI must have it, elsewhere its absence skips."""
+    if not RECORDING.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"the shared recording is missing at {RECORDING}; CI runs with ../shared beside the project")
+        pytest.skip(f"shared recording not found at {RECORDING}")
+    return RECORDING
+
+
+@pytest.fixture(scope="session")
+def k_pairwise_path(recording_path: Path) -> Path:
+    return K_PAIRWISE
+
+
+@pytest.fixture
+def tiny_windows() -> np.ndarray:
+    """Two windows of t = 3 bins and n = 2 neurons, used for the hand-computed statistics."""
+    return np.array(
+        [
+            [[1, 0], [1, 1], [0, 0]],
+            [[0, 1], [1, 1], [1, 1]],
+        ],
+        dtype=np.uint8,
+    )
