@@ -1,0 +1,138 @@
+"""Figures: generated versus real statistics, pattern distributions, rasters.
+
+The only module that uses matplotlib, imported when a function is called.
+Figures are built with :class:`matplotlib.figure.Figure` (not ``pyplot``), so
+nothing global changes and nothing is shown: each function takes ``ax=None``
+(or ``axes=None``), draws, and returns the figure; the caller saves it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+from . import statistics as st
+
+__all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters"]
+
+_GEN = "tab:red"
+_REF = "0.2"
+
+
+def _new_figure(figsize: tuple[float, float]) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=figsize, layout="constrained")
+
+
+def _scatter_identity(ax: Any, real: np.ndarray, generated: np.ndarray, title: str, log: bool = False) -> None:
+    real = np.asarray(real, dtype=float).reshape(-1)
+    generated = np.asarray(generated, dtype=float).reshape(-1)
+    ok = np.isfinite(real) & np.isfinite(generated)
+    if log:
+        ok &= (real > 0) & (generated > 0)
+    ax.set_title(title)
+    ax.set_xlabel("real")
+    ax.set_ylabel("generated")
+    if not ok.any():
+        ax.text(0.5, 0.5, "undefined", ha="center", va="center", transform=ax.transAxes, color="0.5")
+        return
+    x, y = real[ok], generated[ok]
+    ax.scatter(x, y, s=14, color=_GEN, alpha=0.75, edgecolor="none")
+    lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
+    if log:
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+    pad = 0.05 * (hi - lo) if not log and hi > lo else 0.0
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="0.5", lw=1, ls="--", zorder=0)
+
+
+def plot_statistics(
+    generated_stats: dict[str, np.ndarray], reference_stats: dict[str, np.ndarray], axes: Sequence[Any] | None = None
+) -> Any:
+    """Generated versus real: firing rates, pairwise covariances, k-probabilities, autocorrelograms.
+
+    Parameters
+    ----------
+    generated_stats, reference_stats
+        Dicts as returned by :func:`spiqgan.evaluation.summary_statistics`.
+    axes
+        Four axes to draw into; default a new 1 x 4 figure.
+    """
+    if axes is None:
+        fig = _new_figure((14, 3.6))
+        axes = fig.subplots(1, 4)
+    fig = axes[0].figure
+    panels = [
+        ("firing_rate", "firing rate (spikes / bin)", False),
+        ("covariance", "pairwise covariance", False),
+        ("k_probability", "k-probability", True),
+        ("autocorrelogram", "autocorrelogram", False),
+    ]
+    for ax, (key, title, log) in zip(axes, panels):
+        _scatter_identity(ax, reference_stats[key], generated_stats[key], title, log=log)
+    return fig
+
+
+def plot_pattern_distribution(
+    generated: np.ndarray, reference: np.ndarray, ax: Any | None = None, max_patterns: int = 64
+) -> Any:
+    """Probabilities of window patterns, real and generated (log scale).
+
+    The patterns are ordered by decreasing real probability; at most
+    ``max_patterns`` are shown (all when ``2^(n t)`` is that small, so that
+    patterns the model never makes show as gaps and those it makes that real
+    data never does show at the right).
+    """
+    if ax is None:
+        fig = _new_figure((8, 3.6))
+        ax = fig.subplots()
+    fig = ax.figure
+    rp, rw = st.pattern_distribution(reference)
+    gp, gw = st.pattern_distribution(generated)
+    support = np.union1d(rp, gp)
+    real = np.zeros(support.size)
+    gen = np.zeros(support.size)
+    real[np.searchsorted(support, rp)] = rw
+    gen[np.searchsorted(support, gp)] = gw
+    order = np.lexsort((-gen, -real))[:max_patterns]
+    x = np.arange(order.size)
+    ax.bar(x - 0.2, real[order], width=0.4, color=_REF, label="real")
+    ax.bar(x + 0.2, gen[order], width=0.4, color=_GEN, label="generated")
+    ax.set_yscale("log")
+    bits = reference.shape[1] * reference.shape[2]
+    ax.set_xlabel(f"pattern (ordered by real probability; {order.size} of {support.size} seen, 2^{bits} possible)")
+    ax.set_ylabel("probability")
+    if bits <= 6:
+        ax.set_xticks(x, [format(int(p), f"0{bits}b") for p in support[order]], rotation=90, fontsize=7)
+    ax.legend()
+    return fig
+
+
+def plot_rasters(
+    generated: np.ndarray, reference: np.ndarray, n_bins: int = 300, axes: Sequence[Any] | None = None
+) -> Any:
+    """Real and generated windows laid end to end as rasters (neuron versus bin).
+
+    Shows about ``n_bins`` bins of each: whole windows, separated by faint lines.
+    """
+    if axes is None:
+        fig = _new_figure((12, 4.5))
+        axes = fig.subplots(2, 1, sharex=True)
+    fig = axes[0].figure
+    for ax, windows, title, color in ((axes[0], reference, "real", _REF), (axes[1], generated, "generated", _GEN)):
+        t, n = windows.shape[1], windows.shape[2]
+        k = max(1, min(windows.shape[0], n_bins // t))
+        raster = windows[:k].reshape(k * t, n)
+        s, i = np.nonzero(raster)
+        ax.scatter(s, i, marker="|", s=40, color=color, linewidths=1.2)
+        if t > 1:
+            for b in range(t, k * t, t):
+                ax.axvline(b - 0.5, color="0.85", lw=0.6, zorder=0)
+        ax.set_ylim(-0.5, n - 0.5)
+        ax.set_xlim(-0.5, k * t - 0.5)
+        ax.set_ylabel("neuron")
+        ax.set_title(f"{title}: {k} windows of {t} bins")
+    axes[-1].set_xlabel("bin")
+    return fig

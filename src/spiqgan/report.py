@@ -1,0 +1,68 @@
+"""Writing an evaluation to a folder: JSON report, text table, figures.
+
+Every file is written atomically (:mod:`spiqgan.atomic`): an interrupted run
+leaves either the previous file or the new one, never half of one.
+
+Files written to ``out_dir``
+----------------------------
+``evaluation.json``
+    the comparison rows (error, floor, ratio per statistic), the summary
+    statistics of both sets and the ``metadata`` given (data, neurons, ...).
+``evaluation.txt``
+    the table as printed.
+``statistics.png``
+    generated versus real firing rates, covariances, k-probabilities and
+    autocorrelograms, with the identity line.
+``patterns.png``
+    window-pattern probabilities, real and generated (only for n t <= 20).
+``rasters.png``
+    real and generated windows side by side.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import plotting
+from .atomic import atomic_path, write_json, write_text
+from .evaluation import Evaluation
+from .statistics import DEFAULT_JS_MAX_BITS
+
+__all__ = ["save_evaluation", "save_figure"]
+
+
+def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
+    """Save a matplotlib figure atomically (the format follows the suffix)."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or "png")
+    return path
+
+
+def save_evaluation(
+    evaluation: Evaluation,
+    generated: np.ndarray,
+    reference: np.ndarray,
+    out_dir: str | Path,
+    *,
+    metadata: dict | None = None,
+    figures: bool = True,
+) -> dict[str, Path]:
+    """Write the report and figures of ``evaluation`` to ``out_dir``; return the paths written."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = {
+        "json": write_json(out / "evaluation.json", {"metadata": metadata or {}, **evaluation.to_dict()}),
+        "table": write_text(out / "evaluation.txt", evaluation.table() + "\n"),
+    }
+    if figures:
+        written["statistics"] = save_figure(
+            plotting.plot_statistics(evaluation.generated_stats, evaluation.reference_stats), out / "statistics.png"
+        )
+        if evaluation.n_neurons * evaluation.n_timesteps <= DEFAULT_JS_MAX_BITS:
+            written["patterns"] = save_figure(plotting.plot_pattern_distribution(generated, reference), out / "patterns.png")
+        written["rasters"] = save_figure(plotting.plot_rasters(generated, reference), out / "rasters.png")
+    return written
