@@ -1,0 +1,364 @@
+r"""The patch quantum generator: ``t`` sub-generators, one per time step, each the same circuit.
+
+Two circuits are built from one description, :class:`CircuitConfig`:
+
+**SpiQGAN** (``architecture="spiqgan"``, the default). Per sub-generator
+``q = n + a`` qubits (``n`` feature qubits = neurons, first; ``a`` ancillas,
+last), starting in ``|0...0>``, then ``l`` layers of
+
+1. noise encoding :math:`R_X(w_{j}\gamma_j)` on every qubit ``j``, with
+   :math:`\gamma_j \sim U[0, s\pi]` (paper: :math:`s = 1`, :math:`w = 1`), in every
+   layer (``noise_layers="all"``, data re-uploading, the paper) or in the first only;
+2. trainable :math:`R_Y(\theta_{j})` then :math:`R_Z(\phi_{j})` on every qubit;
+3. ``CNOT(j, j+1)`` for ``j = 0 .. q-2``, in that order.
+
+Measuring the feature qubits (ancillas traced out) gives one ``n``-bit pattern,
+neuron 0 the most significant bit. One noise vector per sample is shared by
+all ``t`` sub-generators (``noise_sharing="shared"``, what couples the time
+steps) or drawn per sub-generator (``"per_timestep"``).
+
+**QCE 2023** (``architecture="qce2023"``). Noise encoded once, by
+:math:`R_Y(\gamma_j)`, :math:`\gamma \sim U[0, \pi]`, on all qubits; then ``l``
+layers of :math:`R_Y, R_Z` on every qubit and the CNOT chain. The ancilla is
+measured and the feature register's distribution conditioned on it being
+``|0>`` (post-selection, as in PennyLane's patch-GAN demo) gives
+:math:`p_j = P(\text{features} = j \mid \text{ancilla} = 0)`; neuron ``j`` is
+basis state ``j``, so ``n`` neurons need :math:`f = \max(1, \lceil\log_2 n\rceil)`
+feature qubits. Post-processing: :math:`\sigma(p_j - c)`, with ``c`` the
+uniform value :math:`2^{-f}` (the paper says only that the constant depends on
+the system size: we take the probability of a basis state under a uniform
+distribution), and the neuron is active when :math:`\sigma(p_j - c) > 0.5`,
+i.e. :math:`p_j > 2^{-f}`. Deterministic given the noise.
+
+Parameter counts
+----------------
+A SpiQGAN sub-generator has :math:`2 q l` trainable angles (plus :math:`q l'`
+encoding weights when they are trainable, :math:`l'` the layers with noise).
+The paper states "8 times the number of neurons per time step" for 4 layers;
+with the ancilla the circuit really has :math:`2 (n + a) \cdot 4 = 8 (n + a)`:
+:meth:`PatchGenerator.resources` reports the real count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, replace
+from typing import Literal
+
+import torch
+
+from . import simulator as sim
+from .exceptions import SpiqganError
+
+__all__ = ["CircuitConfig", "PatchGenerator", "GeneratorOutput", "PRESETS", "ConfigError", "config_from_preset"]
+
+
+class ConfigError(SpiqganError, ValueError):
+    """A generator configuration that cannot be built."""
+
+
+Architecture = Literal["spiqgan", "qce2023"]
+
+
+@dataclass(frozen=True)
+class CircuitConfig:
+    """Hyperparameters of one sub-generator circuit and its readout.
+
+    Parameters
+    ----------
+    n_neurons
+        ``n``, neurons per time step.
+    n_ancillas
+        ``a``, ancilla qubits (default 1).
+    n_layers
+        ``l``, layers (default 5).
+    architecture
+        ``"spiqgan"`` or ``"qce2023"`` (see the module docstring).
+    noise_scale
+        ``s``: :math:`\\gamma \\sim U[0, s\\pi]` (paper: 1).
+    noise_layers
+        ``"all"`` (re-uploaded in every layer, SpiQGAN paper) or ``"first"``.
+    noise_sharing
+        ``"shared"``: one noise vector per sample for all time steps (paper);
+        ``"per_timestep"``: one per sub-generator.
+    trainable_encoding
+        Learn a weight ``w`` per qubit, layer and sub-generator in
+        :math:`R_X(w\\gamma)` (Perez-Salinas et al. 2020); off in the paper (``w = 1``).
+    readout
+        ``"sample"``: measured bitstrings (SpiQGAN); ``"threshold"``: neuron
+        active when its spike probability exceeds 0.5 (the QCE 2023 rule on
+        per-neuron probabilities); ``"basis"``: the QCE 2023 basis-state readout
+        (the only readout of ``"qce2023"``).
+    init
+        Trainable angles drawn ``"uniform"`` in :math:`[0, 2\\pi)`, or
+        ``"identity"``: :math:`\\mathcal N(0, \\text{init\\_scale}^2)`, so that with a
+        small noise range training starts near ``|0...0>``, a silent population.
+    init_scale
+        Standard deviation of the ``"identity"`` initialization.
+    """
+
+    n_neurons: int
+    n_ancillas: int = 1
+    n_layers: int = 5
+    architecture: Architecture = "spiqgan"
+    noise_scale: float = 1.0
+    noise_layers: Literal["all", "first"] = "all"
+    noise_sharing: Literal["shared", "per_timestep"] = "shared"
+    trainable_encoding: bool = False
+    readout: Literal["sample", "threshold", "basis"] = "sample"
+    init: Literal["uniform", "identity"] = "uniform"
+    init_scale: float = 0.01
+
+    def __post_init__(self) -> None:
+        def positive(name: str, value: object, minimum: int) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+                raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+
+        positive("n_neurons", self.n_neurons, 1)
+        positive("n_ancillas", self.n_ancillas, 0)
+        positive("n_layers", self.n_layers, 1)
+        choices = {
+            "architecture": ("spiqgan", "qce2023"),
+            "noise_layers": ("all", "first"),
+            "noise_sharing": ("shared", "per_timestep"),
+            "readout": ("sample", "threshold", "basis"),
+            "init": ("uniform", "identity"),
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
+        if not (isinstance(self.noise_scale, (int, float)) and 0 <= self.noise_scale <= 2):
+            raise ConfigError(f"noise_scale must lie in [0, 2] (gamma ~ U[0, s pi]), got {self.noise_scale!r}.")
+        if not (isinstance(self.init_scale, (int, float)) and self.init_scale >= 0):
+            raise ConfigError(f"init_scale must be >= 0, got {self.init_scale!r}.")
+        if self.architecture == "qce2023" and self.readout != "basis":
+            raise ConfigError("the qce2023 circuit has the basis-state readout only: set readout='basis'.")
+        if self.architecture == "spiqgan" and self.readout == "basis":
+            raise ConfigError("readout='basis' belongs to the qce2023 circuit; the spiqgan circuit reads out "
+                              "'sample' or 'threshold'.")
+        if self.n_qubits > sim.MAX_QUBITS:
+            raise ConfigError(
+                f"{self.n_qubits} qubits per sub-generator is more than the limit of {sim.MAX_QUBITS}: the "
+                f"simulator holds 2**q amplitudes per sample and time step ({2 ** self.n_qubits * 8 / 2**20:.0f} MiB "
+                "each in complex64). Use fewer neurons or ancillas."
+            )
+
+    @property
+    def n_feature_qubits(self) -> int:
+        if self.architecture == "qce2023":
+            return max(1, math.ceil(math.log2(self.n_neurons)))
+        return self.n_neurons
+
+    @property
+    def n_qubits(self) -> int:
+        return self.n_feature_qubits + self.n_ancillas
+
+    def noise_in_layer(self, layer: int) -> bool:
+        return layer == 0 or (self.noise_layers == "all" and self.architecture == "spiqgan")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+#: the papers' settings, exactly (``CircuitConfig(n_neurons=n, **PRESETS[name])``)
+PRESETS: dict[str, dict] = {
+    "paper": dict(architecture="spiqgan", n_ancillas=1, n_layers=5, noise_scale=1.0, noise_layers="all",
+                  noise_sharing="shared", trainable_encoding=False, readout="sample", init="uniform"),
+    "qce2023": dict(architecture="qce2023", n_ancillas=1, n_layers=5, noise_scale=1.0, noise_layers="first",
+                    noise_sharing="shared", trainable_encoding=False, readout="basis", init="uniform"),
+}
+
+
+@dataclass
+class GeneratorOutput:
+    """What the generator computes for a batch of noise.
+
+    Attributes
+    ----------
+    probabilities
+        ``(batch, t, 2**n)`` exact outcome distribution of each time step (feature
+        qubits, ancillas traced out); ``None`` for the deterministic QCE readout.
+    spike_probabilities
+        ``(batch, t, n)``: P(neuron spikes) for the ``"sample"`` readout; for
+        ``"threshold"`` the same probabilities (the readout thresholds them);
+        for ``"basis"`` the QCE activation :math:`\\sigma(p_j - 2^{-f})`.
+    """
+
+    probabilities: torch.Tensor | None
+    spike_probabilities: torch.Tensor
+
+
+class PatchGenerator(torch.nn.Module):
+    """``t`` sub-generators of :class:`CircuitConfig`, each with its own parameters.
+
+    Parameters
+    ----------
+    config
+        The circuit (the same for every sub-generator).
+    n_timesteps
+        ``t``, the number of sub-generators.
+    dtype
+        ``torch.complex64`` (default) or ``torch.complex128``.
+    seed
+        Seed (or ``torch.Generator``) of the parameter initialization.
+
+    Attributes
+    ----------
+    rotations : torch.nn.Parameter
+        ``(t, l, q, 2)``: the :math:`R_Y` and :math:`R_Z` angles.
+    encoding_weights : torch.Tensor
+        ``(t, l', q)``: the weights ``w`` of the noise encoding in the ``l'``
+        layers with noise (a parameter when trainable, a buffer of ones otherwise).
+    """
+
+    def __init__(
+        self,
+        config: CircuitConfig,
+        n_timesteps: int,
+        *,
+        dtype: torch.dtype = torch.complex64,
+        seed: int | torch.Generator = 0,
+    ) -> None:
+        super().__init__()
+        if isinstance(n_timesteps, bool) or not isinstance(n_timesteps, int) or n_timesteps < 1:
+            raise ConfigError(f"n_timesteps must be an integer >= 1, got {n_timesteps!r}.")
+        if dtype not in (torch.complex64, torch.complex128):
+            raise ConfigError(f"dtype must be torch.complex64 or torch.complex128, got {dtype}.")
+        self.config = config
+        self.n_timesteps = n_timesteps
+        self.dtype = dtype
+        real = sim._real_dtype(dtype)
+        gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
+        shape = (n_timesteps, config.n_layers, config.n_qubits)
+        if config.init == "uniform":
+            rot = torch.rand(*shape, 2, generator=gen, dtype=torch.float64) * (2 * math.pi)
+        else:
+            rot = torch.randn(*shape, 2, generator=gen, dtype=torch.float64) * config.init_scale
+        self.rotations = torch.nn.Parameter(rot.to(real))
+        # noisy layers are a prefix (the first, or all): weight k belongs to layer k
+        n_noisy = sum(config.noise_in_layer(k) for k in range(config.n_layers))
+        weights = torch.ones((n_timesteps, n_noisy, config.n_qubits), dtype=real)
+        if config.trainable_encoding:
+            self.encoding_weights = torch.nn.Parameter(weights)
+        else:
+            self.register_buffer("encoding_weights", weights)
+        self.register_buffer("_perm", sim.cnot_chain_permutation(config.n_qubits), persistent=False)
+
+    # ----------------------------------------------------------------- noise
+    def noise_shape(self, batch: int) -> tuple[int, ...]:
+        q = self.config.n_qubits
+        return (batch, q) if self.config.noise_sharing == "shared" else (batch, self.n_timesteps, q)
+
+    def draw_noise(self, batch: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Noise angles :math:`\\gamma \\sim U[0, s\\pi]`: ``(batch, q)`` shared or ``(batch, t, q)``."""
+        real = sim._real_dtype(self.dtype)
+        u = torch.rand(self.noise_shape(batch), generator=generator, dtype=real, device=self.rotations.device)
+        return u * (self.config.noise_scale * math.pi)
+
+    # --------------------------------------------------------------- forward
+    def _layer_matrices(self, gamma: torch.Tensor, layer: int) -> torch.Tensor:
+        """Fused single-qubit gates of one layer: ``(batch * t, q, 2, 2)``."""
+        cfg = self.config
+        theta = self.rotations[:, layer, :, 0]  # (t, q)
+        phi = self.rotations[:, layer, :, 1]
+        u = sim.rz_matrix(phi, self.dtype) @ sim.ry_matrix(theta, self.dtype)  # (t, q, 2, 2)
+        if cfg.noise_in_layer(layer):
+            angle = self.encoding_weights[:, layer, :] * gamma  # (batch, t, q)
+            enc = sim.rx_matrix(angle, self.dtype) if cfg.architecture == "spiqgan" else sim.ry_matrix(angle, self.dtype)
+            u = u @ enc  # (batch, t, q, 2, 2)
+        else:
+            u = u.expand(gamma.shape[0], *u.shape)
+        return u.reshape(-1, cfg.n_qubits, 2, 2)
+
+    def forward(
+        self, noise: torch.Tensor, shots: int | None = None, generator: torch.Generator | None = None
+    ) -> GeneratorOutput:
+        """Run all sub-generators on a batch of noise (see :meth:`draw_noise` for its shape).
+
+        ``shots=None`` gives exact probabilities (differentiable); ``shots=N``
+        estimates them from ``N`` measurements per sample and time step, drawn
+        with ``generator``, as a quantum computer would (not differentiable).
+        """
+        cfg = self.config
+        q, t = cfg.n_qubits, self.n_timesteps
+        expected = self.noise_shape(noise.shape[0]) if noise.dim() >= 1 else None
+        if noise.dim() < 1 or tuple(noise.shape) != expected:
+            raise ConfigError(f"noise must have shape {expected or '(batch, q)'}, got {tuple(noise.shape)}; use draw_noise().")
+        batch = noise.shape[0]
+        gamma = noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise
+        state = sim.zero_state(batch * t, q, self.dtype, device=self.rotations.device)
+        for layer in range(cfg.n_layers):
+            state = sim.apply_single_qubit_layer(state, self._layer_matrices(gamma, layer), q)
+            state = sim.apply_permutation(state, self._perm)
+        probs = sim.probabilities(state)  # (batch * t, 2**q)
+        if shots is not None:
+            if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
+                raise ConfigError(f"shots must be a positive integer or None (exact), got {shots!r}.")
+            probs = sim.shot_estimate(probs, shots, generator)
+        f, a = cfg.n_feature_qubits, cfg.n_ancillas
+        if cfg.architecture == "qce2023":
+            joint = probs.reshape(batch * t, 2**f, 2**a)
+            kept = joint[:, :, 0]
+            post = kept / kept.sum(-1, keepdim=True).clamp_min(torch.finfo(kept.dtype).tiny)
+            activation = torch.sigmoid(post[:, : cfg.n_neurons] - 2.0**-f)
+            return GeneratorOutput(None, activation.reshape(batch, t, cfg.n_neurons))
+        dist = sim.marginal_first(probs, f, q).reshape(batch, t, 2**f)
+        return GeneratorOutput(dist, sim.bit_marginals(dist, f))
+
+    # -------------------------------------------------------------- sampling
+    def readout(self, output: GeneratorOutput, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Binary windows ``(batch, t, n)`` uint8 from a forward pass, by the configured readout."""
+        cfg = self.config
+        if cfg.readout == "sample":
+            idx = sim.sample_indices(output.probabilities, generator)
+            return sim.indices_to_bits(idx, cfg.n_neurons)
+        return (output.spike_probabilities > 0.5).to(torch.uint8)
+
+    @torch.no_grad()
+    def sample(self, n_windows: int, generator: torch.Generator | int | None = None, batch_size: int = 4096) -> torch.Tensor:
+        """Draw ``n_windows`` binary windows ``(n_windows, t, n)`` uint8; seeded by ``generator``."""
+        if isinstance(generator, int):
+            generator = torch.Generator(device=self.rotations.device).manual_seed(generator)
+        chunks = []
+        for start in range(0, int(n_windows), batch_size):
+            b = min(batch_size, int(n_windows) - start)
+            chunks.append(self.readout(self.forward(self.draw_noise(b, generator)), generator))
+        if not chunks:
+            return torch.zeros(0, self.n_timesteps, self.config.n_neurons, dtype=torch.uint8)
+        return torch.cat(chunks)
+
+    # ------------------------------------------------------------- resources
+    def resources(self) -> dict:
+        """Qubits, layers, trainable parameters, two-qubit gates and depth of the circuit.
+
+        Counts are per sub-generator and, for parameters and gates, also for
+        all ``t``. Depth counts gates before fusion: the rotations of a layer
+        (3 with noise, 2 without) plus the CNOT chain, ``q - 1`` deep.
+        """
+        cfg = self.config
+        q, l, t = cfg.n_qubits, cfg.n_layers, self.n_timesteps
+        noisy = sum(cfg.noise_in_layer(k) for k in range(l))
+        per_sub = 2 * q * l + (q * noisy if cfg.trainable_encoding else 0)
+        depth = sum((3 if cfg.noise_in_layer(k) else 2) + (q - 1) for k in range(l))
+        return {
+            "qubits": q,
+            "feature_qubits": cfg.n_feature_qubits,
+            "ancillas": cfg.n_ancillas,
+            "layers": l,
+            "sub_generators": t,
+            "trainable_parameters_per_sub_generator": per_sub,
+            "trainable_parameters": per_sub * t,
+            "two_qubit_gates_per_sub_generator": (q - 1) * l,
+            "two_qubit_gates": (q - 1) * l * t,
+            "depth": depth,
+        }
+
+    def extra_repr(self) -> str:
+        return f"t={self.n_timesteps}, {self.config}"
+
+
+def config_from_preset(preset: str, n_neurons: int, **overrides) -> CircuitConfig:
+    """``CircuitConfig`` with a preset's values (``"paper"``, ``"qce2023"``) and any overrides."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}.")
+    return replace(CircuitConfig(n_neurons=n_neurons, **PRESETS[preset]), **overrides)
