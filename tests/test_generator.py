@@ -52,7 +52,7 @@ def test_outputs_and_gradients_match_pennylane(name, config, t):
 
 @pytest.mark.parametrize("n", range(1, 13))
 def test_spiqgan_builds_for_n_1_to_12(n):
-    t = 30 if n <= 6 else 3
+    t = 30
     gen = PatchGenerator(CircuitConfig(n), t)
     out = gen(gen.draw_noise(2))
     assert out.probabilities.shape == (2, t, 2**n)
@@ -60,6 +60,18 @@ def test_spiqgan_builds_for_n_1_to_12(n):
     torch.testing.assert_close(out.probabilities.sum(-1), torch.ones(2, t), rtol=0, atol=1e-5)
     windows = gen.sample(3, 0)
     assert windows.shape == (3, t, n) and windows.dtype == torch.uint8
+
+
+@pytest.mark.parametrize(
+    "options",
+    [dict(noise_layers="first"), dict(trainable_encoding=True), dict(noise_sharing="per_timestep"),
+     dict(readout="threshold"), dict(init="identity", noise_scale=0.1), dict(n_ancillas=3, n_layers=7)],
+)
+def test_every_encoding_option_builds_at_n_12_t_30(options):
+    gen = PatchGenerator(CircuitConfig(12, **options), 30)
+    out = gen(gen.draw_noise(1))
+    assert out.probabilities.shape == (1, 30, 4096)
+    assert gen.sample(2, 0).shape == (2, 30, 12)
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 16])
