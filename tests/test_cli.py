@@ -69,3 +69,53 @@ def test_evaluate_shared_recording_against_k_pairwise(recording_path, k_pairwise
     # it has no temporal structure: the autocorrelogram is far off
     assert rows["autocorrelogram"]["ratio"] > 5
     assert not (tmp_path / "statistics.png").exists()
+
+
+@pytest.mark.slow
+def test_train_sample_evaluate_end_to_end(tmp_path, capsys):
+    run = tmp_path / "run"
+    config = tmp_path / "hp.toml"
+    config.write_text('steps = 8\neval-every = 4\njs_windows = 200\nlr_generator = 0.02\n')
+    argv = ["train", "--neurons", "0-2", "--timesteps", "2", "--config", str(config), "--seed", "1",
+            "--out", str(run), "--no-progress"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "held-out evaluation, last generator" in out and "estimator exact" in out
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"]["steps"] == 8 and cfg["model"]["lr_generator"] == 0.02 and cfg["model"]["seed"] == 1
+    assert cfg["data"]["neurons"] == [0, 1, 2]
+    metrics = (run / "metrics.csv").read_text().splitlines()
+    assert metrics[0].startswith("step,critic_loss") and len(metrics) == 1 + 9
+    for name in ("checkpoints/last.safetensors", "checkpoints/best.safetensors", "training.png", "snapshots.png",
+                 "evaluation/evaluation.json", "evaluation/statistics.png"):
+        assert (run / name).exists(), name
+    samples = tmp_path / "s.npy"
+    assert main(["sample", str(run), "--windows", "500", "--seed", "3", "--out", str(samples)]) == 0
+    w = np.load(samples)
+    assert w.shape == (500, 2, 3) and w.dtype == np.uint8
+    assert main(["evaluate", "--neurons", "0-2", "--timesteps", "2", "--samples", str(samples)]) == 0
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--out", "x", "--loss", "kk"], "invalid choice"),
+        (["train", "--out", "x", "--steps", "0", "--no-progress"], "steps must be a positive integer"),
+        (["train", "--out", "x", "--config", "missing.toml"], "missing.toml: no such config file"),
+        (["sample", "nowhere", "--out", "s.npy"], "no such checkpoint file"),
+    ],
+)
+def test_train_and_sample_errors(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # argparse rejects bad choices itself, with usage on stderr
+        code = exc.code
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_train_rejects_unknown_config_keys(tmp_path, capsys):
+    (tmp_path / "bad.toml").write_text("learning_rate = 0.1\n")
+    assert main(["train", "--out", str(tmp_path / "r"), "--config", str(tmp_path / "bad.toml")]) == 2
+    assert "unknown hyperparameter 'learning_rate'" in capsys.readouterr().err

@@ -12,11 +12,11 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-__all__ = ["atomic_path", "write_json", "write_text", "write_npy"]
+__all__ = ["atomic_path", "write_json", "write_text", "write_npy", "write_csv"]
 
 
 def _default_mode() -> int:
@@ -65,3 +65,21 @@ def write_npy(path: str | Path, array: np.ndarray) -> Path:
         with open(tmp, "wb") as fh:
             np.save(fh, np.asarray(array), allow_pickle=False)
     return Path(path)
+
+
+def write_csv(path: str | Path, rows: list[dict[str, Any]], fields: Sequence[str]) -> Path:
+    """Write ``rows`` (dicts) as CSV with the columns ``fields``; NaN and ``None`` become empty cells."""
+    import csv
+    import io
+    import math
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        cells = []
+        for f in fields:
+            v = row.get(f)
+            cells.append("" if v is None or (isinstance(v, float) and math.isnan(v)) else (f"{v:.8g}" if isinstance(v, float) else v))
+        writer.writerow(cells)
+    return write_text(path, buf.getvalue())

@@ -10,6 +10,7 @@ printed as one line (``spiqgan: error: ...``) with exit status 2.
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Sequence
 from . import __version__
 from .data import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
 from .exceptions import DataError, SpiqganError
+from .model import TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
 
@@ -81,7 +83,156 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for the report and figures")
     ev.add_argument("--no-figures", action="store_true", help="write the JSON and text report only")
     ev.set_defaults(func=_cmd_evaluate)
+
+    tr = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a SpiQGAN model; checkpoints, metrics, figures and a held-out evaluation go to --out",
+        description=(
+            "Train on the training repeats, evaluate on the held-out repeats. Hyperparameters: the defaults, "
+            "then --preset, then --config FILE.toml (keys as the option names, with - or _), then the options."
+        ),
+    )
+    _add_data_options(tr)
+    tr.add_argument("--preset", choices=sorted(TRAINING_PRESETS), default=None,
+                    help="the exact settings of a paper: 'paper' (SpiQGAN) or 'qce2023'")
+    tr.add_argument("--config", type=Path, default=None, metavar="FILE", help="TOML file of hyperparameters")
+    tr.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder")
+    tr.add_argument("--no-progress", action="store_true", help="no progress line")
+    tr.add_argument("--no-figures", action="store_true", help="no figures")
+    hp = tr.add_argument_group("hyperparameters (default: see `spiqgan.model.SpiQGAN`)")
+    for name, param in inspect.signature(SpiQGAN.__init__).parameters.items():
+        if name in ("self", "n_neurons", "n_timesteps"):
+            continue
+        flag = "--" + name.replace("_", "-")
+        default = param.default
+        choices = _MODEL_CHOICES.get(name)
+        if isinstance(default, bool):
+            hp.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                            help=f"{_PARAM_HELP.get(name, '')} (default {default})")
+        else:
+            hp.add_argument(flag, type=type(default), default=None, choices=choices, metavar=None if choices else "X",
+                            help=f"{_PARAM_HELP.get(name, '')} (default {default})")
+    tr.set_defaults(func=_cmd_train)
+
+    sa = sub.add_parser("sample", parents=[common], help="draw windows from a trained run",
+                        description="Draw binary windows (n_windows, t, n) uint8 from a run's generator into a .npy file.")
+    sa.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    sa.add_argument("--windows", type=int, default=10000, help="number of windows (default 10000)")
+    sa.add_argument("--seed", type=int, default=0)
+    sa.add_argument("--which", choices=("last", "best"), default="last",
+                    help="the generator after the last step or at the step with the lowest JS")
+    sa.add_argument("--out", type=Path, required=True, metavar="FILE.npy")
+    sa.set_defaults(func=_cmd_sample)
     return parser
+
+
+_MODEL_CHOICES = {
+    "model": ["spiqgan", "qce2023"], "loss": ["k", "standard"], "k_target": ["batch", "dataset"],
+    "estimator": ["auto", "relaxation", "straight-through", "reinforce", "exact"], "lipschitz": ["gp", "clip"],
+    "dtype": ["complex64", "complex128"], "noise_layers": ["all", "first"], "noise_sharing": ["shared", "per_timestep"],
+    "readout": ["sample", "threshold", "basis"], "init": ["uniform", "identity"],
+}
+_PARAM_HELP = {
+    "model": "spiqgan (Wasserstein + K-loss) or qce2023",
+    "n_ancillas": "ancilla qubits",
+    "n_layers": "circuit layers",
+    "noise_scale": "noise gamma ~ U[0, s pi]: s",
+    "noise_layers": "layers that (re-)upload the noise",
+    "noise_sharing": "one noise vector per sample for all time steps, or per time step",
+    "trainable_encoding": "learn the noise-encoding weights RX(w gamma)",
+    "readout": "measured bitstrings or thresholded probabilities",
+    "init": "initial angles: uniform in [0, 2 pi) or near identity",
+    "init_scale": "std of the near-identity initialization",
+    "loss": "k (K-loss) or standard",
+    "k_weight": "K",
+    "k_target": "spikes per window the K-term pulls to: real batch mean or whole training set",
+    "estimator": "gradient through measurement",
+    "lipschitz": "gradient penalty or weight clipping",
+    "gp_weight": "gradient-penalty weight",
+    "clip_value": "weight-clipping bound",
+    "critic_hidden": "hidden units of the critic",
+    "n_critic": "critic updates per generator update",
+    "batch_size": "batch size",
+    "lr_generator": "generator learning rate",
+    "lr_critic": "critic learning rate",
+    "beta1": "Adam beta1",
+    "beta2": "Adam beta2",
+    "steps": "generator updates",
+    "eval_every": "steps between JS evaluations and checkpoints",
+    "js_windows": "generated windows for each JS evaluation",
+    "seed": "seed of the whole run",
+    "dtype": "simulator precision",
+}
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    if not path.is_file():
+        raise DataError(f"{path}: no such config file.")
+    try:
+        with open(path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{path}: not valid TOML ({exc}).") from exc
+    names = set(inspect.signature(SpiQGAN.__init__).parameters) - {"self", "n_neurons", "n_timesteps"}
+    out = {}
+    for key, value in raw.items():
+        k = key.replace("-", "_")
+        if k not in names and k != "preset":
+            raise DataError(f"{path}: unknown hyperparameter {key!r}; known: {', '.join(sorted(names))}.")
+        out[k] = value
+    return out
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .runs import train_run
+
+    full, raster = _load(args)
+    train, test = raster.split(args.test_fraction)
+    train_w = train.windows(args.timesteps, args.stride)
+    test_w, test_reps = test.windows(args.timesteps, args.stride, return_repeats=True)
+    config = _read_toml(args.config) if args.config else {}
+    preset = args.preset or config.pop("preset", None)
+    config.pop("preset", None)
+    given = {name: getattr(args, name) for name in inspect.signature(SpiQGAN.__init__).parameters
+             if name not in ("self", "n_neurons", "n_timesteps") and getattr(args, name, None) is not None}
+    overrides = {**config, **given}
+    n, t = raster.n_neurons, args.timesteps
+    model = SpiQGAN.from_preset(preset, n, t, **overrides) if preset else SpiQGAN(n, t, **overrides)
+    params = model.resolved_params()
+    print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
+    res = model.circuit_config()
+    print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, estimator {params['estimator']}, "
+          f"{res.n_qubits} qubits x {t} sub-generators, {params['steps']} steps")
+    data_info = {
+        "data": str(args.data) if args.data else "built-in synthetic",
+        "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
+        "bin_ms": raster.bin_ms, "test_fraction": args.test_fraction, "preset": preset,
+    }
+    results = train_run(model, train_w, test_w, test_reps, args.out, data_info=data_info,
+                        progress=not args.no_progress, figures=not args.no_figures)
+    if model.best_step_ is not None:
+        print(f"best step {model.best_step_} (JS {model.best_js_:.4g}); last step {model.n_steps_}")
+    for which, ev in results.items():
+        print(f"\nheld-out evaluation, {which} generator:")
+        print(ev.table())
+    print(f"\nrun written to {args.out}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from .atomic import write_npy
+    from .runs import load_run
+
+    model = load_run(args.run_dir)
+    windows = model.sample(args.windows, seed=args.seed, which=args.which)
+    write_npy(args.out, windows)
+    print(f"wrote {args.out}: {windows.shape[0]} windows of shape {windows.shape[1:]} ({args.which} generator)")
+    return 0
 
 
 def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:

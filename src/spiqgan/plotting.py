@@ -14,7 +14,7 @@ import numpy as np
 
 from . import statistics as st
 
-__all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters"]
+__all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots"]
 
 _GEN = "tab:red"
 _REF = "0.2"
@@ -131,8 +131,81 @@ def plot_rasters(
             for b in range(t, k * t, t):
                 ax.axvline(b - 0.5, color="0.85", lw=0.6, zorder=0)
         ax.set_ylim(-0.5, n - 0.5)
+        ax.set_yticks(range(0, n, max(1, n // 8)))
         ax.set_xlim(-0.5, k * t - 0.5)
         ax.set_ylabel("neuron")
         ax.set_title(f"{title}: {k} windows of {t} bins")
     axes[-1].set_xlabel("bin")
+    return fig
+
+
+def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | None = None) -> Any:
+    """Losses and JS divergence versus step, from a training history (``SpiQGAN.history_``)."""
+    if axes is None:
+        fig = _new_figure((13, 3.6))
+        axes = fig.subplots(1, 3)
+    fig = axes[0].figure
+
+    def column(key: str) -> tuple[np.ndarray, np.ndarray]:
+        step = np.array([row["step"] for row in history], dtype=float)
+        val = np.array([row.get(key, np.nan) for row in history], dtype=float)
+        ok = np.isfinite(val)
+        return step[ok], val[ok]
+
+    ax = axes[0]
+    for key, label in (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate")):
+        x, y = column(key)
+        if x.size:
+            ax.plot(x, y, lw=1, label=label)
+    ax.set_title("critic")
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    for key, label in (("generator_loss", "generator loss"), ("k_term", "K-term")):
+        x, y = column(key)
+        if x.size:
+            ax.plot(x, y, lw=1, label=label)
+    ax.set_title("generator")
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    x, y = column("js")
+    if x.size:
+        ax.plot(x, y, "o-", ms=3, color=_GEN)
+        best = int(np.argmin(y))
+        ax.plot(x[best], y[best], "*", ms=12, color="k", label=f"best: step {int(x[best])}, JS {y[best]:.3g}")
+        ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "JS not computed (n t > 20)", ha="center", va="center", transform=ax.transAxes, color="0.5")
+    ax.set_title("JS divergence to training data")
+    ax.set_xlabel("step")
+    return fig
+
+
+def plot_snapshots(reference: np.ndarray, snapshots: dict[str, np.ndarray], n_bins: int = 500) -> Any:
+    """Pattern distributions (top row) and rasters of ``n_bins`` bins (bottom row) at several training stages.
+
+    ``snapshots`` maps a title (e.g. ``"start (step 0)"``) to generated windows;
+    as in Figure 1 of the QCE 2023 paper.
+    """
+    k = len(snapshots)
+    fig = _new_figure((4.2 * k, 6))
+    axes = fig.subplots(2, k, squeeze=False)
+    for j, (title, windows) in enumerate(snapshots.items()):
+        plot_pattern_distribution(windows, reference, ax=axes[0, j], max_patterns=32)
+        axes[0, j].set_title(title)
+        axes[0, j].set_xlabel("pattern")
+        t, n = windows.shape[1], windows.shape[2]
+        w = max(1, min(windows.shape[0], n_bins // t))
+        raster = windows[:w].reshape(w * t, n)
+        s_idx, i_idx = np.nonzero(raster)
+        ax = axes[1, j]
+        ax.scatter(s_idx, i_idx, marker="|", s=30, color=_GEN, linewidths=1)
+        ax.set_xlim(-0.5, w * t - 0.5)
+        ax.set_ylim(-0.5, n - 0.5)
+        ax.set_yticks(range(0, n, max(1, n // 8)))
+        ax.set_xlabel("bin")
+        ax.set_ylabel("neuron")
+        ax.set_title(f"{w * t} bins generated")
     return fig

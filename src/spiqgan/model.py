@@ -1,0 +1,383 @@
+"""``SpiQGAN``: the estimator users train, sample from, save and load.
+
+Scikit-learn style (as in nemos): ``__init__`` only stores hyperparameters;
+:meth:`SpiQGAN.fit` creates the fitted attributes, whose names end in ``_``;
+randomness comes from ``seed``. ``SpiQGAN.from_preset("paper", ...)`` gives the
+SpiQGAN paper's settings exactly, ``"qce2023"`` those of the QCE 2023 paper.
+
+The defaults that differ from the paper (noise range 0.1 pi, near-identity
+initialization, generator learning rate 0.01, K-loss target from the whole
+training set, exact or straight-through gradients) are the ones the
+measurements in the project's fit-quality issue point to: the paper's noise
+encoding cannot express sparse spiking (see :mod:`spiqgan.generator`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import estimators as est
+from .checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
+from .critic import Critic, Discriminator
+from .data import check_windows
+from .exceptions import SpiqganError
+from .generator import PRESETS as CIRCUIT_PRESETS
+from .generator import CircuitConfig, ConfigError, PatchGenerator
+from .training import TrainingState, train_steps
+
+__all__ = ["SpiQGAN", "TRAINING_PRESETS", "NotFittedError"]
+
+
+class NotFittedError(SpiqganError):
+    """The model has not been trained (or loaded) yet."""
+
+
+#: training settings of each paper; circuit settings come from spiqgan.generator.PRESETS
+TRAINING_PRESETS: dict[str, dict[str, Any]] = {
+    "paper": dict(model="spiqgan", loss="k", k_weight=1.0, k_target="batch", lipschitz="gp", critic_hidden=64,
+                  n_critic=2, batch_size=32, lr_generator=0.05, lr_critic=0.002),
+    "qce2023": dict(model="qce2023", loss="standard", k_weight=0.0, critic_hidden=16, n_critic=1, batch_size=8,
+                    lr_generator=7e-4, lr_critic=4e-4, steps=1000, estimator="relaxation"),
+}
+
+_CIRCUIT_FIELDS = ("n_ancillas", "n_layers", "noise_scale", "noise_layers", "noise_sharing", "trainable_encoding",
+                   "readout", "init", "init_scale")
+_CHOICES = {
+    "model": ("spiqgan", "qce2023"),
+    "loss": ("k", "standard"),
+    "k_target": ("batch", "dataset"),
+    "estimator": ("auto",) + est.ESTIMATORS,
+    "lipschitz": ("gp", "clip"),
+    "dtype": ("complex64", "complex128"),
+}
+
+
+class SpiQGAN:
+    """A patch quantum GAN for binary spike windows ``(n_windows, t, n)``.
+
+    Parameters
+    ----------
+    n_neurons, n_timesteps
+        ``n`` and ``t`` of the windows.
+    model
+        ``"spiqgan"`` (Wasserstein critic, K-loss) or ``"qce2023"`` (the QCE 2023
+        circuit, discriminator and cross-entropy losses).
+    n_ancillas, n_layers, noise_scale, noise_layers, noise_sharing, trainable_encoding, readout, init, init_scale
+        The circuit: see :class:`spiqgan.generator.CircuitConfig`.
+    loss
+        ``"k"`` (the K-loss, weight ``k_weight``) or ``"standard"`` (no K-term).
+    k_weight
+        ``K``.
+    k_target
+        Mean spikes per real window that the K-term pulls towards: of the real
+        ``"batch"`` (paper) or of the whole training set (``"dataset"``).
+    estimator
+        Gradient through measurement: see :mod:`spiqgan.estimators`; ``"auto"``
+        is ``"exact"`` where ``n t <= 14`` and ``"straight-through"`` beyond.
+    lipschitz
+        ``"gp"`` (gradient penalty, weight ``gp_weight``) or ``"clip"`` (weights
+        clipped to ``[-clip_value, clip_value]``).
+    critic_hidden
+        Hidden units of the critic (64) or discriminator (16).
+    n_critic
+        Critic updates per generator update.
+    batch_size, lr_generator, lr_critic, beta1, beta2
+        Batch size and Adam settings.
+    steps
+        Generator updates.
+    eval_every, js_windows
+        JS divergence to the training windows every ``eval_every`` steps, from
+        ``js_windows`` generated windows.
+    seed
+        Seeds every random draw of the fit.
+    dtype
+        ``"complex64"`` or ``"complex128"`` for the simulator.
+
+    Attributes
+    ----------
+    generator_ : PatchGenerator
+        The generator after the last step.
+    critic_ : torch.nn.Module
+    history_ : list of dict
+        Per-step metrics (see :data:`spiqgan.training.HISTORY_FIELDS`).
+    best_step_, best_js_ : int or None, float or None
+        The step with the lowest JS divergence (``None`` where JS is not computed).
+    n_steps_ : int
+        Steps trained.
+    """
+
+    def __init__(
+        self,
+        n_neurons: int,
+        n_timesteps: int = 1,
+        *,
+        model: str = "spiqgan",
+        n_ancillas: int = 1,
+        n_layers: int = 5,
+        noise_scale: float = 0.1,
+        noise_layers: str = "all",
+        noise_sharing: str = "shared",
+        trainable_encoding: bool = False,
+        readout: str = "sample",
+        init: str = "identity",
+        init_scale: float = 0.01,
+        loss: str = "k",
+        k_weight: float = 1.0,
+        k_target: str = "dataset",
+        estimator: str = "auto",
+        lipschitz: str = "gp",
+        gp_weight: float = 10.0,
+        clip_value: float = 0.01,
+        critic_hidden: int = 64,
+        n_critic: int = 2,
+        batch_size: int = 32,
+        lr_generator: float = 0.01,
+        lr_critic: float = 0.002,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        steps: int = 1000,
+        eval_every: int = 50,
+        js_windows: int = 2000,
+        seed: int = 0,
+        dtype: str = "complex64",
+    ) -> None:
+        for name, value in list(locals().items()):
+            if name != "self":
+                setattr(self, name, value)
+
+    # --------------------------------------------------------------- params
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self) -> dict[str, Any]:
+        """The hyperparameters, as given to ``__init__``."""
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params: Any) -> "SpiQGAN":
+        unknown = set(params) - set(self._param_names())
+        if unknown:
+            raise ConfigError(f"unknown hyperparameters {sorted(unknown)}; see SpiQGAN.get_params().")
+        for k, v in params.items():
+            setattr(self, k, v)
+        return self
+
+    @classmethod
+    def from_preset(cls, preset: str, n_neurons: int, n_timesteps: int = 1, **overrides: Any) -> "SpiQGAN":
+        """The settings of a paper (``"paper"``: SpiQGAN; ``"qce2023"``), with any overrides."""
+        if preset not in TRAINING_PRESETS:
+            raise ConfigError(f"unknown preset {preset!r}; expected one of {', '.join(TRAINING_PRESETS)}.")
+        circuit = {k: v for k, v in CIRCUIT_PRESETS[preset].items() if k in _CIRCUIT_FIELDS}
+        return cls(n_neurons, n_timesteps, **{**circuit, **TRAINING_PRESETS[preset], **overrides})
+
+    def circuit_config(self) -> CircuitConfig:
+        """The :class:`CircuitConfig` these hyperparameters describe."""
+        return CircuitConfig(
+            n_neurons=self.n_neurons, architecture=self.model, **{k: getattr(self, k) for k in _CIRCUIT_FIELDS}
+        )
+
+    def resolved_params(self) -> dict[str, Any]:
+        """Hyperparameters checked, with ``estimator="auto"`` resolved. Raises ConfigError on bad values."""
+        p = self.get_params()
+        for name, allowed in _CHOICES.items():
+            if p[name] not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {p[name]!r}.")
+        for name in ("n_timesteps", "critic_hidden", "n_critic", "batch_size", "steps", "eval_every", "js_windows"):
+            if isinstance(p[name], bool) or not isinstance(p[name], int) or p[name] < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {p[name]!r}.")
+        for name in ("lr_generator", "lr_critic", "gp_weight", "clip_value"):
+            if not (isinstance(p[name], (int, float)) and p[name] > 0 and math.isfinite(p[name])):
+                raise ConfigError(f"{name} must be a positive number, got {p[name]!r}.")
+        if not (isinstance(p["k_weight"], (int, float)) and p["k_weight"] >= 0):
+            raise ConfigError(f"k_weight must be >= 0, got {p['k_weight']!r}.")
+        for name in ("beta1", "beta2"):
+            if not (0 <= p[name] < 1):
+                raise ConfigError(f"{name} must lie in [0, 1), got {p[name]!r}.")
+        self.circuit_config()  # validates the circuit
+        if p["estimator"] == "auto":
+            if p["model"] == "qce2023" or p["readout"] != "sample":
+                p["estimator"] = "relaxation"
+            else:
+                bits = p["n_neurons"] * p["n_timesteps"]
+                p["estimator"] = "exact" if bits <= est.EXACT_MAX_BITS else "straight-through"
+        return p
+
+    # ----------------------------------------------------------------- build
+    def _build(self, p: dict[str, Any]) -> TrainingState:
+        torch_dtype = torch.complex128 if p["dtype"] == "complex128" else torch.complex64
+        gen = PatchGenerator(self.circuit_config(), p["n_timesteps"], dtype=torch_dtype, seed=p["seed"])
+        est.check_estimator(p["estimator"], gen)
+        n_inputs = p["n_neurons"] * p["n_timesteps"]
+        critic_cls = Discriminator if p["model"] == "qce2023" else Critic
+        critic = critic_cls(n_inputs, hidden=p["critic_hidden"], seed=p["seed"] + 1)
+        betas = (p["beta1"], p["beta2"])
+        return TrainingState(
+            generator=gen,
+            critic=critic,
+            opt_generator=torch.optim.Adam(gen.parameters(), lr=p["lr_generator"], betas=betas),
+            opt_critic=torch.optim.Adam(critic.parameters(), lr=p["lr_critic"], betas=betas),
+            rng=torch.Generator().manual_seed(p["seed"] + 2),
+            data_rng=torch.Generator().manual_seed(p["seed"] + 3),
+        )
+
+    # ------------------------------------------------------------------- fit
+    def fit(
+        self,
+        windows: np.ndarray,
+        *,
+        progress: Any | None = None,
+        on_eval: Callable[["SpiQGAN"], None] | None = None,
+        resume: bool = False,
+    ) -> "SpiQGAN":
+        """Train on ``windows: (n_windows, t, n)`` 0/1.
+
+        Parameters
+        ----------
+        progress
+            An object with ``update(step, **fields)`` (e.g. :class:`spiqgan.progress.Progress`).
+        on_eval
+            Called with the model after every JS evaluation (for checkpoints).
+        resume
+            Continue a fitted (or loaded) model up to ``steps`` instead of starting anew.
+        """
+        p = self.resolved_params()
+        x = check_windows(windows, min_windows=p["batch_size"], what="training windows")
+        if x.shape[1:] != (p["n_timesteps"], p["n_neurons"]):
+            raise ConfigError(
+                f"training windows have (t, n) = {x.shape[1:]}, but the model was made for "
+                f"({p['n_timesteps']}, {p['n_neurons']}); select {p['n_neurons']} neurons and windows of "
+                f"{p['n_timesteps']} bins."
+            )
+        if resume and hasattr(self, "_state"):
+            state = self._state
+        else:
+            state = self._build(p)
+        self._state = state
+        self.params_ = p
+        hook = None if on_eval is None else (lambda _state: on_eval(self))
+        train_steps(state, p, x, max(0, p["steps"] - state.step), on_eval=hook, progress=progress)
+        return self
+
+    # fitted attributes, read from the training state
+    def _fitted(self) -> TrainingState:
+        if not hasattr(self, "_state"):
+            raise NotFittedError("this SpiQGAN model is not trained yet; call fit(windows) or SpiQGAN.load(path).")
+        return self._state
+
+    @property
+    def generator_(self) -> PatchGenerator:
+        return self._fitted().generator
+
+    @property
+    def critic_(self) -> torch.nn.Module:
+        return self._fitted().critic
+
+    @property
+    def history_(self) -> list[dict[str, float]]:
+        return self._fitted().history
+
+    @property
+    def best_step_(self) -> int | None:
+        return self._fitted().best_step
+
+    @property
+    def best_js_(self) -> float | None:
+        return self._fitted().best_js
+
+    @property
+    def n_steps_(self) -> int:
+        return self._fitted().step
+
+    def generator_at(self, which: str = "last") -> PatchGenerator:
+        """The generator after the ``"last"`` step, at the ``"best"`` step (lowest JS; the last one
+        if JS was never computed) or at the ``"start"`` (before training)."""
+        if which not in ("last", "best", "start"):
+            raise ConfigError(f"which must be 'last', 'best' or 'start', got {which!r}.")
+        state = self._fitted()
+        weights = {"last": None, "best": state.best_generator, "start": state.initial_generator}[which]
+        if weights is None:
+            return state.generator
+        gen = PatchGenerator(state.generator.config, state.generator.n_timesteps, dtype=state.generator.dtype)
+        gen.load_state_dict(weights)
+        return gen
+
+    def sample(self, n_windows: int, seed: int = 0, *, which: str = "last") -> np.ndarray:
+        """``n_windows`` binary windows ``(n_windows, t, n)`` uint8 from the ``"last"``, ``"best"`` or ``"start"`` generator."""
+        if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
+            raise ConfigError(f"n_windows must be a positive integer, got {n_windows!r}.")
+        gen = self.generator_at(which)
+        return gen.sample(int(n_windows), torch.Generator().manual_seed(int(seed))).numpy()
+
+    # ------------------------------------------------------------ save/load
+    def save(self, path: str | Path) -> Path:
+        """Write the hyperparameters, the whole training state and the best generator to one file.
+
+        A safetensors file (tensors) whose header holds the JSON rest; written
+        atomically. :meth:`load` restores it exactly, ready to sample or to
+        continue training (``fit(..., resume=True)``).
+        """
+        state = self._fitted()
+        tensors: dict[str, torch.Tensor] = {}
+        for k, v in state.generator.state_dict().items():
+            tensors[f"generator.{k}"] = v
+        for k, v in state.critic.state_dict().items():
+            tensors[f"critic.{k}"] = v
+        for name in ("best_generator", "initial_generator"):
+            for k, v in (getattr(state, name) or {}).items():
+                tensors[f"{name}.{k}"] = v
+        opt_g, meta_g = flatten_optimizer("opt_generator", state.opt_generator)
+        opt_c, meta_c = flatten_optimizer("opt_critic", state.opt_critic)
+        tensors.update(opt_g)
+        tensors.update(opt_c)
+        tensors["rng"] = state.rng.get_state()
+        tensors["data_rng"] = state.data_rng.get_state()
+        meta = {
+            "params": self.get_params(),
+            "step": state.step,
+            "best_js": state.best_js,
+            "best_step": state.best_step,
+            "seconds": state.seconds,
+            "opt_generator": meta_g,
+            "opt_critic": meta_c,
+            "history": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+                        for row in state.history],
+        }
+        return save_checkpoint(path, tensors, meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SpiQGAN":
+        """Restore a model written by :meth:`save`."""
+        tensors, meta = load_checkpoint(path)
+        model = cls(**meta["params"])
+        p = model.resolved_params()
+        state = model._build(p)
+
+        def part(prefix: str) -> dict[str, torch.Tensor]:
+            return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+
+        state.generator.load_state_dict(part("generator"))
+        state.critic.load_state_dict(part("critic"))
+        state.best_generator = part("best_generator") or None
+        state.initial_generator = part("initial_generator") or None
+        state.opt_generator.load_state_dict(unflatten_optimizer("opt_generator", tensors, meta["opt_generator"]))
+        state.opt_critic.load_state_dict(unflatten_optimizer("opt_critic", tensors, meta["opt_critic"]))
+        state.rng.set_state(tensors["rng"])
+        state.data_rng.set_state(tensors["data_rng"])
+        state.step = int(meta["step"])
+        state.best_js, state.best_step = meta["best_js"], meta["best_step"]
+        state.seconds = float(meta["seconds"])
+        state.history = [{k: (math.nan if v is None else v) for k, v in row.items()} for row in meta["history"]]
+        model._state = state
+        model.params_ = p
+        return model
+
+    def __repr__(self) -> str:
+        changed = {k: v for k, v in self.get_params().items()
+                   if k in ("n_neurons", "n_timesteps") or v != inspect.signature(type(self).__init__).parameters[k].default}
+        return f"SpiQGAN({', '.join(f'{k}={v!r}' for k, v in changed.items())})"

@@ -1,0 +1,207 @@
+"""The training loops: SpiQGAN's Wasserstein GAN with the K-loss, and the QCE 2023 GAN.
+
+One step of the SpiQGAN loop (``n_critic = 2`` in the paper):
+
+1. ``n_critic`` times: draw a real batch and a generated one (the critic sees
+   what :func:`spiqgan.estimators.critic_input` gives), minimize
+   :func:`spiqgan.losses.critic_loss` plus the gradient penalty (or clip the
+   weights afterwards);
+2. draw noise, minimize ``-E[C(G(z))]`` (estimated by the chosen gradient
+   estimator) plus the K-term on the spike count.
+
+The QCE 2023 loop alternates one discriminator and one generator step with
+binary cross-entropy losses.
+
+Every ``eval_every`` steps (and at the first and last), when ``n t <= 20``,
+the Jensen-Shannon divergence between ``js_windows`` generated windows (always
+drawn with the same seed, so that successive values differ by the model, not
+by the draw) and the training windows is recorded; the generator with the
+lowest JS is kept (``best``) besides the last one: the QCE 2023 paper saw its
+best step followed by mode collapse.
+
+All randomness comes from two explicit ``torch.Generator`` objects (noise,
+sampling and gradient-penalty mixing; real batches), so that the same seed
+gives the same run, bit for bit, on the same machine.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from . import estimators as est
+from . import losses
+from .generator import PatchGenerator
+from .statistics import DEFAULT_JS_MAX_BITS, js_divergence
+
+__all__ = ["TrainingState", "train_steps", "generated_js", "HISTORY_FIELDS"]
+
+#: columns of the per-step metrics (``metrics.csv``)
+HISTORY_FIELDS = (
+    "step", "critic_loss", "wasserstein", "generator_loss", "k_term", "spikes_generated", "spikes_real", "js",
+    "seconds",
+)
+
+
+@dataclass
+class TrainingState:
+    """Everything a run needs to continue exactly where it stopped."""
+
+    generator: PatchGenerator
+    critic: torch.nn.Module
+    opt_generator: torch.optim.Optimizer
+    opt_critic: torch.optim.Optimizer
+    rng: torch.Generator
+    data_rng: torch.Generator
+    step: int = 0
+    best_js: float | None = None
+    best_step: int | None = None
+    best_generator: dict[str, torch.Tensor] | None = None
+    initial_generator: dict[str, torch.Tensor] | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def generated_js(generator: PatchGenerator, reference: np.ndarray, n_windows: int, seed: int) -> float | None:
+    """JS divergence between ``n_windows`` generated windows (drawn with ``seed``) and ``reference``; ``None`` if n t > 20."""
+    _, t, n = reference.shape
+    if n * t > DEFAULT_JS_MAX_BITS:
+        return None
+    samples = generator.sample(n_windows, torch.Generator().manual_seed(seed)).numpy()
+    return js_divergence(samples, reference)
+
+
+def _record(state: TrainingState, row: dict[str, float]) -> None:
+    state.history.append({k: row.get(k, math.nan) for k in HISTORY_FIELDS})
+
+
+def _wgan_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
+    gen, critic = state.generator, state.critic
+    batch = p["batch_size"]
+    c_loss_value = w_value = 0.0
+    for _ in range(p["n_critic"]):
+        real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
+        with torch.no_grad():
+            out = gen(gen.draw_noise(batch, state.rng))
+            fake = est.critic_input(gen, out, p["estimator"], state.rng).to(real.dtype)
+        c_fake, c_real = critic(fake), critic(real)
+        loss = losses.critic_loss(c_fake, c_real)
+        if p["lipschitz"] == "gp":
+            loss = loss + p["gp_weight"] * losses.gradient_penalty(critic, real, fake, state.rng)
+        state.opt_critic.zero_grad(set_to_none=True)
+        loss.backward()
+        state.opt_critic.step()
+        if p["lipschitz"] == "clip":
+            with torch.no_grad():
+                for param in critic.parameters():
+                    param.clamp_(-p["clip_value"], p["clip_value"])
+        c_loss_value = float(loss.detach())
+        w_value = float((c_real.mean() - c_fake.mean()).detach())
+    real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
+    out = gen(gen.draw_noise(batch, state.rng))
+    surrogate, value = est.generator_critic_term(gen, out, critic, p["estimator"], state.rng)
+    counts = est.generated_spike_counts(gen, out, state.rng)
+    target = real.sum(dim=(1, 2)).mean() if p["k_target"] == "batch" else torch.tensor(target_all, dtype=counts.dtype)
+    k_weight = p["k_weight"] if p["loss"] == "k" else 0.0
+    kt = losses.k_term(counts, target, k_weight)
+    g_loss = -surrogate + kt
+    state.opt_generator.zero_grad(set_to_none=True)
+    g_loss.backward()
+    state.opt_generator.step()
+    return {
+        "critic_loss": c_loss_value,
+        "wasserstein": w_value,
+        "generator_loss": float(-value + kt.detach()),
+        "k_term": float(kt.detach()),
+        "spikes_generated": float(counts.detach().mean()),
+        "spikes_real": float(target),
+    }
+
+
+def _bce_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
+    gen, disc = state.generator, state.critic
+    batch = p["batch_size"]
+    real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
+    with torch.no_grad():
+        out = gen(gen.draw_noise(batch, state.rng))
+        fake = est.critic_input(gen, out, p["estimator"], state.rng).to(real.dtype)
+    d_loss = losses.bce_discriminator_loss(disc(real), disc(fake))
+    state.opt_critic.zero_grad(set_to_none=True)
+    d_loss.backward()
+    state.opt_critic.step()
+    out = gen(gen.draw_noise(batch, state.rng))
+    p_out = out.spike_probabilities
+    if p["estimator"] == "straight-through":
+        p_out = (p_out.detach() > 0.5).to(p_out.dtype) + p_out - p_out.detach()
+    g_loss = losses.bce_generator_loss(disc(p_out))
+    state.opt_generator.zero_grad(set_to_none=True)
+    g_loss.backward()
+    state.opt_generator.step()
+    counts = est.generated_spike_counts(gen, out)
+    return {
+        "critic_loss": float(d_loss.detach()),
+        "generator_loss": float(g_loss.detach()),
+        "spikes_generated": float(counts.detach().mean()),
+        "spikes_real": float(real.sum(dim=(1, 2)).mean()),
+    }
+
+
+def train_steps(
+    state: TrainingState,
+    params: dict[str, Any],
+    windows: np.ndarray,
+    n_steps: int,
+    *,
+    on_eval: Callable[[TrainingState], None] | None = None,
+    progress: Any | None = None,
+) -> TrainingState:
+    """Run ``n_steps`` training steps from ``state.step`` on training ``windows: (N, t, n)`` uint8.
+
+    ``params`` are the resolved hyperparameters of :class:`spiqgan.model.SpiQGAN`.
+    ``on_eval(state)`` is called after every evaluation (to write checkpoints).
+    """
+    real_all = torch.as_tensor(windows, dtype=torch.float32)
+    target_all = float(real_all.sum(dim=(1, 2)).mean())
+    step_fn = _bce_step if params["model"] == "qce2023" else _wgan_step
+
+    def evaluate_now() -> float | None:
+        js = generated_js(state.generator, windows, params["js_windows"], params["seed"] + 1)
+        if js is not None and (state.best_js is None or js < state.best_js):
+            state.best_js, state.best_step = js, state.step
+            state.best_generator = copy.deepcopy({k: v.detach().clone() for k, v in state.generator.state_dict().items()})
+        return js
+
+    if state.step == 0 and not state.history:
+        state.initial_generator = {k: v.detach().clone() for k, v in state.generator.state_dict().items()}
+        _record(state, {"step": 0, "js": evaluate_now(), "seconds": 0.0})
+        if on_eval is not None:
+            on_eval(state)
+    end = state.step + int(n_steps)
+    last_js = state.history[-1]["js"] if state.history else math.nan
+    while state.step < end:
+        start = time.perf_counter()
+        row = step_fn(state, params, real_all, target_all)
+        state.seconds += time.perf_counter() - start
+        state.step += 1
+        row["step"] = state.step
+        row["seconds"] = state.seconds
+        evaluated = state.step % params["eval_every"] == 0 or state.step == end
+        if evaluated:
+            js = evaluate_now()
+            row["js"] = js if js is not None else math.nan
+            last_js = row["js"]
+        _record(state, row)
+        if progress is not None:
+            progress.update(
+                state.step, critic=row["critic_loss"], generator=row["generator_loss"],
+                JS=None if last_js is None or math.isnan(last_js) else last_js,
+            )
+        if evaluated and on_eval is not None:
+            on_eval(state)
+    return state

@@ -1,0 +1,120 @@
+"""The SpiQGAN estimator: fit, determinism, save/load, resume, presets, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from spiqgan.checkpoint import CheckpointError
+from spiqgan.generator import ConfigError
+from spiqgan.model import NotFittedError, SpiQGAN
+from spiqgan.synthetic import retina_like
+
+
+@pytest.fixture(scope="module")
+def windows():
+    return retina_like(n_neurons=3, n_repeats=6, repeat_length=200, seed=1).windows(2)
+
+
+def _metrics(model):
+    """The history without wall-clock seconds, NaN (no JS at that step) as None."""
+    return [{k: (None if math.isnan(v) else v) for k, v in row.items() if k != "seconds"} for row in model.history_]
+
+
+def _tiny(**kw):
+    return SpiQGAN(3, 2, steps=12, eval_every=5, js_windows=200, **kw)
+
+
+def test_fit_sample_shapes_and_history(windows):
+    m = _tiny().fit(windows)
+    assert m.n_steps_ == 12
+    assert [row["step"] for row in m.history_] == list(range(13))
+    js_steps = [row["step"] for row in m.history_ if not math.isnan(row["js"])]
+    assert js_steps == [0, 5, 10, 12]
+    assert m.best_step_ in js_steps and m.best_js_ == min(r["js"] for r in m.history_ if r["step"] in js_steps)
+    s = m.sample(7, seed=1)
+    assert s.shape == (7, 2, 3) and s.dtype == np.uint8
+    assert np.array_equal(s, m.sample(7, seed=1))
+
+
+@pytest.mark.parametrize("estimator", ["relaxation", "straight-through", "reinforce", "exact"])
+def test_same_seed_same_run_bit_for_bit(windows, estimator):
+    a = _tiny(estimator=estimator, seed=3).fit(windows)
+    b = _tiny(estimator=estimator, seed=3).fit(windows)
+    assert torch.equal(a.generator_.rotations, b.generator_.rotations)
+    assert _metrics(a) == _metrics(b)
+    c = _tiny(estimator=estimator, seed=4).fit(windows)
+    assert not torch.equal(a.generator_.rotations, c.generator_.rotations)
+
+
+def test_save_load_round_trip_and_exact_resume(windows, tmp_path):
+    straight = SpiQGAN(3, 2, steps=20, eval_every=5, js_windows=200, seed=2).fit(windows)
+    half = SpiQGAN(3, 2, steps=10, eval_every=5, js_windows=200, seed=2).fit(windows)
+    half.save(tmp_path / "half.safetensors")
+    loaded = SpiQGAN.load(tmp_path / "half.safetensors")
+    assert loaded.get_params() == half.get_params()
+    assert torch.equal(loaded.generator_.rotations, half.generator_.rotations)
+    assert np.array_equal(loaded.sample(50, seed=0), half.sample(50, seed=0))
+    assert np.array_equal(loaded.sample(50, seed=0, which="best"), half.sample(50, seed=0, which="best"))
+    # continuing the loaded run gives exactly the uninterrupted run
+    loaded.set_params(steps=20).fit(windows, resume=True)
+    assert torch.equal(loaded.generator_.rotations, straight.generator_.rotations)
+    for name, p in straight.critic_.state_dict().items():
+        assert torch.equal(loaded.critic_.state_dict()[name], p)
+
+
+def test_presets_are_the_papers_settings():
+    paper = SpiQGAN.from_preset("paper", 4, 5)
+    p = paper.get_params()
+    assert (p["noise_scale"], p["noise_layers"], p["init"], p["lr_generator"], p["lr_critic"]) == (1.0, "all", "uniform", 0.05, 0.002)
+    assert (p["n_critic"], p["batch_size"], p["k_target"], p["loss"], p["n_ancillas"], p["n_layers"]) == (2, 32, "batch", "k", 1, 5)
+    qce = SpiQGAN.from_preset("qce2023", 2, 1).resolved_params()
+    assert (qce["model"], qce["batch_size"], qce["lr_generator"], qce["lr_critic"], qce["steps"]) == ("qce2023", 8, 7e-4, 4e-4, 1000)
+    assert (qce["critic_hidden"], qce["readout"], qce["estimator"]) == (16, "basis", "relaxation")
+    assert SpiQGAN.from_preset("paper", 4, 5, loss="standard").loss == "standard"
+
+
+def test_qce2023_model_trains(windows):
+    m = SpiQGAN.from_preset("qce2023", 3, 2, steps=10, eval_every=5, js_windows=200).fit(windows)
+    assert m.sample(5).shape == (5, 2, 3)
+    assert all(not math.isnan(r["critic_loss"]) for r in m.history_[1:])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(loss="kk"), "loss must be one of k, standard"),
+        (dict(steps=0), "steps must be a positive integer"),
+        (dict(lr_generator=-1.0), "lr_generator must be a positive number"),
+        (dict(estimator="exact", n_timesteps=5, n_neurons=3), "2\\^15 patterns"),
+        (dict(noise_layers="every"), "noise_layers must be one of"),
+        (dict(beta1=1.0), "beta1 must lie in"),
+    ],
+)
+def test_bad_hyperparameters(windows, kwargs, match):
+    base = dict(n_neurons=3, n_timesteps=2, steps=3)
+    base.update(kwargs)
+    with pytest.raises(Exception, match=match):
+        SpiQGAN(**base).fit(windows if base["n_timesteps"] == 2 else np.zeros((64, 5, 3), np.uint8))
+
+
+def test_data_errors(windows):
+    with pytest.raises(ConfigError, match="training windows have \\(t, n\\) = \\(2, 3\\), but the model was made for \\(2, 4\\)"):
+        SpiQGAN(4, 2, steps=2).fit(windows)
+    with pytest.raises(Exception, match="10 windows, but at least 32 are needed"):
+        SpiQGAN(3, 2, steps=2).fit(windows[:10])
+    with pytest.raises(NotFittedError, match="not trained yet"):
+        SpiQGAN(3, 2).sample(3)
+    with pytest.raises(ConfigError, match="unknown hyperparameters"):
+        SpiQGAN(3, 2).set_params(learning_rate=1)
+
+
+def test_load_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="no such checkpoint"):
+        SpiQGAN.load(tmp_path / "none.safetensors")
+    (tmp_path / "junk.safetensors").write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="not a readable safetensors checkpoint"):
+        SpiQGAN.load(tmp_path / "junk.safetensors")
