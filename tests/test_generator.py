@@ -207,3 +207,20 @@ def test_finite_shots_estimate_the_exact_distribution():
     )
     with pytest.raises(ConfigError, match="shots must be a positive integer"):
         gen(noise, shots=0)
+
+
+@pytest.mark.parametrize("n", [2, 4])
+def test_qce_readout_with_the_uniform_constant_is_never_silent_when_n_is_a_power_of_two(n):
+    # the p_j of the 2^f basis states sum to 1, so some p_j >= 2^-f: at least one neuron is active
+    for seed in range(3):
+        gen = PatchGenerator(config_from_preset("qce2023", n), 1, seed=seed)
+        w = gen.sample(2000, seed)
+        assert (w.sum(dim=(1, 2)) >= 1).all()
+
+
+def test_qce_readout_constant_above_one_half_allows_silence():
+    # one feature qubit: p_0 + p_1 = 1, so both lie below c = 0.75 whenever neither exceeds it
+    gen = PatchGenerator(config_from_preset("qce2023", 2, qce_offset=0.75), 1, seed=0)
+    assert (gen.sample(2000, 0).sum(dim=(1, 2)) == 0).any()
+    with pytest.raises(ConfigError, match="qce_offset must lie in"):
+        config_from_preset("qce2023", 2, qce_offset=1.5)

@@ -34,3 +34,21 @@ def test_plot_pattern_distribution_uses_given_axes():
 def test_plot_rasters_draws_both():
     fig = plotting.plot_rasters(_windows(0), _windows(1), n_bins=30)
     assert [ax.get_title() for ax in fig.axes] == ["real: 10 windows of 3 bins", "generated: 10 windows of 3 bins"]
+
+
+def test_plot_training_marks_the_best_step():
+    nan = float("nan")
+    history = [
+        {"step": 0, "critic_loss": nan, "wasserstein": nan, "generator_loss": nan, "k_term": nan, "js": 0.5},
+        {"step": 1, "critic_loss": 1.0, "wasserstein": 0.1, "generator_loss": 0.2, "k_term": 0.1, "js": 0.1},
+        {"step": 2, "critic_loss": 0.5, "wasserstein": 0.1, "generator_loss": 0.1, "k_term": 0.0, "js": 0.3},
+    ]
+    fig = plotting.plot_training(history)
+    assert len(fig.axes) == 3
+    assert "best: step 1" in fig.axes[2].get_legend().get_texts()[0].get_text()
+
+
+def test_plot_snapshots_one_column_per_stage():
+    fig = plotting.plot_snapshots(_windows(0, (300, 1, 2)), {"start": _windows(1, (300, 1, 2)), "end": _windows(2, (300, 1, 2))})
+    assert len(fig.axes) == 4
+    assert fig.axes[0].get_title() == "start"

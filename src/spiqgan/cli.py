@@ -111,7 +111,8 @@ def _build_parser() -> argparse.ArgumentParser:
             hp.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                             help=f"{_PARAM_HELP.get(name, '')} (default {default})")
         else:
-            hp.add_argument(flag, type=type(default), default=None, choices=choices, metavar=None if choices else "X",
+            kind = float if default is None else type(default)
+            hp.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
                             help=f"{_PARAM_HELP.get(name, '')} (default {default})")
     tr.set_defaults(func=_cmd_train)
 
@@ -144,6 +145,7 @@ _PARAM_HELP = {
     "readout": "measured bitstrings or thresholded probabilities",
     "init": "initial angles: uniform in [0, 2 pi) or near identity",
     "init_scale": "std of the near-identity initialization",
+    "qce_offset": "QCE 2023 readout constant c (neuron active when p_j > c; None: 2^-f)",
     "loss": "k (K-loss) or standard",
     "k_weight": "K",
     "k_target": "spikes per window the K-term pulls to: real batch mean or whole training set",

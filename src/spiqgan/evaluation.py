@@ -168,15 +168,15 @@ class Evaluation:
     def table(self) -> str:
         """The comparison as a plain-text table."""
         lines = [
-            f"{'statistic':<24}{'metric':<8}{'error':>12}{'floor':>12}{'ratio':>9}  note",
+            f"{'statistic':<24}{'metric':<8}{'error':>11}{'floor':>11}{'ratio':>11}  note",
             "-" * 72,
         ]
         labels = {name: label for name, _, label in STATISTICS}
         for r in self.rows:
             err = "-" if r.error is None else f"{r.error:.3g}"
             flo = "-" if r.floor is None else f"{r.floor:.3g}"
-            rat = "-" if r.ratio is None else f"{r.ratio:.2f}"
-            lines.append(f"{labels[r.statistic]:<24}{r.metric:<8}{err:>12}{flo:>12}{rat:>9}  {r.note}".rstrip())
+            rat = "-" if r.ratio is None else (f"{r.ratio:.2f}" if r.ratio < 1000 else f"{r.ratio:.3g}")
+            lines.append(f"{labels[r.statistic]:<24}{r.metric:<8}{err:>11}{flo:>11}{rat:>11}  {r.note}".rstrip())
         lines.append(
             f"(n = {self.n_neurons}, t = {self.n_timesteps}; each error between subsets of {self.n_compared} windows, "
             f"mean of {self.n_draws} draws; ratio = error / floor)"

@@ -62,7 +62,7 @@ Architecture = Literal["spiqgan", "qce2023"]
 
 @dataclass(frozen=True)
 class CircuitConfig:
-    """Hyperparameters of one sub-generator circuit and its readout.
+    r"""Hyperparameters of one sub-generator circuit and its readout.
 
     Parameters
     ----------
@@ -75,7 +75,7 @@ class CircuitConfig:
     architecture
         ``"spiqgan"`` or ``"qce2023"`` (see the module docstring).
     noise_scale
-        ``s``: :math:`\\gamma \\sim U[0, s\\pi]` (paper: 1).
+        ``s``: :math:`\gamma \sim U[0, s\pi]` (paper: 1).
     noise_layers
         ``"all"`` (re-uploaded in every layer, SpiQGAN paper) or ``"first"``.
     noise_sharing
@@ -83,18 +83,24 @@ class CircuitConfig:
         ``"per_timestep"``: one per sub-generator.
     trainable_encoding
         Learn a weight ``w`` per qubit, layer and sub-generator in
-        :math:`R_X(w\\gamma)` (Perez-Salinas et al. 2020); off in the paper (``w = 1``).
+        :math:`R_X(w\gamma)` (Perez-Salinas et al. 2020); off in the paper (``w = 1``).
     readout
         ``"sample"``: measured bitstrings (SpiQGAN); ``"threshold"``: neuron
         active when its spike probability exceeds 0.5 (the QCE 2023 rule on
         per-neuron probabilities); ``"basis"``: the QCE 2023 basis-state readout
         (the only readout of ``"qce2023"``).
     init
-        Trainable angles drawn ``"uniform"`` in :math:`[0, 2\\pi)`, or
-        ``"identity"``: :math:`\\mathcal N(0, \\text{init\\_scale}^2)`, so that with a
+        Trainable angles drawn ``"uniform"`` in :math:`[0, 2\pi)`, or
+        ``"identity"``: :math:`\mathcal N(0, \text{init\_scale}^2)`, so that with a
         small noise range training starts near ``|0...0>``, a silent population.
     init_scale
         Standard deviation of the ``"identity"`` initialization.
+    qce_offset
+        The constant ``c`` of the QCE 2023 readout (neuron ``j`` active when
+        :math:`p_j > c`); ``None``: the uniform value :math:`2^{-f}`. With that
+        value and ``n = 2^f`` neurons, some :math:`p_j \ge 2^{-f}` always (they sum
+        to 1), so at least one neuron fires in every bin: silence cannot be
+        expressed. A larger ``c`` allows it.
     """
 
     n_neurons: int
@@ -108,6 +114,7 @@ class CircuitConfig:
     readout: Literal["sample", "threshold", "basis"] = "sample"
     init: Literal["uniform", "identity"] = "uniform"
     init_scale: float = 0.01
+    qce_offset: float | None = None
 
     def __post_init__(self) -> None:
         def positive(name: str, value: object, minimum: int) -> None:
@@ -131,6 +138,8 @@ class CircuitConfig:
             raise ConfigError(f"noise_scale must lie in [0, 2] (gamma ~ U[0, s pi]), got {self.noise_scale!r}.")
         if not (isinstance(self.init_scale, (int, float)) and self.init_scale >= 0):
             raise ConfigError(f"init_scale must be >= 0, got {self.init_scale!r}.")
+        if self.qce_offset is not None and not (isinstance(self.qce_offset, (int, float)) and 0 < self.qce_offset < 1):
+            raise ConfigError(f"qce_offset must lie in (0, 1) or be None (uniform value), got {self.qce_offset!r}.")
         if self.architecture == "qce2023" and self.readout != "basis":
             raise ConfigError("the qce2023 circuit has the basis-state readout only: set readout='basis'.")
         if self.architecture == "spiqgan" and self.readout == "basis":
@@ -181,7 +190,7 @@ class GeneratorOutput:
     spike_probabilities
         ``(batch, t, n)``: P(neuron spikes) for the ``"sample"`` readout; for
         ``"threshold"`` the same probabilities (the readout thresholds them);
-        for ``"basis"`` the QCE activation :math:`\\sigma(p_j - 2^{-f})`.
+        for ``"basis"`` the QCE activation :math:`\\sigma(p_j - c)`.
     """
 
     probabilities: torch.Tensor | None
@@ -300,7 +309,8 @@ class PatchGenerator(torch.nn.Module):
             joint = probs.reshape(batch * t, 2**f, 2**a)
             kept = joint[:, :, 0]
             post = kept / kept.sum(-1, keepdim=True).clamp_min(torch.finfo(kept.dtype).tiny)
-            activation = torch.sigmoid(post[:, : cfg.n_neurons] - 2.0**-f)
+            offset = 2.0**-f if cfg.qce_offset is None else cfg.qce_offset
+            activation = torch.sigmoid(post[:, : cfg.n_neurons] - offset)
             return GeneratorOutput(None, activation.reshape(batch, t, cfg.n_neurons))
         dist = sim.marginal_first(probs, f, q).reshape(batch, t, 2**f)
         return GeneratorOutput(dist, sim.bit_marginals(dist, f))

@@ -47,7 +47,7 @@ TRAINING_PRESETS: dict[str, dict[str, Any]] = {
 }
 
 _CIRCUIT_FIELDS = ("n_ancillas", "n_layers", "noise_scale", "noise_layers", "noise_sharing", "trainable_encoding",
-                   "readout", "init", "init_scale")
+                   "readout", "init", "init_scale", "qce_offset")
 _CHOICES = {
     "model": ("spiqgan", "qce2023"),
     "loss": ("k", "standard"),
@@ -68,7 +68,7 @@ class SpiQGAN:
     model
         ``"spiqgan"`` (Wasserstein critic, K-loss) or ``"qce2023"`` (the QCE 2023
         circuit, discriminator and cross-entropy losses).
-    n_ancillas, n_layers, noise_scale, noise_layers, noise_sharing, trainable_encoding, readout, init, init_scale
+    n_ancillas, n_layers, noise_scale, noise_layers, noise_sharing, trainable_encoding, readout, init, init_scale, qce_offset
         The circuit: see :class:`spiqgan.generator.CircuitConfig`.
     loss
         ``"k"`` (the K-loss, weight ``k_weight``) or ``"standard"`` (no K-term).
@@ -127,6 +127,7 @@ class SpiQGAN:
         readout: str = "sample",
         init: str = "identity",
         init_scale: float = 0.01,
+        qce_offset: float | None = None,
         loss: str = "k",
         k_weight: float = 1.0,
         k_target: str = "dataset",

@@ -152,22 +152,18 @@ def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | Non
         ok = np.isfinite(val)
         return step[ok], val[ok]
 
-    ax = axes[0]
-    for key, label in (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate")):
-        x, y = column(key)
-        if x.size:
-            ax.plot(x, y, lw=1, label=label)
-    ax.set_title("critic")
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
-    ax = axes[1]
-    for key, label in (("generator_loss", "generator loss"), ("k_term", "K-term")):
-        x, y = column(key)
-        if x.size:
-            ax.plot(x, y, lw=1, label=label)
-    ax.set_title("generator")
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
+    panels = (
+        ("critic", (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate"))),
+        ("generator", (("generator_loss", "generator loss"), ("k_term", "K-term"))),
+    )
+    for ax, (title, curves) in zip(axes, panels):
+        for key, label in curves:
+            x, y = column(key)
+            if x.size:
+                ax.plot(x, y, lw=1, label=label)
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
     ax = axes[2]
     x, y = column("js")
     if x.size:
