@@ -24,7 +24,7 @@ from .model import TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
 
-SAMPLE_KEYWORDS = ("independent", "train", "test")
+SPLITS = ("train", "test")
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
@@ -262,7 +262,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     reference, reference_repeats = splits[args.reference].windows(args.timesteps, args.stride, return_repeats=True)
     if args.samples == args.reference:
         raise DataError(f"--samples {args.samples} is the reference split itself; compare it with the other split.")
-    if args.samples in SAMPLE_KEYWORDS[1:]:
+    if args.samples in SPLITS:
         generated = splits[args.samples].windows(args.timesteps, args.stride)
         label = f"real windows of the {args.samples} split"
     elif args.samples == "independent":

@@ -129,7 +129,7 @@ def generator_critic_term(
     raise SpiqganError(f"unknown estimator {estimator!r}")
 
 
-def generated_spike_counts(gen: PatchGenerator, out: GeneratorOutput, generator: torch.Generator | None = None) -> torch.Tensor:
+def generated_spike_counts(gen: PatchGenerator, out: GeneratorOutput) -> torch.Tensor:
     """Spikes per generated window ``(B,)`` for the K-term, differentiable.
 
     The expected count :math:`\\sum_{s,i} P(x_{s,i} = 1 \\mid z)` for the sample

@@ -106,7 +106,7 @@ def _wgan_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, 
     real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
     out = gen(gen.draw_noise(batch, state.rng))
     surrogate, value = est.generator_critic_term(gen, out, critic, p["estimator"], state.rng)
-    counts = est.generated_spike_counts(gen, out, state.rng)
+    counts = est.generated_spike_counts(gen, out)
     target = real.sum(dim=(1, 2)).mean() if p["k_target"] == "batch" else torch.tensor(target_all, dtype=counts.dtype)
     k_weight = p["k_weight"] if p["loss"] == "k" else 0.0
     kt = losses.k_term(counts, target, k_weight)
