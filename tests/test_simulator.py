@@ -87,3 +87,51 @@ def test_sampling_frequencies_match_probabilities():
 def test_indices_to_bits_msb_first():
     bits = sim.indices_to_bits(torch.tensor([0b1011, 0b0001]), 4)
     assert bits.tolist() == [[1, 0, 1, 1], [0, 0, 0, 1]] and bits.dtype == torch.uint8
+
+
+@pytest.mark.parametrize("n_qubits", [1, 2, 3, 4, 5, 7, 9])
+@pytest.mark.parametrize("entangle", [True, False])
+def test_fused_layer_equals_gate_by_gate(n_qubits, entangle):
+    g = torch.Generator().manual_seed(n_qubits)
+    state = torch.randn(3, 2**n_qubits, dtype=torch.complex128, generator=g)
+    angles = torch.rand(3, n_qubits, 2, generator=g, dtype=torch.float64) * 6
+    mats = (sim.rz_matrix(angles[..., 0], torch.complex128) @ sim.ry_matrix(angles[..., 1], torch.complex128)).requires_grad_()
+    expected = state
+    for wire in range(n_qubits):
+        expected = sim.apply_single_qubit(expected, mats[:, wire], wire, n_qubits)
+    if entangle:
+        expected = sim.apply_permutation(expected, sim.cnot_chain_permutation(n_qubits))
+    fused = sim.apply_layer(state, mats, n_qubits, entangle=entangle)
+    torch.testing.assert_close(fused, expected, rtol=0, atol=1e-12)
+    weights = torch.randn(2**n_qubits, dtype=torch.float64, generator=g)
+    (g1,) = torch.autograd.grad((sim.probabilities(fused) * weights).sum(), mats)
+    (g2,) = torch.autograd.grad((sim.probabilities(expected) * weights).sum(), mats)
+    torch.testing.assert_close(g1, g2, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("encoding", ["rx", "ry", None])
+def test_fused_rotation_equals_the_product_of_its_gates(encoding):
+    g = torch.Generator().manual_seed(1)
+    theta, phi, alpha = (torch.rand(5, 3, generator=g, dtype=torch.float64) * 7 - 1 for _ in range(3))
+    fused = sim.fused_rotation(theta, phi, None if encoding is None else alpha, encoding or "rx", torch.complex128)
+    expected = sim.rz_matrix(phi, torch.complex128) @ sim.ry_matrix(theta, torch.complex128)
+    if encoding == "rx":
+        expected = expected @ sim.rx_matrix(alpha, torch.complex128)
+    elif encoding == "ry":
+        expected = expected @ sim.ry_matrix(alpha, torch.complex128)
+    torch.testing.assert_close(fused, expected, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_kron_gates_value_and_gradient(k):
+    g = torch.Generator().manual_seed(k)
+    mats = torch.randn(3, k, 2, 2, dtype=torch.complex128, generator=g).requires_grad_()
+    out = sim.kron_gates(mats)
+    expected = mats[:, 0]
+    for j in range(1, k):  # reference: torch.kron per sample
+        expected = torch.stack([torch.kron(expected[i], mats[i, j]) for i in range(3)])
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
+    weights = torch.randn(out.shape, dtype=torch.complex128, generator=g)
+    (ours,) = torch.autograd.grad((out * weights).real.sum(), mats)
+    (ref,) = torch.autograd.grad((expected * weights).real.sum(), mats)
+    torch.testing.assert_close(ours, ref, rtol=0, atol=1e-12)

@@ -251,7 +251,6 @@ class PatchGenerator(torch.nn.Module):
             self.encoding_weights = torch.nn.Parameter(weights)
         else:
             self.register_buffer("encoding_weights", weights)
-        self.register_buffer("_perm", sim.cnot_chain_permutation(config.n_qubits), persistent=False)
 
     # ----------------------------------------------------------------- noise
     def noise_shape(self, batch: int) -> tuple[int, ...]:
@@ -265,19 +264,23 @@ class PatchGenerator(torch.nn.Module):
         return u * (self.config.noise_scale * math.pi)
 
     # --------------------------------------------------------------- forward
-    def _layer_matrices(self, gamma: torch.Tensor, layer: int) -> torch.Tensor:
-        """Fused single-qubit gates of one layer: ``(batch * t, q, 2, 2)``."""
+    def _layer_matrices(self, gamma: torch.Tensor) -> torch.Tensor:
+        r"""Fused single-qubit gates of every layer: ``(batch * t, l, q, 2, 2)``.
+
+        ``gamma: (batch, t, q)``. Per qubit and layer one 2x2 gate
+        :math:`R_Z(\phi) R_Y(\theta) E(w\gamma)`, built for all layers at once.
+        """
         cfg = self.config
-        theta = self.rotations[:, layer, :, 0]  # (t, q)
-        phi = self.rotations[:, layer, :, 1]
-        u = sim.rz_matrix(phi, self.dtype) @ sim.ry_matrix(theta, self.dtype)  # (t, q, 2, 2)
-        if cfg.noise_in_layer(layer):
-            angle = self.encoding_weights[:, layer, :] * gamma  # (batch, t, q)
-            enc = sim.rx_matrix(angle, self.dtype) if cfg.architecture == "spiqgan" else sim.ry_matrix(angle, self.dtype)
-            u = u @ enc  # (batch, t, q, 2, 2)
-        else:
-            u = u.expand(gamma.shape[0], *u.shape)
-        return u.reshape(-1, cfg.n_qubits, 2, 2)
+        batch, t, q = gamma.shape
+        theta, phi = self.rotations[..., 0], self.rotations[..., 1]  # (t, l, q)
+        n_noisy = self.encoding_weights.shape[1]
+        encoding = "rx" if cfg.architecture == "spiqgan" else "ry"
+        alpha = self.encoding_weights[None] * gamma[:, :, None, :]  # (batch, t, l', q)
+        noisy = sim.fused_rotation(theta[None, :, :n_noisy], phi[None, :, :n_noisy], alpha, encoding, self.dtype)
+        if n_noisy < cfg.n_layers:
+            quiet = sim.fused_rotation(theta[:, n_noisy:], phi[:, n_noisy:], None, encoding, self.dtype)
+            noisy = torch.cat([noisy, quiet.expand(batch, *quiet.shape)], dim=2)
+        return noisy.reshape(batch * t, cfg.n_layers, q, 2, 2)
 
     def forward(
         self, noise: torch.Tensor, shots: int | None = None, generator: torch.Generator | None = None
@@ -296,9 +299,9 @@ class PatchGenerator(torch.nn.Module):
         batch = noise.shape[0]
         gamma = noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise
         state = sim.zero_state(batch * t, q, self.dtype, device=self.rotations.device)
+        gates = self._layer_matrices(gamma)
         for layer in range(cfg.n_layers):
-            state = sim.apply_single_qubit_layer(state, self._layer_matrices(gamma, layer), q)
-            state = sim.apply_permutation(state, self._perm)
+            state = sim.apply_layer(state, gates[:, layer], q)
         probs = sim.probabilities(state)  # (batch * t, 2**q)
         if shots is not None:
             if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
