@@ -85,11 +85,12 @@ def _wgan_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, 
     gen, critic = state.generator, state.critic
     batch = p["batch_size"]
     c_loss_value = w_value = 0.0
-    for _ in range(p["n_critic"]):
+    # the generator does not change during the critic updates: draw all their windows in one pass
+    with torch.no_grad():
+        out = gen(gen.draw_noise(p["n_critic"] * batch, state.rng))
+        fakes = est.critic_input(gen, out, p["estimator"], state.rng).to(real_all.dtype).split(batch)
+    for fake in fakes:
         real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
-        with torch.no_grad():
-            out = gen(gen.draw_noise(batch, state.rng))
-            fake = est.critic_input(gen, out, p["estimator"], state.rng).to(real.dtype)
         c_fake, c_real = critic(fake), critic(real)
         loss = losses.critic_loss(c_fake, c_real)
         if p["lipschitz"] == "gp":
