@@ -32,7 +32,7 @@ def save_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], meta: di
     """Write ``tensors`` and the JSON-able ``meta`` to ``path`` atomically."""
     from safetensors.torch import save_file
 
-    payload = {k: v.detach().contiguous().clone() for k, v in tensors.items()}
+    payload = {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}
     header = {"format": FORMAT, "meta": json.dumps(meta, allow_nan=False)}
     with atomic_path(path) as tmp:
         save_file(payload, str(tmp), metadata=header)

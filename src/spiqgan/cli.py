@@ -165,6 +165,7 @@ _PARAM_HELP = {
     "js_windows": "generated windows for each JS evaluation",
     "seed": "seed of the whole run",
     "dtype": "simulator precision",
+    "device": "cpu or cuda",
 }
 
 

@@ -122,7 +122,7 @@ def generator_critic_term(
         return ((c - baseline) * logp).mean(), c.mean()
     if estimator == "exact":
         n, t = gen.config.n_neurons, gen.n_timesteps
-        windows = all_patterns(n * t, p.dtype).reshape(-1, t, n)
+        windows = all_patterns(n * t, p.dtype).to(p.device).reshape(-1, t, n)
         c = critic(windows)  # (2**(n t),)
         value = (_joint(out.probabilities) * c).sum(-1).mean()
         return value, value.detach()

@@ -98,6 +98,9 @@ class SpiQGAN:
         Seeds every random draw of the fit.
     dtype
         ``"complex64"`` or ``"complex128"`` for the simulator.
+    device
+        ``"cpu"`` or a torch device such as ``"cuda"``: where the generator and
+        critic run. Results on different devices agree to rounding, not bit for bit.
 
     Attributes
     ----------
@@ -147,6 +150,7 @@ class SpiQGAN:
         js_windows: int = 2000,
         seed: int = 0,
         dtype: str = "complex64",
+        device: str = "cpu",
     ) -> None:
         for name, value in list(locals().items()):
             if name != "self":
@@ -201,6 +205,12 @@ class SpiQGAN:
             if not (0 <= p[name] < 1):
                 raise ConfigError(f"{name} must lie in [0, 1), got {p[name]!r}.")
         self.circuit_config()  # validates the circuit
+        try:
+            device = torch.device(p["device"])
+        except (RuntimeError, TypeError) as exc:
+            raise ConfigError(f"device {p['device']!r} is not a torch device; use 'cpu' or 'cuda'.") from exc
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError("device 'cuda' was asked for, but torch sees no CUDA GPU here; use --device cpu.")
         if p["estimator"] == "auto":
             if p["model"] == "qce2023" or p["readout"] != "sample":
                 p["estimator"] = "relaxation"
@@ -212,18 +222,19 @@ class SpiQGAN:
     # ----------------------------------------------------------------- build
     def _build(self, p: dict[str, Any]) -> TrainingState:
         torch_dtype = torch.complex128 if p["dtype"] == "complex128" else torch.complex64
-        gen = PatchGenerator(self.circuit_config(), p["n_timesteps"], dtype=torch_dtype, seed=p["seed"])
+        device = torch.device(p["device"])
+        gen = PatchGenerator(self.circuit_config(), p["n_timesteps"], dtype=torch_dtype, seed=p["seed"]).to(device)
         est.check_estimator(p["estimator"], gen)
         n_inputs = p["n_neurons"] * p["n_timesteps"]
         critic_cls = Discriminator if p["model"] == "qce2023" else Critic
-        critic = critic_cls(n_inputs, hidden=p["critic_hidden"], seed=p["seed"] + 1)
+        critic = critic_cls(n_inputs, hidden=p["critic_hidden"], seed=p["seed"] + 1).to(device)
         betas = (p["beta1"], p["beta2"])
         return TrainingState(
             generator=gen,
             critic=critic,
             opt_generator=torch.optim.Adam(gen.parameters(), lr=p["lr_generator"], betas=betas),
             opt_critic=torch.optim.Adam(critic.parameters(), lr=p["lr_critic"], betas=betas),
-            rng=torch.Generator().manual_seed(p["seed"] + 2),
+            rng=torch.Generator(device=device).manual_seed(p["seed"] + 2),
             data_rng=torch.Generator().manual_seed(p["seed"] + 3),
         )
 
@@ -306,14 +317,15 @@ class SpiQGAN:
             return state.generator
         gen = PatchGenerator(state.generator.config, state.generator.n_timesteps, dtype=state.generator.dtype)
         gen.load_state_dict(weights)
-        return gen
+        return gen.to(state.generator.rotations.device)
 
     def sample(self, n_windows: int, seed: int = 0, *, which: str = "last") -> np.ndarray:
         """``n_windows`` binary windows ``(n_windows, t, n)`` uint8 from the ``"last"``, ``"best"`` or ``"start"`` generator."""
         if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
             raise ConfigError(f"n_windows must be a positive integer, got {n_windows!r}.")
         gen = self.generator_at(which)
-        return gen.sample(int(n_windows), torch.Generator().manual_seed(int(seed))).numpy()
+        rng = torch.Generator(device=gen.rotations.device).manual_seed(int(seed))
+        return gen.sample(int(n_windows), rng).cpu().numpy()
 
     # ------------------------------------------------------------ save/load
     def save(self, path: str | Path) -> Path:

@@ -73,8 +73,14 @@ def generated_js(generator: PatchGenerator, reference: np.ndarray, n_windows: in
     _, t, n = reference.shape
     if n * t > DEFAULT_JS_MAX_BITS:
         return None
-    samples = generator.sample(n_windows, torch.Generator().manual_seed(seed)).numpy()
+    rng = torch.Generator(device=generator.rotations.device).manual_seed(seed)
+    samples = generator.sample(n_windows, rng).cpu().numpy()
     return js_divergence(samples, reference)
+
+
+def _batch_index(state: TrainingState, n: int, batch: int) -> torch.Tensor:
+    """Indices of a random real batch, drawn on the CPU (``data_rng``) and moved to the device."""
+    return torch.randint(n, (batch,), generator=state.data_rng).to(state.generator.rotations.device)
 
 
 def _record(state: TrainingState, row: dict[str, float]) -> None:
@@ -90,7 +96,7 @@ def _wgan_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, 
         out = gen(gen.draw_noise(p["n_critic"] * batch, state.rng))
         fakes = est.critic_input(gen, out, p["estimator"], state.rng).to(real_all.dtype).split(batch)
     for fake in fakes:
-        real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
+        real = real_all[_batch_index(state, real_all.shape[0], batch)]
         c_fake, c_real = critic(fake), critic(real)
         loss = losses.critic_loss(c_fake, c_real)
         if p["lipschitz"] == "gp":
@@ -104,7 +110,7 @@ def _wgan_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, 
                     param.clamp_(-p["clip_value"], p["clip_value"])
         c_loss_value = float(loss.detach())
         w_value = float((c_real.mean() - c_fake.mean()).detach())
-    real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
+    real = real_all[_batch_index(state, real_all.shape[0], batch)]
     out = gen(gen.draw_noise(batch, state.rng))
     surrogate, value = est.generator_critic_term(gen, out, critic, p["estimator"], state.rng)
     counts = est.generated_spike_counts(gen, out)
@@ -128,7 +134,7 @@ def _wgan_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, 
 def _bce_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
     gen, disc = state.generator, state.critic
     batch = p["batch_size"]
-    real = real_all[torch.randint(real_all.shape[0], (batch,), generator=state.data_rng)]
+    real = real_all[_batch_index(state, real_all.shape[0], batch)]
     with torch.no_grad():
         out = gen(gen.draw_noise(batch, state.rng))
         fake = est.critic_input(gen, out, p["estimator"], state.rng).to(real.dtype)
@@ -167,7 +173,7 @@ def train_steps(
     ``params`` are the resolved hyperparameters of :class:`spiqgan.model.SpiQGAN`.
     ``on_eval(state)`` is called after every evaluation (to write checkpoints).
     """
-    real_all = torch.as_tensor(windows, dtype=torch.float32)
+    real_all = torch.as_tensor(windows, dtype=torch.float32, device=state.generator.rotations.device)
     target_all = float(real_all.sum(dim=(1, 2)).mean())
     step_fn = _bce_step if params["model"] == "qce2023" else _wgan_step
 
