@@ -40,7 +40,7 @@ from . import losses
 from .generator import PatchGenerator
 from .statistics import DEFAULT_JS_MAX_BITS, js_divergence
 
-__all__ = ["TrainingState", "train_steps", "generated_js", "HISTORY_FIELDS"]
+__all__ = ["TrainingState", "train_steps", "train_step", "generated_js", "HISTORY_FIELDS"]
 
 #: columns of the per-step metrics (``metrics.csv``)
 HISTORY_FIELDS = (
@@ -159,6 +159,17 @@ def _bce_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, t
     }
 
 
+def train_step(state: TrainingState, params: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
+    """One training step (critic updates, then one generator update) on real windows ``real_all: (N, t, n)`` float.
+
+    ``target_all`` is the mean spike count per real window (the K-loss target with
+    ``k_target="dataset"``). Does not advance ``state.step``, record, or evaluate:
+    :func:`train_steps` does. Returns the step's metrics.
+    """
+    step_fn = _bce_step if params["model"] == "qce2023" else _wgan_step
+    return step_fn(state, params, real_all, target_all)
+
+
 def train_steps(
     state: TrainingState,
     params: dict[str, Any],
@@ -175,7 +186,6 @@ def train_steps(
     """
     real_all = torch.as_tensor(windows, dtype=torch.float32, device=state.generator.rotations.device)
     target_all = float(real_all.sum(dim=(1, 2)).mean())
-    step_fn = _bce_step if params["model"] == "qce2023" else _wgan_step
 
     def evaluate_now() -> float | None:
         js = generated_js(state.generator, windows, params["js_windows"], params["seed"] + 1)
@@ -193,7 +203,7 @@ def train_steps(
     last_js = state.history[-1]["js"] if state.history else math.nan
     while state.step < end:
         start = time.perf_counter()
-        row = step_fn(state, params, real_all, target_all)
+        row = train_step(state, params, real_all, target_all)
         state.seconds += time.perf_counter() - start
         state.step += 1
         row["step"] = state.step
