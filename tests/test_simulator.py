@@ -65,7 +65,7 @@ def test_layer_probabilities_sum_to_one_and_marginals():
     g = torch.Generator().manual_seed(0)
     angles = torch.rand(4, 3, generator=g, dtype=torch.float64) * 6
     mats = sim.ry_matrix(angles, torch.complex128) @ sim.rx_matrix(angles * 0.7, torch.complex128)
-    state = sim.apply_single_qubit_layer(sim.zero_state(4, 3, torch.complex128), mats, 3)
+    state = sim.apply_layer(sim.zero_state(4, 3, torch.complex128), mats, 3, entangle=False)
     probs = sim.probabilities(state)
     torch.testing.assert_close(probs.sum(-1), torch.ones(4, dtype=torch.float64), **TOL)
     # product state: P(qubit k = 1) is that qubit's own |<1|U|0>|^2

@@ -32,7 +32,6 @@ __all__ = [
     "ry_matrix",
     "rz_matrix",
     "apply_single_qubit",
-    "apply_single_qubit_layer",
     "apply_layer",
     "kron_gates",
     "cnot_chain_permutation",
@@ -117,37 +116,9 @@ def apply_single_qubit(state: torch.Tensor, matrix: torch.Tensor, wire: int, n_q
 
     Returns a new ``(batch, 2**n_qubits)`` state.
     """
-    return _apply_block(state, matrix, wire, 1, n_qubits)
-
-
-def _apply_block(state: torch.Tensor, matrix: torch.Tensor, first: int, width: int, n_qubits: int) -> torch.Tensor:
-    """Apply ``matrix: (batch, 2**width, 2**width)`` to the adjacent qubits ``first .. first+width-1``."""
     batch = state.shape[0]
-    view = state.reshape(batch, 2**first, 2**width, 2 ** (n_qubits - first - width))
+    view = state.reshape(batch, 2**wire, 2, 2 ** (n_qubits - wire - 1))
     return torch.matmul(matrix[:, None], view).reshape(batch, -1)
-
-
-def _kron_pair(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Batched Kronecker product of 2x2 gates on adjacent qubits ``(batch, 2, 2) x2 -> (batch, 4, 4)``."""
-    return (a[:, :, None, :, None] * b[:, None, :, None, :]).reshape(a.shape[0], 4, 4)
-
-
-def apply_single_qubit_layer(state: torch.Tensor, matrices: torch.Tensor, n_qubits: int) -> torch.Tensor:
-    """Apply ``matrices: (batch, n_qubits, 2, 2)``, one gate on every qubit (they commute).
-
-    Gates on neighbouring qubits are fused in pairs into one 4x4 gate: half the
-    passes over the state. The layer kernel of the generators is
-    :func:`apply_layer`, which is faster still; this one is the plain reference.
-    """
-    wire = 0
-    while wire < n_qubits:
-        if wire + 1 < n_qubits:
-            state = _apply_block(state, _kron_pair(matrices[:, wire], matrices[:, wire + 1]), wire, 2, n_qubits)
-            wire += 2
-        else:
-            state = _apply_block(state, matrices[:, wire], wire, 1, n_qubits)
-            wire += 1
-    return state
 
 
 #: qubits fused into one gate by :func:`apply_layer`; measured at q = 11, batch 960, complex64, one
@@ -275,8 +246,8 @@ def _plan_tensors(n_qubits: int, group: int, entangle: bool, device: str) -> tup
 def apply_layer(state: torch.Tensor, matrices: torch.Tensor, n_qubits: int, entangle: bool = True) -> torch.Tensor:
     """One layer: a gate on every qubit (``matrices: (batch, q, 2, 2)``), then, if ``entangle``, the CNOT chain.
 
-    Same result as :func:`apply_single_qubit_layer` followed by the CNOT chain permutation, with fewer
-    passes over the state: gates are fused in groups of :data:`GROUP_SIZE` qubits into one
+    Same result as :func:`apply_single_qubit` on every qubit followed by the CNOT chain permutation,
+    with fewer passes over the state: gates are fused in groups of :data:`GROUP_SIZE` qubits into one
     ``2**k x 2**k`` gate, each applied by one batched matmul on the trailing qubits, and the chain is
     folded into the gather that restores the qubit order.
     """
