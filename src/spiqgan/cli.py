@@ -20,7 +20,7 @@ from typing import Sequence
 from . import __version__
 from .data import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
 from .exceptions import DataError, SpiqganError
-from .model import TRAINING_PRESETS, SpiQGAN
+from .model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
 
@@ -106,7 +106,7 @@ def _build_parser() -> argparse.ArgumentParser:
             continue
         flag = "--" + name.replace("_", "-")
         default = param.default
-        choices = _MODEL_CHOICES.get(name)
+        choices = PARAM_CHOICES.get(name)
         if isinstance(default, bool):
             hp.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                             help=f"{_PARAM_HELP.get(name, '')} (default {default})")
@@ -128,12 +128,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_MODEL_CHOICES = {
-    "model": ["spiqgan", "qce2023"], "loss": ["k", "standard"], "k_target": ["batch", "dataset"],
-    "estimator": ["auto", "relaxation", "straight-through", "reinforce", "exact"], "lipschitz": ["gp", "clip"],
-    "dtype": ["complex64", "complex128"], "noise_layers": ["all", "first"], "noise_sharing": ["shared", "per_timestep"],
-    "readout": ["sample", "threshold", "basis"], "init": ["uniform", "identity"],
-}
 _PARAM_HELP = {
     "model": "spiqgan (Wasserstein + K-loss) or qce2023",
     "n_ancillas": "ancilla qubits",

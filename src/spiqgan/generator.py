@@ -50,7 +50,8 @@ import torch
 from . import simulator as sim
 from .exceptions import SpiqganError
 
-__all__ = ["CircuitConfig", "PatchGenerator", "GeneratorOutput", "PRESETS", "ConfigError", "config_from_preset"]
+__all__ = ["CircuitConfig", "PatchGenerator", "GeneratorOutput", "PRESETS", "CIRCUIT_CHOICES", "ConfigError",
+           "config_from_preset"]
 
 
 class ConfigError(SpiqganError, ValueError):
@@ -58,6 +59,15 @@ class ConfigError(SpiqganError, ValueError):
 
 
 Architecture = Literal["spiqgan", "qce2023"]
+
+#: the allowed values of the circuit's string options
+CIRCUIT_CHOICES: dict[str, tuple[str, ...]] = {
+    "architecture": ("spiqgan", "qce2023"),
+    "noise_layers": ("all", "first"),
+    "noise_sharing": ("shared", "per_timestep"),
+    "readout": ("sample", "threshold", "basis"),
+    "init": ("uniform", "identity"),
+}
 
 
 @dataclass(frozen=True)
@@ -124,14 +134,7 @@ class CircuitConfig:
         positive("n_neurons", self.n_neurons, 1)
         positive("n_ancillas", self.n_ancillas, 0)
         positive("n_layers", self.n_layers, 1)
-        choices = {
-            "architecture": ("spiqgan", "qce2023"),
-            "noise_layers": ("all", "first"),
-            "noise_sharing": ("shared", "per_timestep"),
-            "readout": ("sample", "threshold", "basis"),
-            "init": ("uniform", "identity"),
-        }
-        for name, allowed in choices.items():
+        for name, allowed in CIRCUIT_CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}.")
         if not (isinstance(self.noise_scale, (int, float)) and 0 <= self.noise_scale <= 2):

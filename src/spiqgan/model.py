@@ -28,10 +28,10 @@ from .critic import Critic, Discriminator
 from .data import check_windows
 from .exceptions import SpiqganError
 from .generator import PRESETS as CIRCUIT_PRESETS
-from .generator import CircuitConfig, ConfigError, PatchGenerator
+from .generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
 from .training import TrainingState, train_steps
 
-__all__ = ["SpiQGAN", "TRAINING_PRESETS", "NotFittedError"]
+__all__ = ["SpiQGAN", "TRAINING_PRESETS", "PARAM_CHOICES", "NotFittedError"]
 
 
 class NotFittedError(SpiqganError):
@@ -49,12 +49,16 @@ TRAINING_PRESETS: dict[str, dict[str, Any]] = {
 _CIRCUIT_FIELDS = ("n_ancillas", "n_layers", "noise_scale", "noise_layers", "noise_sharing", "trainable_encoding",
                    "readout", "init", "init_scale", "qce_offset")
 _CHOICES = {
-    "model": ("spiqgan", "qce2023"),
+    "model": CIRCUIT_CHOICES["architecture"],
     "loss": ("k", "standard"),
     "k_target": ("batch", "dataset"),
     "estimator": ("auto",) + est.ESTIMATORS,
     "lipschitz": ("gp", "clip"),
     "dtype": ("complex64", "complex128"),
+}
+#: the allowed values of every string hyperparameter of SpiQGAN (training and circuit)
+PARAM_CHOICES: dict[str, tuple[str, ...]] = {
+    **_CHOICES, **{k: v for k, v in CIRCUIT_CHOICES.items() if k in _CIRCUIT_FIELDS},
 }
 
 
