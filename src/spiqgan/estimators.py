@@ -35,7 +35,7 @@ from . import simulator as sim
 from .exceptions import SpiqganError
 from .generator import GeneratorOutput, PatchGenerator
 
-__all__ = ["ESTIMATORS", "EXACT_MAX_BITS", "check_estimator", "critic_input", "generator_critic_term",
+__all__ = ["ESTIMATORS", "EXACT_MAX_BITS", "check_estimator", "critic_input", "generator_windows", "generator_critic_term",
            "generated_spike_counts", "all_patterns"]
 
 ESTIMATORS = ("relaxation", "straight-through", "reinforce", "exact")
@@ -77,6 +77,22 @@ def critic_input(
     return _hard(gen, out, generator)[0]
 
 
+def generator_windows(
+    gen: PatchGenerator, out: GeneratorOutput, estimator: str, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    r"""The windows ``(B, t, n)`` the critic judges, differentiable for ``"relaxation"`` and ``"straight-through"``.
+
+    Relaxation: the spike probabilities (or QCE activations). Straight-through: hard
+    windows forward with the probabilities' gradient backward, :math:`x + p - \mathrm{sg}(p)`.
+    """
+    p = out.spike_probabilities
+    if estimator == "relaxation":
+        return p
+    if estimator == "straight-through":
+        return _hard(gen, out, generator)[0] + p - p.detach()
+    raise SpiqganError(f"generator_windows is for 'relaxation' and 'straight-through', not {estimator!r}.")
+
+
 def all_patterns(n_bits: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """Every bit pattern, ``(2**n_bits, n_bits)``, index order, most significant bit first."""
     return sim.indices_to_bits(torch.arange(2**n_bits), n_bits).to(dtype)
@@ -105,12 +121,8 @@ def generator_critic_term(
     ``-surrogate``.
     """
     p = out.spike_probabilities
-    if estimator == "relaxation":
-        value = critic(p).mean()
-        return value, value.detach()
-    if estimator == "straight-through":
-        hard, _ = _hard(gen, out, generator)
-        value = critic(hard + p - p.detach()).mean()
+    if estimator in ("relaxation", "straight-through"):
+        value = critic(generator_windows(gen, out, estimator, generator)).mean()
         return value, value.detach()
     if estimator == "reinforce":
         hard, idx = _hard(gen, out, generator)
@@ -136,8 +148,6 @@ def generated_spike_counts(gen: PatchGenerator, out: GeneratorOutput) -> torch.T
     readout (no sampling noise); for the deterministic readouts, the count of
     the thresholded output with the straight-through gradient.
     """
-    p = out.spike_probabilities
     if gen.config.readout == "sample":
-        return p.sum(dim=(1, 2))
-    hard = (p.detach() > 0.5).to(p.dtype)
-    return (hard + p - p.detach()).sum(dim=(1, 2))
+        return out.spike_probabilities.sum(dim=(1, 2))
+    return generator_windows(gen, out, "straight-through").sum(dim=(1, 2))

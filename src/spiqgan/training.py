@@ -143,10 +143,7 @@ def _bce_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, t
     d_loss.backward()
     state.opt_critic.step()
     out = gen(gen.draw_noise(batch, state.rng))
-    p_out = out.spike_probabilities
-    if p["estimator"] == "straight-through":
-        p_out = (p_out.detach() > 0.5).to(p_out.dtype) + p_out - p_out.detach()
-    g_loss = losses.bce_generator_loss(disc(p_out))
+    g_loss = losses.bce_generator_loss(disc(est.generator_windows(gen, out, p["estimator"], state.rng)))
     state.opt_generator.zero_grad(set_to_none=True)
     g_loss.backward()
     state.opt_generator.step()
