@@ -29,10 +29,12 @@ def reference_outputs(config, rotations, encoding_weights, noise, n_timesteps):
             noisy = layer == 0 or (config.noise_layers == "all" and not qce)
             for j in range(q):
                 if noisy:
+                    # noise mixing: w[layer] is a (q, q) matrix, the angle a combination of all components
+                    angle = (w[layer, j] * gamma).sum() if w.dim() == 3 else w[layer, j] * gamma[j]
                     if qce:
-                        qml.RY(w[layer, j] * gamma[j], wires=j)
+                        qml.RY(angle, wires=j)
                     else:
-                        qml.RX(w[layer, j] * gamma[j], wires=j)
+                        qml.RX(angle, wires=j)
                 qml.RY(rot[layer, j, 0], wires=j)
                 qml.RZ(rot[layer, j, 1], wires=j)
             for j in range(q - 1):

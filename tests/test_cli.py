@@ -80,7 +80,7 @@ def test_train_sample_evaluate_end_to_end(tmp_path, capsys):
             "--out", str(run), "--no-progress"]
     assert main(argv) == 0
     out = capsys.readouterr().out
-    assert "held-out evaluation, last generator" in out and "estimator exact" in out
+    assert "held-out evaluation, last generator" in out and "maximum likelihood" in out
     cfg = json.loads((run / "config.json").read_text())
     assert cfg["model"]["steps"] == 8 and cfg["model"]["lr_generator"] == 0.02 and cfg["model"]["seed"] == 1
     assert cfg["data"]["neurons"] == [0, 1, 2]

@@ -22,6 +22,9 @@ CASES = [
     ("paper n3 a2", CircuitConfig(3, n_ancillas=2, n_layers=2), 1),
     ("first-layer noise, narrow, identity init", CircuitConfig(3, noise_layers="first", noise_scale=0.1, init="identity"), 2),
     ("trainable encoding", CircuitConfig(2, trainable_encoding=True, n_layers=3), 2),
+    ("noise mixing", CircuitConfig(2, trainable_encoding=True, noise_mixing=True, n_layers=3), 2),
+    ("noise mixing, per-timestep noise", CircuitConfig(2, trainable_encoding=True, noise_mixing=True, n_layers=2,
+                                                       noise_sharing="per_timestep"), 2),
     ("per-timestep noise", CircuitConfig(2, noise_sharing="per_timestep", n_layers=2), 3),
     ("threshold readout", CircuitConfig(2, readout="threshold", n_layers=2), 2),
     ("qce2023 n2", config_from_preset("qce2023", 2, n_layers=3), 2),
@@ -33,6 +36,10 @@ CASES = [
 @pytest.mark.parametrize("name, config, t", CASES, ids=[c[0] for c in CASES])
 def test_outputs_and_gradients_match_pennylane(name, config, t):
     gen = PatchGenerator(config, t, dtype=torch.complex128, seed=7)
+    if config.trainable_encoding:  # away from the initial ones / identity, so that every weight matters
+        with torch.no_grad():
+            gen.encoding_weights.add_(torch.randn(gen.encoding_weights.shape, generator=torch.Generator().manual_seed(3),
+                                                  dtype=torch.float64))
     noise = gen.draw_noise(3, torch.Generator().manual_seed(11))
     out = gen(noise)
     ours = out.spike_probabilities if config.architecture == "qce2023" else out.probabilities
@@ -128,6 +135,22 @@ def test_resources_and_paper_parameter_count():
     assert r["depth"] == 4 * (3 + 4)
     enc = PatchGenerator(CircuitConfig(4, n_layers=4, trainable_encoding=True, noise_layers="first"), 5)
     assert enc.resources()["trainable_parameters"] == sum(p.numel() for p in enc.parameters() if p.requires_grad)
+    mix = PatchGenerator(CircuitConfig(4, n_layers=4, trainable_encoding=True, noise_mixing=True), 5)
+    assert mix.resources()["trainable_parameters"] == 5 * (2 * 5 * 4 + 5 * 5 * 4)
+    assert mix.resources()["trainable_parameters"] == sum(p.numel() for p in mix.parameters() if p.requires_grad)
+
+
+def test_noise_mixing_starts_as_the_diagonal_encoding_and_can_share_one_component():
+    noise = torch.rand(6, 3, generator=torch.Generator().manual_seed(0))
+    diag = PatchGenerator(CircuitConfig(2, trainable_encoding=True), 2, seed=4)
+    mix = PatchGenerator(CircuitConfig(2, trainable_encoding=True, noise_mixing=True), 2, seed=4)
+    torch.testing.assert_close(mix(noise).probabilities, diag(noise).probabilities)
+    # W = all rows equal to e_0: every qubit sees component 0, as the diagonal encoding fed (g0, g0, g0)
+    with torch.no_grad():
+        mix.encoding_weights.zero_()
+        mix.encoding_weights[..., 0] = 1.0
+    shared = noise[:, :1].expand(6, 3).contiguous()
+    torch.testing.assert_close(mix(noise).probabilities, diag(shared).probabilities)
 
 
 @pytest.mark.parametrize(
@@ -141,6 +164,7 @@ def test_resources_and_paper_parameter_count():
         (dict(n_neurons=3, noise_scale=5), "noise_scale must lie in"),
         (dict(n_neurons=3, readout="basis"), "belongs to the qce2023 circuit"),
         (dict(n_neurons=3, architecture="qce2023"), "basis-state readout only"),
+        (dict(n_neurons=3, noise_mixing=True), "needs trainable_encoding=True"),
     ],
 )
 def test_config_errors(kwargs, match):

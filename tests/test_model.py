@@ -25,7 +25,7 @@ def _metrics(model):
 
 
 def _tiny(**kw):
-    return SpiQGAN(3, 2, steps=12, eval_every=5, js_windows=200, **kw)
+    return SpiQGAN(3, 2, steps=12, eval_every=5, js_windows=200, **{"objective": "adversarial", "batch_size": 32, **kw})
 
 
 def test_fit_sample_shapes_and_history(windows):
@@ -40,19 +40,22 @@ def test_fit_sample_shapes_and_history(windows):
     assert np.array_equal(s, m.sample(7, seed=1))
 
 
-@pytest.mark.parametrize("estimator", ["relaxation", "straight-through", "reinforce", "exact"])
+@pytest.mark.parametrize("estimator", ["relaxation", "straight-through", "reinforce", "exact", "likelihood", "hybrid"])
 def test_same_seed_same_run_bit_for_bit(windows, estimator):
-    a = _tiny(estimator=estimator, seed=3).fit(windows)
-    b = _tiny(estimator=estimator, seed=3).fit(windows)
+    kw = dict(objective=estimator, pretrain_steps=6) if estimator in ("likelihood", "hybrid") else dict(estimator=estimator)
+    a = _tiny(seed=3, **kw).fit(windows)
+    b = _tiny(seed=3, **kw).fit(windows)
     assert torch.equal(a.generator_.rotations, b.generator_.rotations)
     assert _metrics(a) == _metrics(b)
-    c = _tiny(estimator=estimator, seed=4).fit(windows)
+    c = _tiny(seed=4, **kw).fit(windows)
     assert not torch.equal(a.generator_.rotations, c.generator_.rotations)
 
 
 def test_save_load_round_trip_and_exact_resume(windows, tmp_path):
-    straight = SpiQGAN(3, 2, steps=20, eval_every=5, js_windows=200, seed=2).fit(windows)
-    half = SpiQGAN(3, 2, steps=10, eval_every=5, js_windows=200, seed=2).fit(windows)
+    kw = dict(eval_every=5, js_windows=200, seed=2, objective="hybrid", pretrain_steps=5, batch_size=32,
+              lr_schedule="constant")
+    straight = SpiQGAN(3, 2, steps=20, **kw).fit(windows)
+    half = SpiQGAN(3, 2, steps=10, **kw).fit(windows)
     half.save(tmp_path / "half.safetensors")
     loaded = SpiQGAN.load(tmp_path / "half.safetensors")
     assert loaded.get_params() == half.get_params()
@@ -89,7 +92,13 @@ def test_qce2023_model_trains(windows):
         (dict(loss="kk"), "loss must be one of k, standard"),
         (dict(steps=0), "steps must be a positive integer"),
         (dict(lr_generator=-1.0), "lr_generator must be a positive number"),
-        (dict(estimator="exact", n_timesteps=5, n_neurons=3), "2\\^15 patterns"),
+        (dict(estimator="exact", n_timesteps=5, n_neurons=3, objective="adversarial", batch_size=32), "2\\^15 patterns"),
+        (dict(objective="ml"), "objective must be one of adversarial, likelihood, hybrid"),
+        (dict(objective="likelihood", readout="threshold"), "needs the generator's outcome probabilities"),
+        (dict(model="qce2023", readout="basis", trainable_encoding=False, noise_mixing=False), "objective 'likelihood' needs"),
+        (dict(noise_mixing=True, trainable_encoding=False), "needs trainable_encoding=True"),
+        (dict(pretrain_steps=-1), "pretrain_steps must be an integer >= 0"),
+        (dict(lr_schedule="linear"), "lr_schedule must be one of constant, cosine"),
         (dict(noise_layers="every"), "noise_layers must be one of"),
         (dict(beta1=1.0), "beta1 must lie in"),
     ],
@@ -101,11 +110,35 @@ def test_bad_hyperparameters(windows, kwargs, match):
         SpiQGAN(**base).fit(windows if base["n_timesteps"] == 2 else np.zeros((64, 5, 3), np.uint8))
 
 
+def test_cosine_run_interrupted_and_resumed_is_exact(windows, tmp_path):
+    """A run that stops half-way (a crash after a checkpoint) and is resumed gives the uninterrupted run."""
+    kw = dict(steps=12, eval_every=3, js_windows=200, seed=5, lr_schedule="cosine", noise_samples=8, batch_size=64)
+    straight = SpiQGAN(3, 2, **kw).fit(windows)
+
+    class Crash(Exception):
+        pass
+
+    def crash_at_6(model):
+        model.save(tmp_path / "ckpt.safetensors")
+        if model.n_steps_ == 6:
+            raise Crash
+
+    with pytest.raises(Crash):
+        SpiQGAN(3, 2, **kw).fit(windows, on_eval=crash_at_6)
+    resumed = SpiQGAN.load(tmp_path / "ckpt.safetensors")
+    assert resumed.n_steps_ == 6
+    resumed.fit(windows, resume=True)
+    assert torch.equal(resumed.generator_.encoding_weights, straight.generator_.encoding_weights)
+    assert torch.equal(resumed.generator_.rotations, straight.generator_.rotations)
+    assert _metrics(resumed) == _metrics(straight)
+
+
 def test_data_errors(windows):
     with pytest.raises(ConfigError, match="training windows have \\(t, n\\) = \\(2, 3\\), but the model was made for \\(2, 4\\)"):
         SpiQGAN(4, 2, steps=2).fit(windows)
     with pytest.raises(Exception, match="10 windows, but at least 32 are needed"):
-        SpiQGAN(3, 2, steps=2).fit(windows[:10])
+        SpiQGAN(3, 2, steps=2, objective="adversarial", batch_size=32).fit(windows[:10])
+    assert SpiQGAN(3, 2, steps=2).fit(windows[:10]).n_steps_ == 2  # likelihood batches: drawn with replacement
     with pytest.raises(NotFittedError, match="not trained yet"):
         SpiQGAN(3, 2).sample(3)
     with pytest.raises(ConfigError, match="unknown hyperparameters"):

@@ -136,10 +136,14 @@ _PARAM_HELP = {
     "noise_layers": "layers that (re-)upload the noise",
     "noise_sharing": "one noise vector per sample for all time steps, or per time step",
     "trainable_encoding": "learn the noise-encoding weights RX(w gamma)",
+    "noise_mixing": "encode trainable mixtures of all noise components on every qubit (needs --trainable-encoding)",
     "readout": "measured bitstrings or thresholded probabilities",
     "init": "initial angles: uniform in [0, 2 pi) or near identity",
     "init_scale": "std of the near-identity initialization",
     "qce_offset": "QCE 2023 readout constant c (neuron active when p_j > c; None: 2^-f)",
+    "objective": "adversarial (the papers), likelihood (maximum likelihood, no critic) or hybrid (likelihood, then adversarial)",
+    "pretrain_steps": "likelihood steps before the adversarial ones (hybrid)",
+    "noise_samples": "noise draws per likelihood step (Monte Carlo)",
     "loss": "k (K-loss) or standard",
     "k_weight": "K",
     "k_target": "spikes per window the K-term pulls to: real batch mean or whole training set",
@@ -154,6 +158,7 @@ _PARAM_HELP = {
     "lr_critic": "critic learning rate",
     "beta1": "Adam beta1",
     "beta2": "Adam beta2",
+    "lr_schedule": "constant, or cosine decay of both learning rates to 0 over the steps",
     "steps": "generator updates",
     "eval_every": "steps between JS evaluations and checkpoints",
     "js_windows": "generated windows for each JS evaluation",
@@ -203,7 +208,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     params = model.resolved_params()
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
     res = model.circuit_config()
-    print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, estimator {params['estimator']}, "
+    objective = {"likelihood": f"maximum likelihood ({params['noise_samples']} noise draws a step)",
+                 "hybrid": f"likelihood for {params['pretrain_steps']} steps, then adversarial "
+                           f"(estimator {params['estimator']})",
+                 "adversarial": f"adversarial, estimator {params['estimator']}"}[params["objective"]]
+    print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, {objective}, "
           f"{res.n_qubits} qubits x {t} sub-generators, {params['steps']} steps")
     data_info = {
         "data": str(args.data) if args.data else "built-in synthetic",

@@ -33,7 +33,8 @@ i.e. :math:`p_j > 2^{-f}`. Deterministic given the noise.
 Parameter counts
 ----------------
 A SpiQGAN sub-generator has :math:`2 q l` trainable angles (plus :math:`q l'`
-encoding weights when they are trainable, :math:`l'` the layers with noise).
+encoding weights when they are trainable, :math:`l'` the layers with noise, or
+:math:`q^2 l'` with ``noise_mixing``).
 The paper states "8 times the number of neurons per time step" for 4 layers;
 with the ancilla the circuit really has :math:`2 (n + a) \cdot 4 = 8 (n + a)`:
 :meth:`PatchGenerator.resources` reports the real count.
@@ -94,6 +95,14 @@ class CircuitConfig:
     trainable_encoding
         Learn a weight ``w`` per qubit, layer and sub-generator in
         :math:`R_X(w\gamma)` (Perez-Salinas et al. 2020); off in the paper (``w = 1``).
+    noise_mixing
+        With ``trainable_encoding``: every encoded angle is a trainable linear
+        combination of all the noise components,
+        :math:`R_X(\sum_d W_{jd}\gamma_d)` on qubit ``j`` (per layer and
+        sub-generator), starting at :math:`W = I` (the diagonal encoding). A
+        noise component can then drive every qubit and, with shared noise,
+        every time step: a common input, the source of positive correlations
+        in space and time.
     readout
         ``"sample"``: measured bitstrings (SpiQGAN); ``"threshold"``: neuron
         active when its spike probability exceeds 0.5 (the QCE 2023 rule on
@@ -121,6 +130,7 @@ class CircuitConfig:
     noise_layers: Literal["all", "first"] = "all"
     noise_sharing: Literal["shared", "per_timestep"] = "shared"
     trainable_encoding: bool = False
+    noise_mixing: bool = False
     readout: Literal["sample", "threshold", "basis"] = "sample"
     init: Literal["uniform", "identity"] = "uniform"
     init_scale: float = 0.01
@@ -143,6 +153,8 @@ class CircuitConfig:
             raise ConfigError(f"init_scale must be >= 0, got {self.init_scale!r}.")
         if self.qce_offset is not None and not (isinstance(self.qce_offset, (int, float)) and 0 < self.qce_offset < 1):
             raise ConfigError(f"qce_offset must lie in (0, 1) or be None (uniform value), got {self.qce_offset!r}.")
+        if self.noise_mixing and not self.trainable_encoding:
+            raise ConfigError("noise_mixing learns the encoding weights: it needs trainable_encoding=True.")
         if self.architecture == "qce2023" and self.readout != "basis":
             raise ConfigError("the qce2023 circuit has the basis-state readout only: set readout='basis'.")
         if self.architecture == "spiqgan" and self.readout == "basis":
@@ -175,9 +187,9 @@ class CircuitConfig:
 #: the papers' settings, exactly (``CircuitConfig(n_neurons=n, **PRESETS[name])``)
 PRESETS: dict[str, dict] = {
     "paper": dict(architecture="spiqgan", n_ancillas=1, n_layers=5, noise_scale=1.0, noise_layers="all",
-                  noise_sharing="shared", trainable_encoding=False, readout="sample", init="uniform"),
+                  noise_sharing="shared", trainable_encoding=False, noise_mixing=False, readout="sample", init="uniform"),
     "qce2023": dict(architecture="qce2023", n_ancillas=1, n_layers=5, noise_scale=1.0, noise_layers="first",
-                    noise_sharing="shared", trainable_encoding=False, readout="basis", init="uniform"),
+                    noise_sharing="shared", trainable_encoding=False, noise_mixing=False, readout="basis", init="uniform"),
 }
 
 
@@ -220,7 +232,8 @@ class PatchGenerator(torch.nn.Module):
         ``(t, l, q, 2)``: the :math:`R_Y` and :math:`R_Z` angles.
     encoding_weights : torch.Tensor
         ``(t, l', q)``: the weights ``w`` of the noise encoding in the ``l'``
-        layers with noise (a parameter when trainable, a buffer of ones otherwise).
+        layers with noise (a parameter when trainable, a buffer of ones
+        otherwise); ``(t, l', q, q)``, the mixing matrices ``W``, with ``noise_mixing``.
     """
 
     def __init__(
@@ -250,6 +263,8 @@ class PatchGenerator(torch.nn.Module):
         # noisy layers are a prefix (the first, or all): weight k belongs to layer k
         n_noisy = sum(config.noise_in_layer(k) for k in range(config.n_layers))
         weights = torch.ones((n_timesteps, n_noisy, config.n_qubits), dtype=real)
+        if config.noise_mixing:
+            weights = torch.diag_embed(weights)
         if config.trainable_encoding:
             self.encoding_weights = torch.nn.Parameter(weights)
         else:
@@ -278,7 +293,10 @@ class PatchGenerator(torch.nn.Module):
         theta, phi = self.rotations[..., 0], self.rotations[..., 1]  # (t, l, q)
         n_noisy = self.encoding_weights.shape[1]
         encoding = "rx" if cfg.architecture == "spiqgan" else "ry"
-        alpha = self.encoding_weights[None] * gamma[:, :, None, :]  # (batch, t, l', q)
+        if cfg.noise_mixing:
+            alpha = torch.einsum("tljd,btd->btlj", self.encoding_weights, gamma)  # (batch, t, l', q)
+        else:
+            alpha = self.encoding_weights[None] * gamma[:, :, None, :]
         noisy = sim.fused_rotation(theta[None, :, :n_noisy], phi[None, :, :n_noisy], alpha, encoding, self.dtype)
         if n_noisy < cfg.n_layers:
             quiet = sim.fused_rotation(theta[:, n_noisy:], phi[:, n_noisy:], None, encoding, self.dtype)
@@ -354,7 +372,7 @@ class PatchGenerator(torch.nn.Module):
         cfg = self.config
         q, l, t = cfg.n_qubits, cfg.n_layers, self.n_timesteps
         noisy = sum(cfg.noise_in_layer(k) for k in range(l))
-        per_sub = 2 * q * l + (q * noisy if cfg.trainable_encoding else 0)
+        per_sub = 2 * q * l + ((q * q if cfg.noise_mixing else q) * noisy if cfg.trainable_encoding else 0)
         depth = sum((3 if cfg.noise_in_layer(k) else 2) + (q - 1) for k in range(l))
         return {
             "qubits": q,

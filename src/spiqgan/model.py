@@ -29,7 +29,7 @@ from .data import check_windows
 from .exceptions import SpiqganError
 from .generator import PRESETS as CIRCUIT_PRESETS
 from .generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
-from .training import TrainingState, train_steps
+from .training import HISTORY_FIELDS, TrainingState, train_steps
 
 __all__ = ["SpiQGAN", "TRAINING_PRESETS", "PARAM_CHOICES", "NotFittedError"]
 
@@ -40,20 +40,23 @@ class NotFittedError(SpiqganError):
 
 #: training settings of each paper; circuit settings come from spiqgan.generator.PRESETS
 TRAINING_PRESETS: dict[str, dict[str, Any]] = {
-    "paper": dict(model="spiqgan", loss="k", k_weight=1.0, k_target="batch", lipschitz="gp", critic_hidden=64,
-                  n_critic=2, batch_size=32, lr_generator=0.05, lr_critic=0.002),
-    "qce2023": dict(model="qce2023", loss="standard", k_weight=0.0, critic_hidden=16, n_critic=1, batch_size=8,
+    "paper": dict(model="spiqgan", objective="adversarial", loss="k", k_weight=1.0, k_target="batch", lipschitz="gp",
+                  critic_hidden=64, n_critic=2, batch_size=32, lr_generator=0.05, lr_critic=0.002,
+                  lr_schedule="constant", steps=1000),
+    "qce2023": dict(model="qce2023", objective="adversarial", lr_schedule="constant", loss="standard", k_weight=0.0, critic_hidden=16, n_critic=1, batch_size=8,
                     lr_generator=7e-4, lr_critic=4e-4, steps=1000, estimator="relaxation"),
 }
 
 _CIRCUIT_FIELDS = ("n_ancillas", "n_layers", "noise_scale", "noise_layers", "noise_sharing", "trainable_encoding",
-                   "readout", "init", "init_scale", "qce_offset")
+                   "noise_mixing", "readout", "init", "init_scale", "qce_offset")
 _CHOICES = {
     "model": CIRCUIT_CHOICES["architecture"],
+    "objective": ("adversarial", "likelihood", "hybrid"),
     "loss": ("k", "standard"),
     "k_target": ("batch", "dataset"),
     "estimator": ("auto",) + est.ESTIMATORS,
     "lipschitz": ("gp", "clip"),
+    "lr_schedule": ("constant", "cosine"),
     "dtype": ("complex64", "complex128"),
 }
 #: the allowed values of every string hyperparameter of SpiQGAN (training and circuit)
@@ -72,8 +75,18 @@ class SpiQGAN:
     model
         ``"spiqgan"`` (Wasserstein critic, K-loss) or ``"qce2023"`` (the QCE 2023
         circuit, discriminator and cross-entropy losses).
-    n_ancillas, n_layers, noise_scale, noise_layers, noise_sharing, trainable_encoding, readout, init, init_scale, qce_offset
+    n_ancillas, n_layers, noise_scale, noise_layers, noise_sharing, trainable_encoding, noise_mixing, readout, init, init_scale, qce_offset
         The circuit: see :class:`spiqgan.generator.CircuitConfig`.
+    objective
+        ``"adversarial"`` (the papers: critic and generator in turn),
+        ``"likelihood"`` (maximum likelihood of the real windows, no critic: see
+        :mod:`spiqgan.likelihood`) or ``"hybrid"`` (likelihood for the first
+        ``pretrain_steps`` steps, adversarial after). Likelihood needs the
+        ``"spiqgan"`` model with the ``"sample"`` readout.
+    pretrain_steps
+        Likelihood steps before the adversarial ones, for ``"hybrid"``.
+    noise_samples
+        ``K``, noise draws per step of the Monte Carlo likelihood.
     loss
         ``"k"`` (the K-loss, weight ``k_weight``) or ``"standard"`` (no K-term).
     k_weight
@@ -93,6 +106,8 @@ class SpiQGAN:
         Critic updates per generator update.
     batch_size, lr_generator, lr_critic, beta1, beta2
         Batch size and Adam settings.
+    lr_schedule
+        ``"constant"`` learning rates, or ``"cosine"`` decay to 0 over ``steps``.
     steps
         Generator updates.
     eval_every, js_windows
@@ -127,14 +142,18 @@ class SpiQGAN:
         model: str = "spiqgan",
         n_ancillas: int = 1,
         n_layers: int = 5,
-        noise_scale: float = 0.1,
+        noise_scale: float = 1.0,
         noise_layers: str = "all",
         noise_sharing: str = "shared",
-        trainable_encoding: bool = False,
+        trainable_encoding: bool = True,
+        noise_mixing: bool = True,
         readout: str = "sample",
         init: str = "identity",
         init_scale: float = 0.01,
         qce_offset: float | None = None,
+        objective: str = "likelihood",
+        pretrain_steps: int = 500,
+        noise_samples: int = 128,
         loss: str = "k",
         k_weight: float = 1.0,
         k_target: str = "dataset",
@@ -144,12 +163,13 @@ class SpiQGAN:
         clip_value: float = 0.01,
         critic_hidden: int = 64,
         n_critic: int = 2,
-        batch_size: int = 32,
-        lr_generator: float = 0.01,
+        batch_size: int = 1024,
+        lr_generator: float = 0.02,
         lr_critic: float = 0.002,
         beta1: float = 0.9,
         beta2: float = 0.999,
-        steps: int = 1000,
+        lr_schedule: str = "cosine",
+        steps: int = 3000,
         eval_every: int = 50,
         js_windows: int = 2000,
         seed: int = 0,
@@ -197,12 +217,20 @@ class SpiQGAN:
         for name, allowed in _CHOICES.items():
             if p[name] not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(map(str, allowed))}; got {p[name]!r}.")
-        for name in ("n_timesteps", "critic_hidden", "n_critic", "batch_size", "steps", "eval_every", "js_windows"):
+        for name in ("n_timesteps", "critic_hidden", "n_critic", "batch_size", "steps", "eval_every", "js_windows",
+                     "noise_samples"):
             if isinstance(p[name], bool) or not isinstance(p[name], int) or p[name] < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {p[name]!r}.")
         for name in ("lr_generator", "lr_critic", "gp_weight", "clip_value"):
             if not (isinstance(p[name], (int, float)) and p[name] > 0 and math.isfinite(p[name])):
                 raise ConfigError(f"{name} must be a positive number, got {p[name]!r}.")
+        if isinstance(p["pretrain_steps"], bool) or not isinstance(p["pretrain_steps"], int) or p["pretrain_steps"] < 0:
+            raise ConfigError(f"pretrain_steps must be an integer >= 0, got {p['pretrain_steps']!r}.")
+        if p["objective"] != "adversarial" and (p["model"] != "spiqgan" or p["readout"] != "sample"):
+            raise ConfigError(
+                f"objective {p['objective']!r} needs the generator's outcome probabilities: use model 'spiqgan' with "
+                f"readout 'sample' (got model {p['model']!r}, readout {p['readout']!r}), or objective 'adversarial'."
+            )
         if not (isinstance(p["k_weight"], (int, float)) and p["k_weight"] >= 0):
             raise ConfigError(f"k_weight must be >= 0, got {p['k_weight']!r}.")
         for name in ("beta1", "beta2"):
@@ -263,7 +291,9 @@ class SpiQGAN:
             Continue a fitted (or loaded) model up to ``steps`` instead of starting anew.
         """
         p = self.resolved_params()
-        x = check_windows(windows, min_windows=p["batch_size"], what="training windows")
+        # likelihood batches are drawn with replacement from however many windows there are
+        x = check_windows(windows, min_windows=1 if p["objective"] == "likelihood" else p["batch_size"],
+                          what="training windows")
         if x.shape[1:] != (p["n_timesteps"], p["n_neurons"]):
             raise ConfigError(
                 f"training windows have (t, n) = {x.shape[1:]}, but the model was made for "
@@ -389,7 +419,8 @@ class SpiQGAN:
         state.step = int(meta["step"])
         state.best_js, state.best_step = meta["best_js"], meta["best_step"]
         state.seconds = float(meta["seconds"])
-        state.history = [{k: (math.nan if v is None else v) for k, v in row.items()} for row in meta["history"]]
+        state.history = [{k: (math.nan if row.get(k) is None else row[k]) for k in HISTORY_FIELDS}
+                         for row in meta["history"]]
         model._state = state
         model.params_ = p
         return model

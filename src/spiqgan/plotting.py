@@ -14,7 +14,8 @@ import numpy as np
 
 from . import statistics as st
 
-__all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots"]
+__all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots",
+           "plot_fit_quality"]
 
 _GEN = "tab:red"
 _REF = "0.2"
@@ -154,16 +155,27 @@ def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | Non
 
     panels = (
         ("critic", (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate"))),
-        ("generator", (("generator_loss", "generator loss"), ("k_term", "K-term"))),
+        ("generator", (("nll", "negative log-likelihood (nats per window)"), ("generator_loss", "adversarial loss"),
+                       ("k_term", "K-term"))),
     )
     for ax, (title, curves) in zip(axes, panels):
+        drawn = False
         for key, label in curves:
             x, y = column(key)
+            if key == "generator_loss":  # likelihood steps log their NLL here too: keep the adversarial ones
+                nll_steps = set(column("nll")[0].tolist())
+                keep = np.array([v not in nll_steps for v in x], dtype=bool)
+                x, y = x[keep], y[keep]
             if x.size:
                 ax.plot(x, y, lw=1, label=label)
+                drawn = True
         ax.set_title(title)
         ax.set_xlabel("step")
-        ax.legend(fontsize=8)
+        if drawn:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no critic (likelihood training)" if title == "critic" else "no data",
+                    ha="center", va="center", transform=ax.transAxes, color="0.5")
     ax = axes[2]
     x, y = column("js")
     if x.size:
@@ -204,4 +216,56 @@ def plot_snapshots(reference: np.ndarray, snapshots: dict[str, np.ndarray], n_bi
         ax.set_xlabel("bin")
         ax.set_ylabel("neuron")
         ax.set_title(f"{w * t} bins generated")
+    return fig
+
+
+_MODEL_STYLE = {
+    "defaults": dict(color=_GEN, marker="o"),
+    "paper preset": dict(color="tab:purple", marker="v"),
+    "independent": dict(color="0.55", marker="s"),
+    "K-pairwise": dict(color="tab:blue", marker="D"),
+    "dichotomized Gaussian": dict(color="tab:green", marker="^"),
+}
+
+
+def plot_fit_quality(table: Sequence[dict], statistics: Sequence[tuple[str, str]], axes: Sequence[Any] | None = None) -> Any:
+    """Error / noise floor per statistic and window size, one series per model (mean and spread over seeds).
+
+    ``table``: rows with ``model``, ``n``, ``t`` and ``ratios`` (statistic -> list
+    of error / floor, one per seed), as written by ``benchmarks/fit_quality.py``;
+    ``statistics``: ``(name, label)`` pairs, one panel each. Models other than the
+    defaults, the paper preset and the three reference models are left out.
+    """
+    rows = [r for r in table if r["model"] in _MODEL_STYLE]
+    sizes = sorted({(r["n"], r["t"]) for r in rows}, key=lambda s: (s[1], s[0]))
+    if axes is None:
+        cols = 3
+        fig = _new_figure((4.2 * cols, 3.4 * ((len(statistics) + cols - 1) // cols)))
+        axes = fig.subplots((len(statistics) + cols - 1) // cols, cols).reshape(-1)
+    else:
+        fig = axes[0].figure
+    models = [m for m in _MODEL_STYLE if any(r["model"] == m for r in rows)]
+    width = 0.8 / max(1, len(models))
+    for ax, (name, label) in zip(axes, statistics):
+        for i, model in enumerate(models):
+            xs, ys, lo, hi = [], [], [], []
+            for j, size in enumerate(sizes):
+                vals = [v for r in rows if r["model"] == model and (r["n"], r["t"]) == size
+                        for v in r["ratios"].get(name, []) if v is not None and v > 0]
+                if vals:
+                    xs.append(j - 0.4 + width * (i + 0.5))
+                    ys.append(float(np.mean(vals)))
+                    lo.append(ys[-1] - min(vals))
+                    hi.append(max(vals) - ys[-1])
+            if xs:
+                ax.errorbar(xs, ys, yerr=[lo, hi], ls="none", capsize=2, label=model, ms=5, **_MODEL_STYLE[model])
+        ax.axhline(1.0, color="0.3", lw=1, ls="--")
+        ax.set_yscale("log")
+        ax.set_title(label)
+        ax.set_xticks(range(len(sizes)), [f"({n},{t})" for n, t in sizes], rotation=45, fontsize=8)
+        ax.set_ylabel("error / noise floor")
+    for ax in list(axes)[len(statistics):]:
+        ax.set_visible(False)
+    axes[0].legend(fontsize=7)
+    axes[0].set_xlabel("(n, t)")
     return fig

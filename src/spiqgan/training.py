@@ -12,6 +12,12 @@ One step of the SpiQGAN loop (``n_critic = 2`` in the paper):
 The QCE 2023 loop alternates one discriminator and one generator step with
 binary cross-entropy losses.
 
+``objective="likelihood"`` trains the generator alone, by maximum likelihood
+of real windows (:mod:`spiqgan.likelihood`); ``"hybrid"`` does that for the
+first ``pretrain_steps`` steps and continues adversarially. With
+``lr_schedule="cosine"`` both learning rates decay from their value to 0 over
+``steps`` (a pure function of the step, so a resumed run is exact).
+
 Every ``eval_every`` steps (and at the first and last), when ``n t <= 20``,
 the Jensen-Shannon divergence between ``js_windows`` generated windows (always
 drawn with the same seed, so that successive values differ by the model, not
@@ -37,14 +43,15 @@ import torch
 
 from . import estimators as est
 from . import losses
+from .likelihood import window_log_likelihood
 from .generator import PatchGenerator
 from .statistics import DEFAULT_JS_MAX_BITS, js_divergence
 
-__all__ = ["TrainingState", "train_steps", "train_step", "generated_js", "HISTORY_FIELDS"]
+__all__ = ["TrainingState", "train_steps", "train_step", "step_objective", "learning_rate", "generated_js", "HISTORY_FIELDS"]
 
 #: columns of the per-step metrics (``metrics.csv``)
 HISTORY_FIELDS = (
-    "step", "critic_loss", "wasserstein", "generator_loss", "k_term", "spikes_generated", "spikes_real", "js",
+    "step", "critic_loss", "wasserstein", "generator_loss", "k_term", "nll", "spikes_generated", "spikes_real", "js",
     "seconds",
 )
 
@@ -156,15 +163,62 @@ def _bce_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, t
     }
 
 
-def train_step(state: TrainingState, params: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
-    """One training step (critic updates, then one generator update) on real windows ``real_all: (N, t, n)`` float.
+def _likelihood_step(state: TrainingState, p: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
+    gen = state.generator
+    real = real_all[_batch_index(state, real_all.shape[0], min(p["batch_size"], real_all.shape[0]))]
+    out = gen(gen.draw_noise(p["noise_samples"], state.rng))
+    shared = gen.config.noise_sharing == "shared"
+    nll = -window_log_likelihood(out.probabilities, real, shared=shared).mean()
+    state.opt_generator.zero_grad(set_to_none=True)
+    nll.backward()
+    state.opt_generator.step()
+    return {
+        "generator_loss": float(nll.detach()),
+        "nll": float(nll.detach()),
+        "spikes_generated": float(out.spike_probabilities.detach().sum(dim=(1, 2)).mean()),
+        "spikes_real": float(real.sum(dim=(1, 2)).mean()),
+    }
 
-    ``target_all`` is the mean spike count per real window (the K-loss target with
-    ``k_target="dataset"``). Does not advance ``state.step``, record, or evaluate:
-    :func:`train_steps` does. Returns the step's metrics.
+
+def step_objective(params: dict[str, Any], step: int) -> str:
+    """What step ``step`` (0-based) optimizes: ``"likelihood"``, ``"adversarial"`` or ``"bce"`` (QCE 2023)."""
+    if params["model"] == "qce2023":
+        return "bce"
+    objective = params.get("objective", "adversarial")
+    if objective == "hybrid":
+        return "likelihood" if step < params["pretrain_steps"] else "adversarial"
+    return objective
+
+
+def learning_rate(base: float, step: int, total: int, schedule: str) -> float:
+    """The learning rate of step ``step`` (0-based) of ``total``: ``"constant"``, or ``"cosine"`` decay from ``base`` to 0."""
+    if schedule == "cosine":
+        return base * 0.5 * (1.0 + math.cos(math.pi * min(step, total) / max(total, 1)))
+    return base
+
+
+def _set_learning_rates(state: TrainingState, params: dict[str, Any]) -> None:
+    schedule = params.get("lr_schedule", "constant")
+    for opt, base in ((state.opt_generator, params["lr_generator"]), (state.opt_critic, params["lr_critic"])):
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(base, state.step, params["steps"], schedule)
+
+
+_STEPS = {"likelihood": _likelihood_step, "adversarial": _wgan_step, "bce": _bce_step}
+
+
+def train_step(state: TrainingState, params: dict[str, Any], real_all: torch.Tensor, target_all: float) -> dict[str, float]:
+    """One training step on real windows ``real_all: (N, t, n)`` float.
+
+    Adversarial: ``n_critic`` critic updates, then one generator update;
+    likelihood: one generator update on the Monte Carlo log-likelihood of a real
+    batch (:mod:`spiqgan.likelihood`); hybrid: likelihood for the first
+    ``pretrain_steps`` steps, adversarial after. ``target_all`` is the mean spike
+    count per real window (the K-loss target with ``k_target="dataset"``). Does
+    not advance ``state.step``, record, or evaluate: :func:`train_steps` does.
+    Returns the step's metrics.
     """
-    step_fn = _bce_step if params["model"] == "qce2023" else _wgan_step
-    return step_fn(state, params, real_all, target_all)
+    return _STEPS[step_objective(params, state.step)](state, params, real_all, target_all)
 
 
 def train_steps(
@@ -200,6 +254,7 @@ def train_steps(
     last_js = state.history[-1]["js"] if state.history else math.nan
     while state.step < end:
         start = time.perf_counter()
+        _set_learning_rates(state, params)
         row = train_step(state, params, real_all, target_all)
         state.seconds += time.perf_counter() - start
         state.step += 1
@@ -212,10 +267,10 @@ def train_steps(
             last_js = row["js"]
         _record(state, row)
         if progress is not None:
-            progress.update(
-                state.step, critic=row["critic_loss"], generator=row["generator_loss"],
-                JS=None if last_js is None or math.isnan(last_js) else last_js,
-            )
+            losses_now = ({"NLL": row["nll"]} if "nll" in row else
+                          {"critic": row["critic_loss"], "generator": row["generator_loss"]})
+            progress.update(state.step, **losses_now,
+                            JS=None if last_js is None or math.isnan(last_js) else last_js)
         if evaluated and on_eval is not None:
             on_eval(state)
     return state

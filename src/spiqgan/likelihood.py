@@ -1,0 +1,88 @@
+r"""The generator's likelihood of real windows: maximum-likelihood training without a critic.
+
+Given the noise ``z``, the sub-generators are independent and each gives an
+exact outcome distribution, so the probability of a window ``x = (x_1 .. x_t)``
+is a mixture over the noise:
+
+.. math::
+
+    p_\theta(x) = \mathbb E_z\Big[\prod_{s=1}^{t} p_{\theta,s}(x_s \mid z)\Big]
+    \approx \frac{1}{K} \sum_{k=1}^{K} \prod_{s=1}^{t} p_{\theta,s}(x_s \mid z_k),
+
+estimated by Monte Carlo over ``K`` noise draws, each term exact. The log of the
+estimate, :math:`\log \frac 1K \sum_k \exp \sum_s \log p_s(x_s \mid z_k)`, is a
+lower bound on :math:`\log p_\theta(x)` in expectation (Jensen) that tightens as
+``K`` grows; maximizing it over real windows is maximum likelihood. With noise
+drawn per time step (``noise_sharing="per_timestep"``) the time steps are
+independent and the mixture is taken per step.
+
+Pure computation on tensors: the training loop (:mod:`spiqgan.training`) draws
+the noise and runs the generator.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .exceptions import SpiqganError
+
+__all__ = ["bits_to_indices", "window_log_likelihood", "mean_log_likelihood"]
+
+
+def bits_to_indices(windows: torch.Tensor) -> torch.Tensor:
+    """Pattern index of each time step, neuron 0 the most significant bit: ``(B, t, n)`` -> ``(B, t)`` int64."""
+    n = windows.shape[-1]
+    weights = torch.pow(2, torch.arange(n - 1, -1, -1, device=windows.device, dtype=torch.int64))
+    return (windows.to(torch.int64) * weights).sum(-1)
+
+
+def window_log_likelihood(probabilities: torch.Tensor, windows: torch.Tensor, *, shared: bool = True) -> torch.Tensor:
+    r"""Monte Carlo estimate of :math:`\log p(x)` for each real window, differentiable.
+
+    Parameters
+    ----------
+    probabilities
+        ``(K, t, 2**n)``: the generator's exact per-step outcome distributions for
+        ``K`` noise draws (:attr:`spiqgan.generator.GeneratorOutput.probabilities`).
+    windows
+        ``(B, t, n)`` of 0/1: real windows.
+    shared
+        ``True`` when one noise draw drives all time steps (the mixture is over
+        whole windows); ``False`` for noise drawn per time step (a mixture per step).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(B,)``, natural log.
+    """
+    if probabilities.dim() != 3 or windows.dim() != 3:
+        raise SpiqganError(
+            f"expected probabilities (K, t, 2**n) and windows (B, t, n); got {tuple(probabilities.shape)} and "
+            f"{tuple(windows.shape)}."
+        )
+    k, t, size = probabilities.shape
+    if windows.shape[1] != t or 2 ** windows.shape[2] != size:
+        raise SpiqganError(
+            f"windows of shape (B, t, n) = {tuple(windows.shape)} do not match the generator's (t, 2**n) = ({t}, {size})."
+        )
+    idx = bits_to_indices(windows)  # (B, t)
+    logp = torch.log(probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny))
+    steps = torch.arange(t, device=idx.device)
+    per_step = logp[:, steps[None, :], idx]  # (K, B, t)
+    if shared:
+        return torch.logsumexp(per_step.sum(-1), dim=0) - math.log(k)
+    return (torch.logsumexp(per_step, dim=0) - math.log(k)).sum(-1)
+
+
+def mean_log_likelihood(
+    probabilities: torch.Tensor, windows: torch.Tensor, *, shared: bool = True, chunk: int = 4096
+) -> float:
+    """Mean of :func:`window_log_likelihood` over many windows, in chunks, without gradients (nats per window)."""
+    total = 0.0
+    with torch.no_grad():
+        for start in range(0, windows.shape[0], chunk):
+            part = windows[start:start + chunk]
+            total += float(window_log_likelihood(probabilities, part, shared=shared).sum())
+    return total / max(1, windows.shape[0])
