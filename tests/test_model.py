@@ -175,3 +175,21 @@ def test_cuda_training_runs_saves_and_loads(windows, tmp_path):
     again = SpiQGAN.load(tmp_path / "g.safetensors")
     assert torch.equal(again.generator_.rotations.cpu(), gpu.generator_.rotations.cpu())
     assert gpu.sample(10).shape == cpu.sample(10).shape == (10, 2, 3)
+
+
+def test_checkpoints_from_before_the_likelihood_objective_still_load(windows, tmp_path):
+    """A 0.1 checkpoint has no objective, noise_mixing, lr_schedule...: it loads as the adversarial run it was."""
+    from spiqgan.checkpoint import load_checkpoint, save_checkpoint
+
+    old = _tiny(noise_scale=0.1, trainable_encoding=False, noise_mixing=False, lr_schedule="constant").fit(windows)
+    old.save(tmp_path / "new.safetensors")
+    tensors, meta = load_checkpoint(tmp_path / "new.safetensors")
+    for key in ("objective", "pretrain_steps", "noise_samples", "noise_mixing", "lr_schedule"):
+        del meta["params"][key]
+    for row in meta["history"]:
+        del row["nll"]
+    save_checkpoint(tmp_path / "old.safetensors", tensors, meta)
+    loaded = SpiQGAN.load(tmp_path / "old.safetensors")
+    assert (loaded.objective, loaded.noise_mixing, loaded.lr_schedule) == ("adversarial", False, "constant")
+    assert np.array_equal(loaded.sample(50, seed=0), old.sample(50, seed=0))
+    assert math.isnan(loaded.history_[-1]["nll"])

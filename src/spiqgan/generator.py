@@ -349,10 +349,16 @@ class PatchGenerator(torch.nn.Module):
         return (output.spike_probabilities > 0.5).to(torch.uint8)
 
     @torch.no_grad()
-    def sample(self, n_windows: int, generator: torch.Generator | int | None = None, batch_size: int = 4096) -> torch.Tensor:
-        """Draw ``n_windows`` binary windows ``(n_windows, t, n)`` uint8; seeded by ``generator``."""
+    def sample(self, n_windows: int, generator: torch.Generator | int | None = None, batch_size: int | None = None) -> torch.Tensor:
+        """Draw ``n_windows`` binary windows ``(n_windows, t, n)`` uint8; seeded by ``generator``.
+
+        ``batch_size`` windows are simulated at a time; by default as many as keep
+        the states of a batch within 2**22 amplitudes (32 MiB in complex64).
+        """
         if isinstance(generator, int):
             generator = torch.Generator(device=self.rotations.device).manual_seed(generator)
+        if batch_size is None:
+            batch_size = max(1, min(4096, 2**22 // (self.n_timesteps * 2**self.config.n_qubits)))
         chunks = []
         for start in range(0, int(n_windows), batch_size):
             b = min(batch_size, int(n_windows) - start)

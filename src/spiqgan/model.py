@@ -65,6 +65,11 @@ PARAM_CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
+#: values of the hyperparameters added with the likelihood objective that reproduce earlier runs
+_BEFORE_LIKELIHOOD = dict(objective="adversarial", pretrain_steps=500, noise_samples=128, noise_mixing=False,
+                          lr_schedule="constant")
+
+
 class SpiQGAN:
     """A patch quantum GAN for binary spike windows ``(n_windows, t, n)``.
 
@@ -401,7 +406,8 @@ class SpiQGAN:
     def load(cls, path: str | Path) -> "SpiQGAN":
         """Restore a model written by :meth:`save`."""
         tensors, meta = load_checkpoint(path)
-        model = cls(**meta["params"])
+        # hyperparameters that checkpoints of spiqgan 0.1 lack, with the behaviour those runs had
+        model = cls(**{**_BEFORE_LIKELIHOOD, **meta["params"]})
         p = model.resolved_params()
         state = model._build(p)
 
