@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import time
@@ -102,9 +101,13 @@ ABLATIONS = {
 }
 
 
-def split(data_dir: Path, n: int, t: int):
-    raster = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT).select_neurons(f"0-{n - 1}")
-    train, test = raster.split()
+def load_recording(data_dir: Path):
+    return load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
+
+
+def split(recording, n: int, t: int):
+    """Training windows, held-out windows and their repeats of neurons 0 .. n-1."""
+    train, test = recording.select_neurons(f"0-{n - 1}").split()
     test_w, test_reps = test.windows(t, return_repeats=True)
     return train.windows(t), test_w, test_reps
 
@@ -123,7 +126,7 @@ def run_case(case: Case, data_dir: str, out_dir: str) -> dict:
     from spiqgan.model import SpiQGAN
 
     torch.set_num_threads(1)
-    train_w, test_w, test_reps = split(Path(data_dir), case.n, case.t)
+    train_w, test_w, test_reps = split(load_recording(Path(data_dir)), case.n, case.t)
     if case.preset:
         model = SpiQGAN.from_preset(case.preset, case.n, case.t, seed=case.seed, **case.overrides)
     else:
@@ -155,16 +158,16 @@ def run_case(case: Case, data_dir: str, out_dir: str) -> dict:
 def reference_rows(data_dir: Path, sizes: list[tuple[int, int]]) -> dict:
     """Independent, K-pairwise and dichotomized-Gaussian rows at each size, on the same held-out windows."""
     rows = {}
-    full_n = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT).n_neurons
+    recording = load_recording(data_dir)
     for n, t in sizes:
-        train_w, test_w, test_reps = split(data_dir, n, t)
+        train_w, test_w, test_reps = split(recording, n, t)
         # parameters: rates; fields, couplings and the K-potential (n + 1 values); means and correlations.
         # The dichotomized Gaussian of ../shared also has temporal correlations, of unstated size (None).
         models = {"independent": (IndependentBernoulli().fit(train_w).sample(test_w.shape[0], seed=0), n)}
         for label, name, n_params in (("K-pairwise", "k_pairwise", n + n * (n - 1) // 2 + n + 1),
                                       ("dichotomized Gaussian", "dichotomized_gaussian",
                                        n + n * (n - 1) // 2 if t == 1 else None)):
-            samples = load_samples(data_dir / f"{name}_samples_40_neurons.mat", data_n_neurons=full_n,
+            samples = load_samples(data_dir / f"{name}_samples_40_neurons.mat", data_n_neurons=recording.n_neurons,
                                    selection=f"0-{n - 1}", timesteps=t, repeat_length=REPEAT)
             models[label] = (samples, n_params)
         for label, (samples, n_params) in models.items():

@@ -11,9 +11,9 @@ import torch
 
 from spiqgan.exceptions import SpiqganError
 from spiqgan.generator import CircuitConfig, PatchGenerator
-from spiqgan.likelihood import bits_to_indices, mean_log_likelihood, window_log_likelihood
+from spiqgan.likelihood import mean_log_likelihood, window_log_likelihood
 from spiqgan.model import SpiQGAN
-from spiqgan.simulator import indices_to_bits
+from spiqgan.simulator import bits_to_indices, indices_to_bits
 from spiqgan.statistics import pattern_indices
 from spiqgan.training import learning_rate
 

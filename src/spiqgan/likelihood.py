@@ -27,15 +27,9 @@ import math
 import torch
 
 from .exceptions import SpiqganError
+from .simulator import bits_to_indices
 
-__all__ = ["bits_to_indices", "window_log_likelihood", "mean_log_likelihood"]
-
-
-def bits_to_indices(windows: torch.Tensor) -> torch.Tensor:
-    """Pattern index of each time step, neuron 0 the most significant bit: ``(B, t, n)`` -> ``(B, t)`` int64."""
-    n = windows.shape[-1]
-    weights = torch.pow(2, torch.arange(n - 1, -1, -1, device=windows.device, dtype=torch.int64))
-    return (windows.to(torch.int64) * weights).sum(-1)
+__all__ = ["window_log_likelihood", "mean_log_likelihood"]
 
 
 def window_log_likelihood(probabilities: torch.Tensor, windows: torch.Tensor, *, shared: bool = True) -> torch.Tensor:

@@ -38,6 +38,7 @@ __all__ = [
     "apply_permutation",
     "probabilities",
     "marginal_first",
+    "bits_to_indices",
     "bit_marginals",
     "sample_indices",
     "shot_estimate",
@@ -344,3 +345,10 @@ def indices_to_bits(indices: torch.Tensor, n_bits: int) -> torch.Tensor:
     """Bits of basis indices, most significant first: ``(...,)`` -> ``(..., n_bits)`` uint8."""
     shifts = torch.arange(n_bits - 1, -1, -1, device=indices.device)
     return ((indices[..., None] >> shifts) & 1).to(torch.uint8)
+
+
+def bits_to_indices(windows: torch.Tensor) -> torch.Tensor:
+    """Pattern index of each time step, neuron 0 the most significant bit: ``(B, t, n)`` -> ``(B, t)`` int64."""
+    n = windows.shape[-1]
+    weights = torch.pow(2, torch.arange(n - 1, -1, -1, device=windows.device, dtype=torch.int64))
+    return (windows.to(torch.int64) * weights).sum(-1)
