@@ -98,6 +98,8 @@ def test_qce2023_model_trains(windows):
         (dict(model="qce2023", readout="basis", trainable_encoding=False, noise_mixing=False), "objective 'likelihood' needs"),
         (dict(noise_mixing=True, trainable_encoding=False), "needs trainable_encoding=True"),
         (dict(pretrain_steps=-1), "pretrain_steps must be an integer >= 0"),
+        (dict(likelihood_block=-1), "likelihood_block must be an integer >= 0"),
+        (dict(likelihood_block=1.5), "likelihood_block must be an integer >= 0"),
         (dict(lr_schedule="linear"), "lr_schedule must be one of constant, cosine"),
         (dict(noise_layers="every"), "noise_layers must be one of"),
         (dict(beta1=1.0), "beta1 must lie in"),
@@ -184,7 +186,7 @@ def test_checkpoints_from_before_the_likelihood_objective_still_load(windows, tm
     old = _tiny(noise_scale=0.1, trainable_encoding=False, noise_mixing=False, lr_schedule="constant").fit(windows)
     old.save(tmp_path / "new.safetensors")
     tensors, meta = load_checkpoint(tmp_path / "new.safetensors")
-    for key in ("objective", "pretrain_steps", "noise_samples", "noise_mixing", "lr_schedule"):
+    for key in ("objective", "pretrain_steps", "noise_samples", "noise_mixing", "lr_schedule", "likelihood_block"):
         del meta["params"][key]
     for row in meta["history"]:
         del row["nll"]

@@ -144,6 +144,7 @@ _PARAM_HELP = {
     "objective": "adversarial (the papers), likelihood (maximum likelihood, no critic) or hybrid (likelihood, then adversarial)",
     "pretrain_steps": "likelihood steps before the adversarial ones (hybrid)",
     "noise_samples": "noise draws per likelihood step (Monte Carlo)",
+    "likelihood_block": "fit the composite likelihood of every L consecutive steps (0: the whole window)",
     "loss": "k (K-loss) or standard",
     "k_weight": "K",
     "k_target": "spikes per window the K-term pulls to: real batch mean or whole training set",
@@ -208,7 +209,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     params = model.resolved_params()
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
     res = model.circuit_config()
-    objective = {"likelihood": f"maximum likelihood ({params['noise_samples']} noise draws a step)",
+    block = params["likelihood_block"]
+    composite = f", composite over blocks of {block} steps" if 0 < block < t else ""
+    objective = {"likelihood": f"maximum likelihood ({params['noise_samples']} noise draws a step{composite})",
                  "hybrid": f"likelihood for {params['pretrain_steps']} steps, then adversarial "
                            f"(estimator {params['estimator']})",
                  "adversarial": f"adversarial, estimator {params['estimator']}"}[params["objective"]]

@@ -67,7 +67,7 @@ PARAM_CHOICES: dict[str, tuple[str, ...]] = {
 
 #: values of the hyperparameters added with the likelihood objective that reproduce earlier runs
 _BEFORE_LIKELIHOOD = dict(objective="adversarial", pretrain_steps=500, noise_samples=128, noise_mixing=False,
-                          lr_schedule="constant")
+                          lr_schedule="constant", likelihood_block=0)
 
 
 class SpiQGAN:
@@ -92,6 +92,12 @@ class SpiQGAN:
         Likelihood steps before the adversarial ones, for ``"hybrid"``.
     noise_samples
         ``K``, noise draws per step of the Monte Carlo likelihood.
+    likelihood_block
+        ``L``: fit the block composite likelihood of every ``L`` consecutive
+        time steps (default 3), a far better Monte Carlo estimate on long
+        windows than the whole window's likelihood (see
+        :mod:`spiqgan.likelihood`); ``0`` (or ``L >= t``): the whole window.
+        The history's ``nll`` is the fitted objective, composite when ``L < t``.
     loss
         ``"k"`` (the K-loss, weight ``k_weight``) or ``"standard"`` (no K-term).
     k_weight
@@ -147,7 +153,7 @@ class SpiQGAN:
         model: str = "spiqgan",
         n_ancillas: int = 1,
         n_layers: int = 5,
-        noise_scale: float = 1.0,
+        noise_scale: float = 0.1,
         noise_layers: str = "all",
         noise_sharing: str = "shared",
         trainable_encoding: bool = True,
@@ -159,6 +165,7 @@ class SpiQGAN:
         objective: str = "likelihood",
         pretrain_steps: int = 500,
         noise_samples: int = 128,
+        likelihood_block: int = 3,
         loss: str = "k",
         k_weight: float = 1.0,
         k_target: str = "dataset",
@@ -229,6 +236,10 @@ class SpiQGAN:
         for name in ("lr_generator", "lr_critic", "gp_weight", "clip_value"):
             if not (isinstance(p[name], (int, float)) and p[name] > 0 and math.isfinite(p[name])):
                 raise ConfigError(f"{name} must be a positive number, got {p[name]!r}.")
+        if isinstance(p["likelihood_block"], bool) or not isinstance(p["likelihood_block"], int) \
+                or p["likelihood_block"] < 0:
+            raise ConfigError(f"likelihood_block must be an integer >= 0 (0: the whole window), got "
+                              f"{p['likelihood_block']!r}.")
         if isinstance(p["pretrain_steps"], bool) or not isinstance(p["pretrain_steps"], int) or p["pretrain_steps"] < 0:
             raise ConfigError(f"pretrain_steps must be an integer >= 0, got {p['pretrain_steps']!r}.")
         if p["objective"] != "adversarial" and (p["model"] != "spiqgan" or p["readout"] != "sample"):

@@ -225,6 +225,7 @@ _MODEL_STYLE = {
     "independent": dict(color="0.55", marker="s"),
     "K-pairwise": dict(color="tab:blue", marker="D"),
     "dichotomized Gaussian": dict(color="tab:green", marker="^"),
+    "training data": dict(color="black", marker="_"),
 }
 
 
@@ -234,7 +235,7 @@ def plot_fit_quality(table: Sequence[dict], statistics: Sequence[tuple[str, str]
     ``table``: rows with ``model``, ``n``, ``t`` and ``ratios`` (statistic -> list
     of error / floor, one per seed), as written by ``benchmarks/fit_quality.py``;
     ``statistics``: ``(name, label)`` pairs, one panel each. Models other than the
-    defaults, the paper preset and the three reference models are left out.
+    defaults, the paper preset, the three reference models and the training data are left out.
     """
     rows = [r for r in table if r["model"] in _MODEL_STYLE]
     sizes = sorted({(r["n"], r["t"]) for r in rows}, key=lambda s: (s[1], s[0]))

@@ -168,7 +168,7 @@ def _likelihood_step(state: TrainingState, p: dict[str, Any], real_all: torch.Te
     real = real_all[_batch_index(state, real_all.shape[0], min(p["batch_size"], real_all.shape[0]))]
     out = gen(gen.draw_noise(p["noise_samples"], state.rng))
     shared = gen.config.noise_sharing == "shared"
-    nll = -window_log_likelihood(out.probabilities, real, shared=shared).mean()
+    nll = -window_log_likelihood(out.probabilities, real, shared=shared, block=p.get("likelihood_block") or None).mean()
     state.opt_generator.zero_grad(set_to_none=True)
     nll.backward()
     state.opt_generator.step()
