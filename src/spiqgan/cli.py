@@ -116,6 +116,24 @@ def _build_parser() -> argparse.ArgumentParser:
                             help=f"{_PARAM_HELP.get(name, '')} (default {default})")
     tr.set_defaults(func=_cmd_train)
 
+    sw = sub.add_parser(
+        "sweep", parents=[common], help="train a grid of runs from a TOML file",
+        description="Train, sample and evaluate every run of a grid (see spiqgan.sweep for the file format), "
+                    "each in SWEEP_DIR/runs/<name>, and gather their metrics into SWEEP_DIR/results.csv. "
+                    "Finished runs are never redone; killed runs continue from their last checkpoint; "
+                    "failed runs are recorded and retried on the next invocation.")
+    sw.add_argument("--config", type=Path, required=True, metavar="SWEEP.toml", help="the sweep file")
+    sw.add_argument("--out", type=Path, required=True, metavar="SWEEP_DIR", help="sweep folder")
+    sw.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="runs at a time on this machine, one torch thread each (default: every core)")
+    sw.add_argument("--executor", choices=("local", "dask"), default="local",
+                    help="local processes, or Dask distributed (needs spiqgan[dask]; a LocalCluster of --workers "
+                         "processes unless --scheduler is given)")
+    sw.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                    help="a Dask scheduler address (tcp://host:8786) or scheduler file: run on that cluster")
+    sw.add_argument("--no-figures", action="store_true", help="no figures in the run folders")
+    sw.set_defaults(func=_cmd_sweep)
+
     sa = sub.add_parser("sample", parents=[common], help="draw windows from a trained run",
                         description="Draw binary windows (n_windows, t, n) uint8 from a run's generator into a .npy file.")
     sa.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -231,6 +249,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
         print(ev.table())
     print(f"\nrun written to {args.out}")
     return 0
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import load_sweep
+    from .sweep_exec import LocalExecutor, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise DataError(f"--workers must be at least 1, got {args.workers}.")
+    sweep = load_sweep(args.config)
+    if args.executor == "dask" or args.scheduler is not None:
+        from .sweep_exec import DaskExecutor
+
+        executor = DaskExecutor(args.scheduler, workers=args.workers)
+    else:
+        executor = LocalExecutor(args.workers)
+    try:
+        rows = run_sweep(sweep, args.out, executor=executor, figures=not args.no_figures)
+    finally:
+        if hasattr(executor, "close"):
+            executor.close()
+    failed = [r for r in rows if r["status"] == "failed"]
+    print(f"{len(rows) - len(failed)} of {len(rows)} runs done; results in {args.out / 'results.csv'}")
+    for r in failed:
+        print(f"failed: {r['run']}: {r['error']} (see {args.out / 'runs' / r['run'] / 'error.json'})")
+    return 1 if failed else 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -60,9 +60,14 @@ def train_run(
     data_info: dict[str, Any] | None = None,
     progress: bool = True,
     figures: bool = True,
+    resume: bool = False,
+    log_stream: IO[str] | None = None,
 ) -> dict[str, Evaluation]:
     """Train ``model`` on ``train_windows``, writing the run folder; evaluate on the held-out windows.
 
+    ``resume``: continue a model loaded from the folder's last checkpoint up to
+    its ``steps`` (see :meth:`SpiQGAN.fit`). ``log_stream``: where the progress
+    lines go (standard error by default).
     Returns the evaluations (``"last"`` and, when it differs, ``"best"``).
     """
     run_dir = Path(run_dir)
@@ -76,8 +81,8 @@ def train_run(
             m.save(run_dir / CHECKPOINT_BEST)
         write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS)
 
-    with Progress(params["steps"], label="step ", enabled=progress) as bar:
-        model.fit(train_windows, progress=bar, on_eval=on_eval)
+    with Progress(params["steps"], label="step ", enabled=progress, stream=log_stream) as bar:
+        model.fit(train_windows, progress=bar, on_eval=on_eval, resume=resume)
 
     n_eval = test_windows.shape[0]
     results: dict[str, Evaluation] = {}
