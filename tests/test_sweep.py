@@ -243,3 +243,35 @@ def test_the_quick_sweep_runs_from_the_command_line(tmp_path, capsys):
     table = _rows(tmp_path / "results.csv")
     assert len(table) == 8 and {r["status"] for r in table} == {"done"}
     assert {r["loss"] for r in table} == {"k", "standard"}
+    # the report: the paper's summary figures, the K-minus-standard table, and one page
+    assert main(["report", str(tmp_path)]) == 0
+    report = tmp_path / "report"
+    for name in ("error_vs_neurons.png", "error_vs_timesteps.png", "loss_difference.png", "ratios_n2.png",
+                 "ratios_n4.png"):
+        assert (report / name).stat().st_size > 1000
+    diff = {(r["n_neurons"], r["timesteps"]): r for r in _rows(report / "loss_difference.csv")}
+    assert set(diff) == {("2", "1"), ("2", "2"), ("4", "1"), ("4", "2")}
+    by = {(r["n_neurons"], r["timesteps"], r["loss"]): float(r["firing_rate_error"]) for r in table}
+    assert float(diff[("4", "2")]["firing_rate_error_k_minus_standard"]) == pytest.approx(
+        by[("4", "2", "k")] - by[("4", "2", "standard")], rel=1e-6)
+    page = (report / "index.html").read_text()
+    assert "8 runs: 8 done, 0 failed" in page and all(r["run"] in page for r in table)
+    assert "<img src='loss_difference.png'" in page
+
+
+def test_report_aggregation():
+    from spiqgan.sweep_report import loss_difference, mean_by
+
+    rows = [dict(status="done", n_neurons=2, timesteps=1, loss="k", seed=0, e=1.0),
+            dict(status="done", n_neurons=2, timesteps=1, loss="k", seed=1, e=3.0),
+            dict(status="done", n_neurons=2, timesteps=1, loss="standard", seed=0, e=5.0),
+            dict(status="done", n_neurons=4, timesteps=1, loss="k", seed=0, e=7.0),
+            dict(status="failed", n_neurons=4, timesteps=1, loss="standard", seed=0, e=None),
+            dict(status="done", n_neurons=4, timesteps=1, loss="standard", seed=1, e=float("nan"))]
+    assert mean_by(rows, ("n_neurons", "loss"), "e") == {(2, "k"): 2.0, (2, "standard"): 5.0, (4, "k"): 7.0}
+    assert loss_difference(rows, "e") == {(2, 1): -3.0}  # (4, 1) has no finished standard-loss run
+
+
+def test_report_of_a_folder_that_is_not_a_sweep(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "is not a sweep folder (no sweep.json)" in capsys.readouterr().err

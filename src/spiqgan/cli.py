@@ -134,6 +134,13 @@ def _build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--no-figures", action="store_true", help="no figures in the run folders")
     sw.set_defaults(func=_cmd_sweep)
 
+    rp = sub.add_parser("report", parents=[common], help="figures, tables and an HTML page of a sweep",
+                        description="Write SWEEP_DIR/report/: the paper's summary figures (error against n and t, "
+                                    "K-loss minus standard loss, statistics against t per n), the results table and "
+                                    "index.html, a static page of all of it and of every run's figures.")
+    rp.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR")
+    rp.set_defaults(func=_cmd_report)
+
     sa = sub.add_parser("sample", parents=[common], help="draw windows from a trained run",
                         description="Draw binary windows (n_windows, t, n) uint8 from a run's generator into a .npy file.")
     sa.add_argument("run_dir", type=Path, metavar="RUN_DIR")
@@ -274,6 +281,14 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     for r in failed:
         print(f"failed: {r['run']}: {r['error']} (see {args.out / 'runs' / r['run'] / 'error.json'})")
     return 1 if failed else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .sweep_report import write_report
+
+    page = write_report(args.sweep_dir)
+    print(f"wrote {page} (open it in a browser) and the figures beside it")
+    return 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:

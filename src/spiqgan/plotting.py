@@ -15,7 +15,7 @@ import numpy as np
 from . import statistics as st
 
 __all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots",
-           "plot_fit_quality"]
+           "plot_fit_quality", "plot_sweep_lines", "plot_loss_difference"]
 
 _GEN = "tab:red"
 _REF = "0.2"
@@ -269,4 +269,71 @@ def plot_fit_quality(table: Sequence[dict], statistics: Sequence[tuple[str, str]
         ax.set_visible(False)
     axes[0].legend(fontsize=7)
     axes[0].set_xlabel("(n, t)")
+    return fig
+
+
+def _label(name: str) -> str:
+    from .evaluation import STATISTICS
+
+    return {n: label for n, _, label in STATISTICS}.get(name, name.replace("_", " "))
+
+
+def plot_sweep_lines(series: dict[str, dict[tuple, float]], xlabel: str, ylabel: str, log: bool = False,
+                     axes: Sequence[Any] | None = None) -> Any:
+    """One panel per statistic: ``{statistic: {(x, group): value}}``, a line per group (e.g. per loss)."""
+    names = list(series)
+    if axes is None:
+        cols = min(3, max(1, len(names)))
+        rows = (len(names) + cols - 1) // cols
+        fig = _new_figure((4.2 * cols, 3.2 * rows))
+        axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+    else:
+        fig = axes[0].figure
+    for ax, name in zip(axes, names):
+        groups = sorted({g for _, g in series[name]}, key=str)
+        for g in groups:
+            pts = sorted(((x, v) for (x, gg), v in series[name].items() if gg == g), key=lambda p: p[0])
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=str(g))
+        xs = sorted({x for x, _ in series[name]}, key=str)
+        if all(isinstance(x, (int, float)) for x in xs):
+            ax.set_xticks(sorted(xs))
+        if log:
+            ax.set_yscale("log")
+        ax.set_title(_label(name))
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if groups:
+            ax.legend(fontsize=8, title="loss", title_fontsize=8)
+    for ax in list(axes)[len(names):]:
+        ax.set_visible(False)
+    return fig
+
+
+def plot_loss_difference(diffs: dict[str, dict[tuple, float]], axes: Sequence[Any] | None = None) -> Any:
+    """Heat maps over (n, t) of ``{statistic: {(n, t): error with K-loss - error with standard loss}}``."""
+    names = [k for k, v in diffs.items() if v]
+    if axes is None:
+        fig = _new_figure((4.6 * len(names), 3.6))
+        axes = np.atleast_1d(fig.subplots(1, len(names))).reshape(-1)
+    else:
+        fig = axes[0].figure
+    for ax, name in zip(axes, names):
+        ns = sorted({n for n, _ in diffs[name]})
+        ts = sorted({t for _, t in diffs[name]})
+        grid = np.full((len(ns), len(ts)), np.nan)
+        for (n, t), v in diffs[name].items():
+            grid[ns.index(n), ts.index(t)] = v
+        bound = float(np.nanmax(np.abs(grid))) or 1.0
+        im = ax.imshow(grid, cmap="RdBu_r", vmin=-bound, vmax=bound, aspect="auto", origin="lower")
+        ax.set_xticks(range(len(ts)), [str(t) for t in ts])
+        ax.set_yticks(range(len(ns)), [str(n) for n in ns])
+        ax.set_xlabel("time steps t")
+        ax.set_ylabel("neurons n")
+        ax.set_title(f"{_label(name)}: K-loss - standard")
+        for i in range(len(ns)):
+            for j in range(len(ts)):
+                if np.isfinite(grid[i, j]):
+                    ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=7,
+                            color="white" if abs(grid[i, j]) > 0.6 * bound else "black")
+        fig.colorbar(im, ax=ax, shrink=0.8, label="MSE difference")
     return fig
