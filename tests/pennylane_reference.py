@@ -6,7 +6,6 @@ and sub-generator, as public patch-GAN code does; it shares no code with spiqgan
 
 from __future__ import annotations
 
-import math
 
 import pennylane as qml
 import torch

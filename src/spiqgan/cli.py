@@ -195,17 +195,9 @@ _PARAM_HELP = {
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    if not path.is_file():
-        raise DataError(f"{path}: no such config file.")
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: not valid TOML ({exc}).") from exc
+    from .loaders import read_toml
+
+    raw = read_toml(path, "config file")
     names = set(inspect.signature(SpiQGAN.__init__).parameters) - {"self", "n_neurons", "n_timesteps"}
     out = {}
     for key, value in raw.items():

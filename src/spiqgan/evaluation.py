@@ -48,7 +48,7 @@ import numpy as np
 
 from . import statistics as st
 from .data import check_windows
-from .exceptions import DataError, StatisticError
+from .exceptions import DataError
 
 __all__ = ["evaluate", "statistic_errors", "Evaluation", "ComparisonRow", "STATISTICS", "summary_statistics"]
 

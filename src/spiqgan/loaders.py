@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .data import DEFAULT_BIN_MS, SpikeRaster, as_binary, parse_neurons
 from .exceptions import DataError, DataFileError
 
-__all__ = ["load_dataset", "load_raster", "load_samples", "bin_spike_times", "LAYOUTS"]
+__all__ = ["load_dataset", "load_raster", "load_samples", "bin_spike_times", "LAYOUTS", "read_toml"]
 
 log = logging.getLogger(__name__)
 
@@ -299,3 +299,19 @@ def load_dataset(
     else:
         raster = load_raster(path, key=key, repeat_length=repeat_length, bin_ms=bin_ms, layout=layout, clip=clip)
     return raster.select_neurons(neurons)
+
+
+def read_toml(path: str | Path, what: str = "config file") -> dict[str, Any]:
+    """The tables of a TOML file (a training config or a sweep), or a DataError naming the file and the problem."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such {what}.")
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise DataError(f"{path}: not valid TOML ({exc}).") from exc

@@ -151,18 +151,10 @@ def parse_sweep(raw: dict[str, Any], source: str = "sweep file") -> Sweep:
 
 def load_sweep(path: str | Path) -> Sweep:
     """Read and check a sweep file (TOML)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
+    from .loaders import read_toml
+
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such sweep file.")
-    try:
-        with open(path, "rb") as fh:
-            raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise DataError(f"{path}: not valid TOML ({exc}).") from exc
+    raw = read_toml(path, "sweep file")
     sweep = parse_sweep(raw, str(path))
     data_path = sweep.data.get("path")
     if data_path is not None and not Path(data_path).is_absolute():
