@@ -26,9 +26,9 @@ Each run is one process with one torch thread, ``--jobs`` at a time.
     python benchmarks/fit_quality.py --out runs/fit_quality            # defaults + paper + ablations
     python benchmarks/fit_quality.py --suites defaults --seeds 3       # the defaults only
 
-Run time on the 2-core development machine with ``--jobs 2``: about 30 minutes for
-the defaults (7 sizes x 3 seeds) and the paper preset, and about 20 more for the
-ablations. To fit that budget, three sizes train with fewer noise draws or steps
+Run time on the 2-core development machine with ``--jobs 2``: 27 minutes for the
+defaults (7 sizes x 3 seeds) and the paper preset (6 sizes x 3 seeds), and 65 minutes
+for the ablations (3 seeds each). To fit that budget, three sizes train with fewer noise draws or steps
 than the defaults (``LARGE``); the table reports them as run.
 """
 
@@ -102,6 +102,7 @@ ABLATIONS = {
     "adversarial, K-loss": (ADVERSARIAL, [(8, 1), (4, 5)]),
     "adversarial, standard loss": ({**ADVERSARIAL, "loss": "standard"}, [(8, 1), (4, 5)]),
     "adversarial, K-loss, reinforce": ({**ADVERSARIAL, "estimator": "reinforce"}, [(8, 1), (4, 5)]),
+    "adversarial, K-loss, relaxation": ({**ADVERSARIAL, "estimator": "relaxation"}, [(8, 1), (4, 5)]),
     "hybrid (2000 likelihood + 1000 adversarial steps)": (dict(objective="hybrid", pretrain_steps=2000),
                                                           [(8, 1), (4, 5)]),
     "likelihood, noise range pi (paper)": (dict(noise_scale=1.0), [(8, 1), (4, 5)]),
