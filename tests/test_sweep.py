@@ -247,7 +247,7 @@ def test_the_quick_sweep_runs_from_the_command_line(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 0
     report = tmp_path / "report"
     for name in ("error_vs_neurons.png", "error_vs_timesteps.png", "loss_difference.png", "ratios_n2.png",
-                 "ratios_n4.png"):
+                 "ratios_n4.png", "patterns_n2_t1.png", "patterns_n4_t1.png"):
         assert (report / name).stat().st_size > 1000
     diff = {(r["n_neurons"], r["timesteps"]): r for r in _rows(report / "loss_difference.csv")}
     assert set(diff) == {("2", "1"), ("2", "2"), ("4", "1"), ("4", "2")}

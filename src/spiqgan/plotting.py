@@ -15,7 +15,8 @@ import numpy as np
 from . import statistics as st
 
 __all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots",
-           "plot_fit_quality", "plot_sweep_lines", "plot_loss_difference"]
+           "plot_fit_quality", "plot_sweep_lines", "plot_loss_difference",
+           "plot_loss_comparison"]
 
 _GEN = "tab:red"
 _REF = "0.2"
@@ -336,4 +337,26 @@ def plot_loss_difference(diffs: dict[str, dict[tuple, float]], axes: Sequence[An
                     ax.text(j, i, f"{grid[i, j]:.2g}", ha="center", va="center", fontsize=7,
                             color="white" if abs(grid[i, j]) > 0.6 * bound else "black")
         fig.colorbar(im, ax=ax, shrink=0.8, label="MSE difference")
+    return fig
+
+
+def plot_loss_comparison(histories: dict[str, Sequence[dict[str, float]]], samples: dict[str, np.ndarray],
+                         reference: np.ndarray, title: str = "") -> Any:
+    """JS against step, and the pattern distribution of each loss's generator against the real one (Fig. 2).
+
+    ``histories``: per loss, rows with ``step`` and ``js`` (NaN or missing
+    where not evaluated); ``samples``: per loss, generated windows ``(m, 1, n)``.
+    """
+    fig = _new_figure((4.4 * (1 + len(samples)), 3.4))
+    axes = np.atleast_1d(fig.subplots(1, 1 + len(samples))).reshape(-1)
+    for loss, rows in histories.items():
+        pts = [(r["step"], r["js"]) for r in rows if r.get("js") is not None and np.isfinite(r["js"])]
+        axes[0].plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=str(loss))
+    axes[0].set_xlabel("step")
+    axes[0].set_ylabel("JS divergence to the training data")
+    axes[0].legend(fontsize=8, title="loss", title_fontsize=8)
+    axes[0].set_title(title)
+    for ax, (loss, windows) in zip(axes[1:], samples.items()):
+        plot_pattern_distribution(windows, reference, ax=ax, max_patterns=32)
+        ax.set_title(f"{title}, {loss} loss: patterns" if title else f"{loss} loss: patterns")
     return fig

@@ -31,7 +31,7 @@ from .atomic import write_csv, write_json
 from .exceptions import SpiqganError
 from .sweep import ERROR_FILE, RESULT_FILE, RUN_OPTIONS, RunPlan, Sweep, collect, run_status
 
-__all__ = ["execute_run", "run_sweep", "write_results", "LocalExecutor", "DaskExecutor"]
+__all__ = ["execute_run", "run_windows", "run_sweep", "write_results", "LocalExecutor", "DaskExecutor"]
 
 
 @functools.lru_cache(maxsize=4)
@@ -43,19 +43,25 @@ def _raster(data_items: tuple):
                         bin_ms=data.get("bin_ms", 20.0), layout=data.get("layout"), clip=data.get("clip", False))
 
 
-def _model_and_windows(options: dict[str, Any], data: dict[str, Any]):
+def run_windows(options: dict[str, Any], data: dict[str, Any]):
+    """A run's training windows, held-out windows and their repeats ``(train_w, test_w, test_repeats)``."""
     from .data import DEFAULT_TEST_FRACTION
-    from .model import SpiQGAN
 
     raster = _raster(tuple(sorted(data.items())))
     selection = f"0-{int(options['n_neurons']) - 1}" if "n_neurons" in options else options["neurons"]
     raster = raster.select_neurons(selection)
     t, stride = options.get("timesteps", 1), options.get("stride")
     train, test = raster.split(data.get("test_fraction", DEFAULT_TEST_FRACTION))
-    train_w = train.windows(t, stride)
     test_w, test_reps = test.windows(t, stride, return_repeats=True)
+    return train.windows(t, stride), test_w, test_reps
+
+
+def _model_and_windows(options: dict[str, Any], data: dict[str, Any]):
+    from .model import SpiQGAN
+
+    train_w, test_w, test_reps = run_windows(options, data)
+    t, n = train_w.shape[1:]
     hyper = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
-    n = raster.n_neurons
     preset = options.get("preset")
     model = SpiQGAN.from_preset(preset, n, t, **hyper) if preset else SpiQGAN(n, t, **hyper)
     return model, train_w, test_w, test_reps

@@ -8,6 +8,9 @@
     paper's Fig. S1);
 ``loss_difference.png`` and ``loss_difference.csv``
     K-loss minus standard-loss error over (n, t), per statistic (Fig. S1);
+``patterns_n<N>_t1.png``
+    at t = 1, JS against step and the pattern distributions generated with
+    each loss against the held-out data (Fig. 2);
 ``ratios_n<N>.png``
     every statistic's error / noise floor against t for ``n = N``, one line per
     loss (Fig. 3, S2-S6);
@@ -113,6 +116,8 @@ def write_report(sweep_dir: str | Path) -> Path:
                                                              for s in S1_STATISTICS}}
                          for n, t in sorted({key for d in diffs.values() for key in d})]
                 write_csv(out / "loss_difference.csv", table, list(table[0]))
+        if has["loss"]:
+            figures += _fig2(sweep, done, sweep_dir, out)
         for n in sorted({r["n_neurons"] for r in done}, key=str):
             sub = [r for r in done if r["n_neurons"] == n]
             series = {name: mean_by(sub, ("timesteps", "loss"), f"{name}_ratio") for name, _, _ in STATISTICS}
@@ -123,6 +128,41 @@ def write_report(sweep_dir: str | Path) -> Path:
                                                 f"per loss (the paper's Fig. 3, S2-S6)."))
     page = _html(sweep, rows, figures, sweep_dir)
     return write_text(out / "index.html", page)
+
+
+def _fig2(sweep: Sweep, done: list[dict[str, Any]], sweep_dir: Path, out: Path) -> list[tuple[str, str]]:
+    """Per n at t = 1: JS against step and the patterns generated with each loss against the real ones.
+
+    The first run (in plan order) of each (n, loss) is shown; its last generator draws 5000 windows.
+    """
+    import csv
+
+    from . import plotting
+    from .report import save_figure
+    from .runs import load_run
+    from .sweep_exec import run_windows
+
+    figures = []
+    t1 = [r for r in done if r["timesteps"] == 1]
+    for n in sorted({r["n_neurons"] for r in t1}, key=str):
+        first: dict[str, dict[str, Any]] = {}
+        for r in t1:
+            if r["n_neurons"] == n:
+                first.setdefault(r["loss"], r)
+        histories, samples = {}, {}
+        for loss, r in sorted(first.items()):
+            run_dir = sweep_dir / "runs" / r["run"]
+            with open(run_dir / "metrics.csv", newline="") as fh:
+                histories[loss] = [{"step": int(row["step"]), "js": float(row["js"]) if row.get("js") else None}
+                                   for row in csv.DictReader(fh)]
+            samples[loss] = load_run(run_dir).sample(5000, seed=0)
+        plan = next(p for p in sweep.runs() if p.name == next(iter(first.values()))["run"])
+        reference = run_windows(plan.options, sweep.data)[1]
+        name = f"patterns_n{n}_t1.png"
+        save_figure(plotting.plot_loss_comparison(histories, samples, reference, title=f"n = {n}"), out / name)
+        figures.append((name, f"n = {n}, t = 1: JS divergence against step, and the pattern distributions generated "
+                              "with each loss against the held-out data (the paper's Fig. 2)."))
+    return figures
 
 
 def _html(sweep: Sweep, rows: list[dict[str, Any]], figures: list[tuple[str, str]], sweep_dir: Path) -> str:
