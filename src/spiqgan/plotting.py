@@ -347,7 +347,7 @@ def plot_loss_comparison(histories: dict[str, Sequence[dict[str, float]]], sampl
     ``histories``: per loss, rows with ``step`` and ``js`` (NaN or missing
     where not evaluated); ``samples``: per loss, generated windows ``(m, 1, n)``.
     """
-    fig = _new_figure((4.4 * (1 + len(samples)), 3.4))
+    fig = _new_figure((5.6 * (1 + len(samples)), 3.6))
     axes = np.atleast_1d(fig.subplots(1, 1 + len(samples))).reshape(-1)
     for loss, rows in histories.items():
         pts = [(r["step"], r["js"]) for r in rows if r.get("js") is not None and np.isfinite(r["js"])]
