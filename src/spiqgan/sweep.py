@@ -29,7 +29,6 @@ the run folders hold (:func:`run_status`, :func:`collect`). Running them is
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
 import re
@@ -59,7 +58,7 @@ ERROR_FILE = "error.json"
 def _hyperparameters() -> set[str]:
     from .model import SpiQGAN
 
-    return {p for p in inspect.signature(SpiQGAN.__init__).parameters if p not in ("self", "n_neurons", "n_timesteps")}
+    return set(SpiQGAN._param_names()) - {"n_neurons", "n_timesteps"}
 
 
 @dataclass(frozen=True)
@@ -165,12 +164,14 @@ def load_sweep(path: str | Path) -> Sweep:
 
 def run_status(run_dir: str | Path) -> str:
     """``"done"`` (a result), ``"failed"`` (an error), ``"partial"`` (a checkpoint, killed mid-run) or ``"new"``."""
+    from .runs import CHECKPOINT_LAST
+
     run_dir = Path(run_dir)
     if (run_dir / RESULT_FILE).is_file():
         return "done"
     if (run_dir / ERROR_FILE).is_file():
         return "failed"
-    if (run_dir / "checkpoints" / "last.safetensors").is_file():
+    if (run_dir / CHECKPOINT_LAST).is_file():
         return "partial"
     return "new"
 

@@ -39,8 +39,8 @@ def _raster(data_items: tuple):
     from .loaders import load_dataset
 
     data = dict(data_items)
-    return load_dataset(data.get("path"), key=data.get("key"), repeat_length=data.get("repeat_length"),
-                        bin_ms=data.get("bin_ms", 20.0), layout=data.get("layout"), clip=data.get("clip", False))
+    # the [data] options are load_dataset's own keywords (test_fraction is the split's); its defaults apply
+    return load_dataset(data.pop("path", None), **{k: v for k, v in data.items() if k != "test_fraction"})
 
 
 def run_windows(options: dict[str, Any], data: dict[str, Any]):
