@@ -34,6 +34,7 @@ class Progress:
         self.start = time.perf_counter()
         self.last_draw = 0.0
         self.next_log = self.total / 10
+        self.first: int | None = None  # the step before the first update: a resumed run's speed counts its own steps
 
     def __enter__(self) -> "Progress":
         return self
@@ -43,7 +44,8 @@ class Progress:
 
     def line(self, step: int, fields: dict[str, float | None]) -> str:
         elapsed = time.perf_counter() - self.start
-        rate = step / elapsed if elapsed > 0 else 0.0
+        done = step - (self.first or 0)
+        rate = done / elapsed if elapsed > 0 else 0.0
         eta = (self.total - step) / rate if rate > 0 else 0.0
         parts = [f"{self.label}{step}/{self.total}"]
         parts += [f"{k} {v:.4g}" for k, v in fields.items() if v is not None]
@@ -53,6 +55,8 @@ class Progress:
     def update(self, step: int, **fields: float | None) -> None:
         if not self.enabled:
             return
+        if self.first is None:
+            self.first = max(0, step - 1)
         now = time.perf_counter()
         if self.tty:
             if now - self.last_draw >= 0.1 or step >= self.total:
