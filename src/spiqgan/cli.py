@@ -10,7 +10,6 @@ printed as one line (``spiqgan: error: ...``) with exit status 2.
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import sys
 from pathlib import Path
@@ -20,6 +19,8 @@ from typing import Sequence
 from . import __version__
 from .data import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
 from .exceptions import DataError, SpiqganError
+from .baselines import MODEL_NAMES
+from .compare import DEFAULT_MODELS, DEFAULT_SIZES
 from .model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
@@ -27,7 +28,7 @@ log = logging.getLogger("spiqgan")
 SPLITS = ("train", "test")
 
 
-def _add_data_options(p: argparse.ArgumentParser) -> None:
+def _add_data_options(p: argparse.ArgumentParser, windows: bool = True) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", type=Path, default=None, metavar="PATH",
                    help=".mat, .npy or .npz spike data (default: the built-in synthetic population)")
@@ -38,9 +39,10 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--layout", default=None, help="axis order of the array, e.g. 'repeats,neurons,bins'")
     g.add_argument("--clip", action="store_true", help="count bins with several spikes as one spike")
     g.add_argument("--neurons", default=None, metavar="SEL", help="neurons to use: '0-3', '0,5,7' (default: all)")
-    g.add_argument("--timesteps", type=int, default=1, metavar="T", help="bins per window (default 1)")
-    g.add_argument("--stride", type=int, default=None, metavar="BINS",
-                   help="bins between window starts (default: T, non-overlapping windows)")
+    if windows:
+        g.add_argument("--timesteps", type=int, default=1, metavar="T", help="bins per window (default 1)")
+        g.add_argument("--stride", type=int, default=None, metavar="BINS",
+                       help="bins between window starts (default: T, non-overlapping windows)")
     g.add_argument("--test-fraction", type=float, default=DEFAULT_TEST_FRACTION, metavar="F",
                    help="fraction of the repeats held out at the end (default 1/3)")
 
@@ -100,20 +102,10 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder")
     tr.add_argument("--no-progress", action="store_true", help="no progress line")
     tr.add_argument("--no-figures", action="store_true", help="no figures")
-    hp = tr.add_argument_group("hyperparameters (default: see `spiqgan.model.SpiQGAN`)")
-    for name, param in inspect.signature(SpiQGAN.__init__).parameters.items():
-        if name in ("self", "n_neurons", "n_timesteps"):
-            continue
-        flag = "--" + name.replace("_", "-")
-        default = param.default
-        choices = PARAM_CHOICES.get(name)
-        if isinstance(default, bool):
-            hp.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
-                            help=f"{_PARAM_HELP.get(name, '')} (default {default})")
-        else:
-            kind = float if default is None else type(default)
-            hp.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
-                            help=f"{_PARAM_HELP.get(name, '')} (default {default})")
+    tr.add_argument("--model", choices=MODEL_NAMES, default=None,
+                    help="spiqgan (default), qce2023, or a classical model: bernoulli, ising, kpairwise, dg "
+                         "(dichotomized Gaussian), wgan-mlp, wgan-conv (see spiqgan.baselines)")
+    _add_hyperparameters(tr)
     tr.set_defaults(func=_cmd_train)
 
     sw = sub.add_parser(
@@ -134,6 +126,28 @@ def _build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--no-figures", action="store_true", help="no figures in the run folders")
     sw.set_defaults(func=_cmd_sweep)
 
+    cp = sub.add_parser(
+        "compare", parents=[common], help="SpiQGAN and classical models side by side: error against parameters",
+        description="Train every model on the same training repeats and judge it on the same held-out repeats, "
+                    "for each window length: writes OUT/comparison.csv, comparison.txt and comparison.png "
+                    "(error / noise floor against trainable parameters), and each model's run folder under "
+                    "OUT/runs/. Resumable like a sweep: finished runs are kept.")
+    _add_data_options(cp, windows=False)
+    cp.add_argument("--timesteps", default="1", metavar="T1,T2", help="window lengths (default 1)")
+    cp.add_argument("--models", default=",".join(DEFAULT_MODELS), metavar="M1,M2",
+                    help=f"models to compare (default {','.join(DEFAULT_MODELS)}); any of {', '.join(MODEL_NAMES)}")
+    cp.add_argument("--sizes", default=",".join(map(str, DEFAULT_SIZES)), metavar="S1,S2",
+                    help="generator sizes of the classical GANs: hidden units or channels, or 'matched' to "
+                         f"SpiQGAN's parameter count (default {','.join(map(str, DEFAULT_SIZES))})")
+    cp.add_argument("--steps", type=int, default=None, metavar="N",
+                    help="training steps of the models that train by steps (default: each model's own)")
+    cp.add_argument("--seed", type=int, default=0, help="seed of every model (default 0)")
+    cp.add_argument("--out", type=Path, required=True, metavar="DIR", help="comparison folder")
+    cp.add_argument("--workers", type=int, default=None, metavar="N",
+                    help="models trained at a time, one torch thread each (default: every core)")
+    cp.add_argument("--no-figures", action="store_true", help="no figures")
+    cp.set_defaults(func=_cmd_compare)
+
     rp = sub.add_parser("report", parents=[common], help="figures, tables and an HTML page of a sweep",
                         description="Write SWEEP_DIR/report/: the paper's summary figures (error against n and t, "
                                     "K-loss minus standard loss, statistics against t per n), the results table and "
@@ -153,8 +167,39 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
+    """One option per hyperparameter of any model; defaults (None) mean the model's own."""
+    from .baselines import hyperparameters
+
+    groups = {"spiqgan": p.add_argument_group("SpiQGAN hyperparameters (see spiqgan.model.SpiQGAN)"),
+              "classical": p.add_argument_group("classical-model hyperparameters (see spiqgan.baselines)")}
+    for name, (default, users) in hyperparameters().items():
+        flag = "--" + name.replace("_", "-")
+        group = groups["spiqgan" if "spiqgan" in users else "classical"]
+        where = "" if users == ["spiqgan"] or len(users) == len(MODEL_NAMES) - 1 else f" [{', '.join(users)}]"
+        shown = f"default {default}" if len(users) == 1 or name == "seed" else "default: the model's own"
+        help_text = f"{_PARAM_HELP.get(name, '')}{where} ({shown})"
+        if isinstance(default, bool):
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif name == "size":
+            group.add_argument(flag, type=_size, default=None, metavar="H", help=help_text)
+        else:
+            kind = float if default is None else type(default)
+            choices = PARAM_CHOICES.get(name)
+            group.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
+                               help=help_text)
+
+
+def _size(text: str) -> int | str:
+    if text == "matched":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or 'matched', got {text!r}") from None
+
+
 _PARAM_HELP = {
-    "model": "spiqgan (Wasserstein + K-loss) or qce2023",
     "n_ancillas": "ancilla qubits",
     "n_layers": "circuit layers",
     "noise_scale": "noise gamma ~ U[0, s pi]: s",
@@ -191,14 +236,25 @@ _PARAM_HELP = {
     "seed": "seed of the whole run",
     "dtype": "simulator precision",
     "device": "cpu or cuda",
+    "max_exact": "exact enumeration up to this many neurons, Gibbs sampling beyond",
+    "l2": "L2 penalty on the parameters",
+    "tol": "convergence tolerance of the exact fit",
+    "lr": "learning rate of the Monte Carlo fit",
+    "mc_chains": "Gibbs chains",
+    "burn_in": "Gibbs sweeps before the first sample",
+    "thin": "Gibbs sweeps between samples",
+    "temporal": "one latent Gaussian over the whole window (t > 1)",
+    "size": "hidden units (MLP) or channels (conv) of the generator, or 'matched' to SpiQGAN's parameter count",
+    "noise_dim": "dimension of the generator's noise",
 }
 
 
 def _read_toml(path: Path) -> dict:
+    from .baselines import hyperparameters
     from .loaders import read_toml
 
     raw = read_toml(path, "config file")
-    names = set(inspect.signature(SpiQGAN.__init__).parameters) - {"self", "n_neurons", "n_timesteps"}
+    names = set(hyperparameters()) | {"model"}
     out = {}
     for key, value in raw.items():
         k = key.replace("-", "_")
@@ -209,6 +265,7 @@ def _read_toml(path: Path) -> dict:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from .baselines import hyperparameters, make_model
     from .runs import train_run
 
     full, raster = _load(args)
@@ -218,22 +275,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = _read_toml(args.config) if args.config else {}
     preset = args.preset or config.pop("preset", None)
     config.pop("preset", None)
-    given = {name: getattr(args, name) for name in inspect.signature(SpiQGAN.__init__).parameters
-             if name not in ("self", "n_neurons", "n_timesteps") and getattr(args, name, None) is not None}
-    overrides = {**config, **given}
+    name = args.model or config.pop("model", None) or "spiqgan"
+    config.pop("model", None)
+    given = {k: getattr(args, k) for k in hyperparameters() if getattr(args, k, None) is not None}
     n, t = raster.n_neurons, args.timesteps
-    model = SpiQGAN.from_preset(preset, n, t, **overrides) if preset else SpiQGAN(n, t, **overrides)
+    model = make_model(name, n, t, preset=preset, **{**config, **given})
     params = model.resolved_params()
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
-    res = model.circuit_config()
-    block = params["likelihood_block"]
-    composite = f", composite over blocks of {block} steps" if 0 < block < t else ""
-    objective = {"likelihood": f"maximum likelihood ({params['noise_samples']} noise draws a step{composite})",
-                 "hybrid": f"likelihood for {params['pretrain_steps']} steps, then adversarial "
-                           f"(estimator {params['estimator']})",
-                 "adversarial": f"adversarial, estimator {params['estimator']}"}[params["objective"]]
-    print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, {objective}, "
-          f"{res.n_qubits} qubits x {t} sub-generators, {params['steps']} steps")
+    if isinstance(model, SpiQGAN):
+        res = model.circuit_config()
+        block = params["likelihood_block"]
+        composite = f", composite over blocks of {block} steps" if 0 < block < t else ""
+        objective = {"likelihood": f"maximum likelihood ({params['noise_samples']} noise draws a step{composite})",
+                     "hybrid": f"likelihood for {params['pretrain_steps']} steps, then adversarial "
+                               f"(estimator {params['estimator']})",
+                     "adversarial": f"adversarial, estimator {params['estimator']}"}[params["objective"]]
+        print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, {objective}, "
+              f"{res.n_qubits} qubits x {t} sub-generators, {model.n_parameters} trainable parameters, "
+              f"{params['steps']} steps")
+    else:
+        print(f"model: {model!r}")
     data_info = {
         "data": str(args.data) if args.data else "built-in synthetic",
         "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
@@ -241,6 +302,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     }
     results = train_run(model, train_w, test_w, test_reps, args.out, data_info=data_info,
                         progress=not args.no_progress, figures=not args.no_figures)
+    if not isinstance(model, SpiQGAN):
+        print(f"fitted: {model.n_parameters} parameters")
     if model.best_step_ is not None:
         print(f"best step {model.best_step_} (JS {model.best_js_:.4g}); last step {model.n_steps_}")
     for which, ev in results.items():
@@ -272,6 +335,45 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     print(f"{len(rows) - len(failed)} of {len(rows)} runs done; results in {args.out / 'results.csv'}")
     for r in failed:
         print(f"failed: {r['run']}: {r['error']} (see {args.out / 'runs' / r['run'] / 'error.json'})")
+    return 1 if failed else 0
+
+
+def _int_list(text: str, what: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise DataError(f"{what} must be integers separated by commas, such as 1,10; got {text!r}.") from None
+    if not values or min(values) < 1:
+        raise DataError(f"{what} must be positive integers separated by commas, such as 1,10; got {text!r}.")
+    return values
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import comparison_sweep, write_comparison
+    from .sweep_exec import LocalExecutor, run_sweep
+
+    if args.workers is not None and args.workers < 1:
+        raise DataError(f"--workers must be at least 1, got {args.workers}.")
+    if args.steps is not None and args.steps < 1:
+        raise DataError(f"--steps must be a positive integer, got {args.steps}.")
+    timesteps = _int_list(args.timesteps, "--timesteps")
+    sizes = [v if v == "matched" else _int_list(v, "--sizes")[0] for v in args.sizes.split(",") if v.strip()]
+    full, raster = _load(args)
+    neurons = args.neurons if args.neurons is not None else f"0-{full.n_neurons - 1}"
+    data = {"bin_ms": args.bin_ms, "clip": args.clip, "test_fraction": args.test_fraction}
+    data.update({k: v for k, v in (("path", str(args.data.resolve()) if args.data else None), ("key", args.key),
+                                   ("repeat_length", args.repeat_length), ("layout", args.layout)) if v is not None})
+    fixed = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    sweep = comparison_sweep(data, neurons, timesteps, models, sizes, fixed)
+    print(f"data: {raster!r}; models {', '.join(models)}; t = {', '.join(map(str, timesteps))}")
+    rows = run_sweep(sweep, args.out, executor=LocalExecutor(args.workers), figures=not args.no_figures)
+    written = write_comparison(sweep, args.out, figures=not args.no_figures)
+    print(written["txt"].read_text(), end="")
+    failed = [r for r in rows if r["status"] == "failed"]
+    for r in failed:
+        print(f"failed: {r['run']}: {r['error']} (see {args.out / 'runs' / r['run'] / 'error.json'})")
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
     return 1 if failed else 0
 
 

@@ -267,6 +267,18 @@ class SpiQGAN:
                 p["estimator"] = "exact" if bits <= est.EXACT_MAX_BITS else "straight-through"
         return p
 
+    @property
+    def n_parameters(self) -> int:
+        """Trainable parameters of the generator (angles, and encoding weights when trainable); the critic is
+        training scaffolding and does not count. Needs no training: the count follows from the hyperparameters."""
+        gen = self._state.generator if hasattr(self, "_state") else PatchGenerator(self.circuit_config(),
+                                                                                    self.n_timesteps)
+        return int(sum(q.numel() for q in gen.parameters() if q.requires_grad))
+
+    def progress_steps(self) -> int:
+        """The steps :meth:`fit` reports to its progress object."""
+        return int(self.steps)
+
     # ----------------------------------------------------------------- build
     def _build(self, p: dict[str, Any]) -> TrainingState:
         torch_dtype = torch.complex128 if p["dtype"] == "complex128" else torch.complex64

@@ -16,7 +16,7 @@ from . import statistics as st
 
 __all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots",
            "plot_fit_quality", "plot_sweep_lines", "plot_loss_difference",
-           "plot_loss_comparison"]
+           "plot_loss_comparison", "plot_error_vs_parameters"]
 
 _GEN = "tab:red"
 _REF = "0.2"
@@ -359,4 +359,55 @@ def plot_loss_comparison(histories: dict[str, Sequence[dict[str, float]]], sampl
     for ax, (loss, windows) in zip(axes[1:], samples.items()):
         plot_pattern_distribution(windows, reference, ax=ax, max_patterns=32)
         ax.set_title(f"{title}, {loss} loss: patterns" if title else f"{loss} loss: patterns")
+    return fig
+
+
+def plot_error_vs_parameters(rows: Sequence[dict[str, Any]], statistics: Sequence[str],
+                             axes: Sequence[Any] | None = None) -> Any:
+    """Error / noise floor against trainable parameters, one panel per statistic, one marker per model.
+
+    ``rows``: ``{"label", "model", "timesteps", "n_parameters", "<statistic>_ratio"}``
+    (as :func:`spiqgan.compare.comparison_rows` gives); marker filled for the
+    first window length, open for the others.
+    """
+    if axes is None:
+        cols = min(3, max(1, len(statistics)))
+        nrows = (len(statistics) + cols - 1) // cols
+        fig = _new_figure((4.4 * cols, 3.4 * nrows))
+        axes = np.atleast_1d(fig.subplots(nrows, cols)).reshape(-1)
+    else:
+        fig = axes[0].figure
+    models = list(dict.fromkeys(r["model"] for r in rows))
+    ts = sorted({r["timesteps"] for r in rows})
+    colors = {m: f"C{i}" for i, m in enumerate(models)}
+    markers = "osD^v<>"
+    for ax, name in zip(axes, statistics):
+        for r in rows:
+            v = r.get(f"{name}_ratio")
+            if v is None or not np.isfinite(v) or v <= 0:
+                continue
+            k = ts.index(r["timesteps"])
+            ax.plot(r["n_parameters"], v, marker=markers[k % len(markers)], ls="none", ms=7,
+                    color=colors[r["model"]], mfc=colors[r["model"]] if k == 0 else "none")
+        # the sizes of one model at one t joined by a line (e.g. the WGANs)
+        for m in models:
+            for t in ts:
+                pts = sorted((r["n_parameters"], r.get(f"{name}_ratio")) for r in rows
+                             if r["model"] == m and r["timesteps"] == t and r.get(f"{name}_ratio") is not None)
+                if len(pts) > 1:
+                    ax.plot(*zip(*pts), color=colors[m], lw=0.8, alpha=0.6)
+        ax.axhline(1.0, color="0.3", lw=1, ls="--")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(_label(name))
+        ax.set_xlabel("trainable parameters")
+        ax.set_ylabel("error / noise floor")
+    for ax in list(axes)[len(statistics):]:
+        ax.set_visible(False)
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colors[m], marker="o", ls="none", label=m) for m in models]
+    handles += [Line2D([], [], color="0.3", marker=markers[k % len(markers)], ls="none",
+                       mfc="0.3" if k == 0 else "none", label=f"t = {t}") for k, t in enumerate(ts)]
+    axes[0].legend(handles=handles, fontsize=7)
     return fig

@@ -43,15 +43,17 @@ CHECKPOINT_LAST = Path("checkpoints") / "last.safetensors"
 CHECKPOINT_BEST = Path("checkpoints") / "best.safetensors"
 
 
-def load_run(run_dir: str | Path, which: str = "last") -> SpiQGAN:
-    """The model of a run folder, from its last (or best) checkpoint."""
+def load_run(run_dir: str | Path, which: str = "last"):
+    """The model of a run folder (SpiQGAN or a classical model), from its last (or best) checkpoint."""
+    from .baselines import load_model
+
     run_dir = Path(run_dir)
     path = run_dir / (CHECKPOINT_BEST if which == "best" else CHECKPOINT_LAST)
-    return SpiQGAN.load(path)
+    return load_model(path)
 
 
 def train_run(
-    model: SpiQGAN,
+    model: Any,
     train_windows: np.ndarray,
     test_windows: np.ndarray,
     test_repeats: np.ndarray,
@@ -64,6 +66,9 @@ def train_run(
     log_stream: IO[str] | None = None,
 ) -> dict[str, Evaluation]:
     """Train ``model`` on ``train_windows``, writing the run folder; evaluate on the held-out windows.
+
+    ``model``: a :class:`SpiQGAN` or a classical model of :mod:`spiqgan.baselines`
+    (those have no intermediate checkpoints, best step or snapshots).
 
     ``resume``: continue a model loaded from the folder's last checkpoint up to
     its ``steps`` (see :meth:`SpiQGAN.fit`). ``log_stream``: where the progress
@@ -81,7 +86,7 @@ def train_run(
             m.save(run_dir / CHECKPOINT_BEST)
         write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS)
 
-    with Progress(params["steps"], label="step ", enabled=progress, stream=log_stream) as bar:
+    with Progress(model.progress_steps(), label="step ", enabled=progress, stream=log_stream) as bar:
         model.fit(train_windows, progress=bar, on_eval=on_eval, resume=resume)
 
     n_eval = test_windows.shape[0]
@@ -98,9 +103,10 @@ def train_run(
     if figures:
         from . import plotting
 
-        save_figure(plotting.plot_training(model.history_), run_dir / "training.png")
+        if model.history_:
+            save_figure(plotting.plot_training(model.history_), run_dir / "training.png")
         t, n = train_windows.shape[1:]
-        if n * t <= DEFAULT_JS_MAX_BITS:
+        if isinstance(model, SpiQGAN) and n * t <= DEFAULT_JS_MAX_BITS:
             n_snap = 2000  # enough windows for the pattern distributions; the rasters show 500 bins
             snaps = {"start (step 0)": model.sample(n_snap, seed=params["seed"] + 20, which="start")}
             if model.best_step_ is not None:

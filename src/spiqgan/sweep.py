@@ -17,9 +17,11 @@ A sweep file has three tables::
     seed = [0, 1, 2]
 
 Run options are ``n_neurons`` (neurons ``0 .. n-1``) or ``neurons`` (a
-selection such as ``"0,5,7"``), ``timesteps``, ``stride``, ``preset`` and every
-hyperparameter of :class:`spiqgan.model.SpiQGAN`; each may be fixed or a grid
-axis. Data options (:data:`DATA_OPTIONS`) go in ``[data]``.
+selection such as ``"0,5,7"``), ``timesteps``, ``stride``, ``preset``, ``model``
+(SpiQGAN, ``qce2023`` or a classical model of :mod:`spiqgan.baselines`) and every
+hyperparameter of those models; each may be fixed or a grid axis. A run keeps
+the options its model takes, so that one grid can compare models. Data options
+(:data:`DATA_OPTIONS`) go in ``[data]``.
 
 This module is the plan: reading and checking the file (:func:`load_sweep`),
 expanding the grid into named runs (:meth:`Sweep.runs`), and reading back what
@@ -55,10 +57,11 @@ RESULT_FILE = "result.json"
 ERROR_FILE = "error.json"
 
 
-def _hyperparameters() -> set[str]:
-    from .model import SpiQGAN
+def _takes(model: str) -> set[str]:
+    """The options a run of ``model`` uses: run options and its own hyperparameters."""
+    from .baselines import model_params
 
-    return set(SpiQGAN._param_names()) - {"n_neurons", "n_timesteps"}
+    return (set(RUN_OPTIONS) - {"preset"}) | {"model"} | set(model_params(model))  # preset: SpiQGAN's only
 
 
 @dataclass(frozen=True)
@@ -78,13 +81,23 @@ class Sweep:
     grid: dict[str, list[Any]]
 
     def runs(self) -> list[RunPlan]:
-        """Every combination of the grid, named by its grid values (``n_neurons-4_timesteps-5_loss-k``)."""
+        """Every combination of the grid, named by its grid values (``n_neurons-4_timesteps-5_loss-k``).
+
+        A run keeps only the options its model takes (a grid over ``model``
+        can hold SpiQGAN's and the classical models' options side by side);
+        combinations that then coincide are one run.
+        """
         axes = list(self.grid)
-        out = []
+        out, seen = [], set()
         for values in itertools.product(*(self.grid[a] for a in axes)):
-            chosen = dict(zip(axes, values))
-            name = "_".join(f"{a}-{_slug(v)}" for a, v in chosen.items()) or "run"
-            out.append(RunPlan(name, {**self.fixed, **chosen}))
+            options = {**self.fixed, **dict(zip(axes, values))}
+            takes = _takes(options.get("model", "spiqgan"))
+            options = {k: v for k, v in options.items() if k in takes}
+            name = "_".join(f"{a}-{_slug(options[a])}" for a in axes if a in options) or "run"
+            key = (name, repr(sorted(options.items())))
+            if key not in seen:
+                seen.add(key)
+                out.append(RunPlan(name, options))
         names = [r.name for r in out]
         if len(set(names)) != len(names):
             raise DataError("two runs of the grid have the same name: grid values must differ after "
@@ -121,13 +134,21 @@ def parse_sweep(raw: dict[str, Any], source: str = "sweep file") -> Sweep:
         kind = DATA_OPTIONS[key]
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
             raise DataError(f"{source}: data option {key} = {value!r} has the wrong type.")
-    known = _hyperparameters() | set(RUN_OPTIONS)
+    from .baselines import MODEL_NAMES
+
+    models = grid.get("model", [fixed.get("model", "spiqgan")])
+    for model in models if isinstance(models, list) else [models]:
+        if model not in MODEL_NAMES:
+            raise DataError(f"{source}: unknown model {model!r}; known: {', '.join(MODEL_NAMES)}.")
+    # an option must be one that some model of the sweep takes
+    known = set().union(*(_takes(m) for m in models))
     for where, table in (("[fixed]", fixed), ("[grid]", grid)):
         for key in table:
             if key in DATA_OPTIONS:
                 raise DataError(f"{source} {where}: {key!r} is a data option; put it in the [data] table.")
             if key not in known:
-                raise DataError(f"{source} {where}: unknown option {key!r}; known: {', '.join(sorted(known))}.")
+                raise DataError(f"{source} {where}: unknown option {key!r} for model {', '.join(models)}; known: "
+                                f"{', '.join(sorted(known))}.")
     for key, value in fixed.items():
         _check_value(f"{source} [fixed]", key, value)
     for key, values in grid.items():

@@ -57,18 +57,18 @@ def run_windows(options: dict[str, Any], data: dict[str, Any]):
 
 
 def _model_and_windows(options: dict[str, Any], data: dict[str, Any]):
-    from .model import SpiQGAN
+    from .baselines import make_model
 
     train_w, test_w, test_reps = run_windows(options, data)
     t, n = train_w.shape[1:]
-    hyper = {k: v for k, v in options.items() if k not in RUN_OPTIONS}
-    preset = options.get("preset")
-    model = SpiQGAN.from_preset(preset, n, t, **hyper) if preset else SpiQGAN(n, t, **hyper)
+    hyper = {k: v for k, v in options.items() if k not in RUN_OPTIONS and k != "model"}
+    model = make_model(options.get("model", "spiqgan"), n, t, preset=options.get("preset"), **hyper)
     return model, train_w, test_w, test_reps
 
 
 def _metrics(results: dict, model) -> dict[str, Any]:
-    out: dict[str, Any] = {"steps": model.n_steps_, "best_step": model.best_step_, "best_js": model.best_js_}
+    out: dict[str, Any] = {"n_parameters": model.n_parameters, "steps": model.n_steps_, "best_step": model.best_step_,
+                           "best_js": model.best_js_}
     for which, ev in results.items():
         prefix = "" if which == "last" else "best_"
         for r in ev.rows:
@@ -87,7 +87,7 @@ def execute_run(plan: RunPlan, data: dict[str, Any], sweep_dir: str | Path, thre
     """
     import torch
 
-    from .model import SpiQGAN
+    from .baselines import load_model
     from .runs import CHECKPOINT_LAST, train_run
 
     run_dir = Path(sweep_dir) / "runs" / plan.name
@@ -102,7 +102,7 @@ def execute_run(plan: RunPlan, data: dict[str, Any], sweep_dir: str | Path, thre
         model, train_w, test_w, test_reps = _model_and_windows(plan.options, data)
         resume = False
         if status == "partial":
-            saved = SpiQGAN.load(run_dir / CHECKPOINT_LAST)
+            saved = load_model(run_dir / CHECKPOINT_LAST)
             if saved.get_params() == model.get_params():  # the same run: continue it
                 model, resume = saved, True
         with open(run_dir / "train.log", "a", encoding="utf-8") as log:

@@ -1,0 +1,110 @@
+"""Classical models of spike windows, on the same footing as SpiQGAN.
+
+Every model has the estimator API of :class:`spiqgan.model.SpiQGAN`
+(``fit(windows)``, ``sample(n_windows, seed)``, ``n_parameters``, ``save``,
+``load``), so that ``spiqgan train --model NAME`` trains any of them into a run
+folder and ``spiqgan compare`` puts them side by side:
+
+================  ==================================================  ===================
+``--model``       model                                               time
+================  ==================================================  ===================
+``bernoulli``     independent Bernoulli per neuron and time step      per step
+``ising``         pairwise maximum entropy (Schneidman et al. 2006)   static
+``kpairwise``     K-pairwise maximum entropy (Tkačik et al. 2014)     static
+``dg``            dichotomized Gaussian (Macke et al. 2009)           temporal (stationary)
+``wgan-mlp``      Wasserstein GAN, MLP generator                      temporal
+``wgan-conv``     Wasserstein GAN, convolutional generator            temporal
+================  ==================================================  ===================
+
+:func:`make_model` builds any of them, or SpiQGAN (``spiqgan``, ``qce2023``);
+:func:`load_model` reads any saved model back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .base import ModelConfigError, NotFittedError, WindowModel
+from .bernoulli import IndependentBernoulli
+from .dg import DichotomizedGaussian
+from .maxent import Ising, KPairwise
+
+__all__ = ["IndependentBernoulli", "Ising", "KPairwise", "DichotomizedGaussian", "WindowModel", "CLASSICAL_MODELS",
+           "QUANTUM_MODELS", "MODEL_NAMES", "make_model", "hyperparameters", "load_model", "model_class", "model_params",
+           "ModelConfigError", "NotFittedError"]
+
+#: the SpiQGAN architectures (:class:`spiqgan.model.SpiQGAN`'s ``model`` hyperparameter)
+QUANTUM_MODELS = ("spiqgan", "qce2023")
+#: the classical models by name (the WGANs are imported with torch, when asked for)
+CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "dg", "wgan-mlp", "wgan-conv")
+MODEL_NAMES = QUANTUM_MODELS + CLASSICAL_MODELS
+
+
+def model_class(name: str) -> type:
+    """The class of a model name (``SpiQGAN`` for the quantum ones)."""
+    if name in QUANTUM_MODELS:
+        from ..model import SpiQGAN
+
+        return SpiQGAN
+    if name in ("wgan-mlp", "wgan-conv"):
+        from .wgan import WGAN_Conv, WGAN_MLP
+
+        return WGAN_MLP if name == "wgan-mlp" else WGAN_Conv
+    classes = {c.name: c for c in (IndependentBernoulli, Ising, KPairwise, DichotomizedGaussian)}
+    if name not in classes:
+        raise ModelConfigError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}.")
+    return classes[name]
+
+
+def model_params(name: str) -> list[str]:
+    """The hyperparameters model ``name`` takes (besides ``n_neurons`` and ``n_timesteps``)."""
+    names = [p for p in model_class(name)._param_names() if p not in ("n_neurons", "n_timesteps", "model")]
+    return names + (["preset"] if name in QUANTUM_MODELS else [])
+
+
+def hyperparameters() -> dict[str, tuple[Any, list[str]]]:
+    """Every hyperparameter of some model: ``name -> (default, models that take it)``, SpiQGAN's first.
+
+    The default shown is that of the first model that takes the option.
+    """
+    import inspect
+
+    out: dict[str, tuple[Any, list[str]]] = {}
+    for name in ("spiqgan",) + CLASSICAL_MODELS:
+        for key, param in inspect.signature(model_class(name).__init__).parameters.items():
+            if key in ("self", "n_neurons", "n_timesteps", "model"):
+                continue
+            default, users = out.get(key, (param.default, []))
+            out[key] = (default, users + [name])
+    return out
+
+
+def make_model(name: str, n_neurons: int, n_timesteps: int = 1, *, preset: str | None = None, **options: Any):
+    """A new, unfitted model ``name`` for windows ``(t, n)``; ``preset`` (a paper's settings) is for SpiQGAN only."""
+    cls = model_class(name)
+    unknown = sorted(set(options) - set(model_params(name)))
+    if unknown:
+        raise ModelConfigError(f"model {name!r} does not take {', '.join(map(repr, unknown))}; it takes "
+                               f"{', '.join(model_params(name))}.")
+    if name in QUANTUM_MODELS:
+        if preset is None or name != "spiqgan":  # a preset's own architecture stands unless another is named
+            options = {**options, "model": name}
+        return cls.from_preset(preset, n_neurons, n_timesteps, **options) if preset else cls(n_neurons, n_timesteps,
+                                                                                             **options)
+    if preset is not None:
+        raise ModelConfigError(f"--preset is a paper's SpiQGAN settings; model {name!r} takes none.")
+    return cls(n_neurons, n_timesteps, **options)
+
+
+def load_model(path: str | Path):
+    """Any model written by ``save``: a classical one, or SpiQGAN."""
+    from ..checkpoint import load_checkpoint
+
+    tensors, meta = load_checkpoint(path)
+    name = meta.get("classical_model")
+    if name is None:
+        from ..model import SpiQGAN
+
+        return SpiQGAN.load(path)
+    return model_class(name)._from_checkpoint(tensors, meta)

@@ -1,0 +1,42 @@
+r"""The independent Bernoulli model: the floor that every generative model must beat.
+
+Each neuron at each time step of a window spikes independently,
+
+.. math:: P(x) = \prod_{s=1}^{t} \prod_{i=1}^{n} p_{s,i}^{x_{s,i}} (1 - p_{s,i})^{1 - x_{s,i}},
+
+with :math:`p_{s,i}` the empirical firing probability of neuron ``i`` at
+position ``s`` of the training windows (maximum likelihood). It has ``t n``
+parameters and reproduces the firing rates exactly, but no correlation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .base import WindowModel
+
+__all__ = ["IndependentBernoulli"]
+
+
+class IndependentBernoulli(WindowModel):
+    """Independent Bernoulli model per neuron and time step.
+
+    Attributes
+    ----------
+    probabilities_ : np.ndarray
+        ``(t, n)`` spike probability at each time step of a window, set by :meth:`fit`.
+    """
+
+    name = "bernoulli"
+    _FITTED = ("probabilities_",)
+
+    def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
+        self.probabilities_ = x.mean(axis=0, dtype=np.float64)
+
+    def _n_parameters(self) -> int:
+        return self.probabilities_.size
+
+    def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
+        return rng.random((n_windows,) + self.probabilities_.shape) < self.probabilities_

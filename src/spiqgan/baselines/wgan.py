@@ -1,0 +1,200 @@
+r"""Classical Wasserstein GANs: the SpiQGAN training with a classical generator.
+
+The critic, the losses (Wasserstein with gradient penalty, the K-term on the
+spike count) and the straight-through gradient through the binary samples are
+those of SpiQGAN (:mod:`spiqgan.critic`, :mod:`spiqgan.losses`); only the
+generator differs. It maps noise :math:`z \sim \mathcal N(0, I_{d})` to spike
+probabilities :math:`p(z) \in (0, 1)^{t \times n}`, and a window is
+:math:`x \sim \mathrm{Bernoulli}(p(z))`:
+
+``wgan-mlp``
+    ``z -> Linear(d, h) -> ReLU -> Linear(h, t n) -> sigmoid``.
+``wgan-conv``
+    Spike-GAN-style (Molano-Mazon et al. 2018), neurons as channels and
+    convolutions over time, simplified to ``z -> Linear(d, c t) -> ReLU ->
+    Conv1d(c, c, 3) -> ReLU -> Conv1d(c, n, 3) -> sigmoid`` (same padding).
+
+``size`` is ``h`` or ``c``; ``"matched"`` picks the size whose parameter count
+is closest to that of a default :class:`spiqgan.model.SpiQGAN` generator for
+the same ``(n, t)``. Only the generator's parameters count (the critic is
+training scaffolding, as for SpiQGAN).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import losses
+from ..critic import Critic
+from .base import ModelConfigError, WindowModel
+
+__all__ = ["WGAN_MLP", "WGAN_Conv", "spiqgan_parameter_count"]
+
+
+def spiqgan_parameter_count(n_neurons: int, n_timesteps: int, **options: Any) -> int:
+    """Trainable parameters of a SpiQGAN generator for ``(n, t)`` (default settings unless given)."""
+    from ..model import SpiQGAN
+
+    return SpiQGAN(n_neurons, n_timesteps, **options).n_parameters
+
+
+class _MLPGenerator(torch.nn.Module):
+    def __init__(self, noise_dim: int, size: int, t: int, n: int) -> None:
+        super().__init__()
+        self.t, self.n = t, n
+        self.net = torch.nn.Sequential(torch.nn.Linear(noise_dim, size), torch.nn.ReLU(), torch.nn.Linear(size, t * n))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(z)).reshape(-1, self.t, self.n)
+
+    @staticmethod
+    def count(noise_dim: int, size: int, t: int, n: int) -> int:
+        return size * (noise_dim + 1 + t * n) + t * n
+
+
+class _ConvGenerator(torch.nn.Module):
+    def __init__(self, noise_dim: int, size: int, t: int, n: int) -> None:
+        super().__init__()
+        self.t, self.size = t, size
+        self.inp = torch.nn.Linear(noise_dim, size * t)
+        self.conv1 = torch.nn.Conv1d(size, size, 3, padding=1)
+        self.conv2 = torch.nn.Conv1d(size, n, 3, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.inp(z)).reshape(-1, self.size, self.t)
+        h = self.conv2(torch.relu(self.conv1(h)))  # (batch, n, t)
+        return torch.sigmoid(h).transpose(1, 2)
+
+    @staticmethod
+    def count(noise_dim: int, size: int, t: int, n: int) -> int:
+        return (noise_dim + 1) * size * t + 3 * size * size + size + 3 * size * n + n
+
+
+class _ClassicalWGAN(WindowModel):
+    _net: type[torch.nn.Module] = _MLPGenerator
+
+    def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, size: int | str = "matched",
+                 noise_dim: int = 8, loss: str = "k", k_weight: float = 1.0, critic_hidden: int = 64,
+                 n_critic: int = 2, gp_weight: float = 10.0, batch_size: int = 256, lr_generator: float = 1e-3,
+                 lr_critic: float = 1e-3, steps: int = 3000, seed: int = 0) -> None:
+        super().__init__(n_neurons, n_timesteps, seed=seed)
+        self.size, self.noise_dim, self.loss, self.k_weight = size, noise_dim, loss, k_weight
+        self.critic_hidden, self.n_critic, self.gp_weight = critic_hidden, n_critic, gp_weight
+        self.batch_size, self.lr_generator, self.lr_critic, self.steps = batch_size, lr_generator, lr_critic, steps
+
+    def resolved_params(self) -> dict[str, Any]:
+        p = super().resolved_params()
+        self._check_positive(p, ("noise_dim", "critic_hidden", "n_critic", "batch_size", "steps"))
+        self._check_positive(p, ("gp_weight", "lr_generator", "lr_critic"), float)
+        if p["loss"] not in ("k", "standard"):
+            raise ModelConfigError(f"loss must be 'k' or 'standard', got {p['loss']!r}.")
+        if not (isinstance(p["k_weight"], (int, float)) and p["k_weight"] >= 0):
+            raise ModelConfigError(f"k_weight must be >= 0, got {p['k_weight']!r}.")
+        size = p["size"]
+        if size != "matched" and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
+            raise ModelConfigError(f"size must be a positive integer or 'matched', got {size!r}.")
+        return p
+
+    def progress_steps(self) -> int:
+        return int(self.steps)
+
+    def _resolve_size(self, p: dict[str, Any]) -> int:
+        if p["size"] != "matched":
+            return int(p["size"])
+        t, n, d = p["n_timesteps"], p["n_neurons"], p["noise_dim"]
+        target = spiqgan_parameter_count(n, t)
+        return min(range(1, 4096), key=lambda s: abs(self._net.count(d, s, t, n) - target))
+
+    def _build(self, p: dict[str, Any]) -> torch.nn.Module:
+        self.size_ = self._resolve_size(p)
+        net = self._net(p["noise_dim"], self.size_, p["n_timesteps"], p["n_neurons"]).double()
+        # torch's default initialization of Linear and Conv1d, drawn from an explicit generator
+        gen = torch.Generator().manual_seed(p["seed"])
+        for layer in net.modules():
+            if isinstance(layer, (torch.nn.Linear, torch.nn.Conv1d)):
+                torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
+                bound = 1.0 / math.sqrt(layer.weight[0].numel())
+                torch.nn.init.uniform_(layer.bias, -bound, bound, generator=gen)
+        return net
+
+    def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
+        from ..training import HISTORY_FIELDS
+
+        gen = self._build(p)
+        t, n = x.shape[1:]
+        critic = Critic(t * n, hidden=p["critic_hidden"], seed=p["seed"] + 1).double()
+        opt_g = torch.optim.Adam(gen.parameters(), lr=p["lr_generator"], betas=(0.5, 0.9))
+        opt_c = torch.optim.Adam(critic.parameters(), lr=p["lr_critic"], betas=(0.5, 0.9))
+        rng = torch.Generator().manual_seed(p["seed"] + 2)
+        real_all = torch.as_tensor(x, dtype=torch.float64)
+        target = float(real_all.sum(dim=(1, 2)).mean())
+        k_weight = p["k_weight"] if p["loss"] == "k" else 0.0
+        batch, start = p["batch_size"], time.perf_counter()
+
+        def draw(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+            prob = gen(torch.randn(count, p["noise_dim"], generator=rng, dtype=torch.float64))
+            hard = (torch.rand(prob.shape, generator=rng, dtype=torch.float64) < prob).to(prob.dtype)
+            return hard + prob - prob.detach(), prob  # straight-through: the value is binary
+
+        for step in range(1, p["steps"] + 1):
+            for _ in range(p["n_critic"]):
+                with torch.no_grad():
+                    fake = draw(batch)[0]
+                real = real_all[torch.randint(len(real_all), (batch,), generator=rng)]
+                c_fake, c_real = critic(fake), critic(real)
+                c_loss = losses.critic_loss(c_fake, c_real) + p["gp_weight"] * losses.gradient_penalty(
+                    critic, real, fake, rng)
+                opt_c.zero_grad(set_to_none=True)
+                c_loss.backward()
+                opt_c.step()
+            fake, prob = draw(batch)
+            adv = losses.generator_adversarial_loss(critic(fake))
+            k = losses.k_term(prob.sum(dim=(1, 2)), target, k_weight)
+            opt_g.zero_grad(set_to_none=True)
+            (adv + k).backward()
+            opt_g.step()
+            row = {"step": step, "critic_loss": float(c_loss.detach()),
+                   "wasserstein": float((c_real.mean() - c_fake.mean()).detach()),
+                   "generator_loss": float((adv + k).detach()), "k_term": float(k.detach()) if k_weight else 0.0,
+                   "spikes_generated": float(fake.detach().sum() / batch),
+                   "spikes_real": target, "seconds": time.perf_counter() - start}
+            self.history_.append({f: row.get(f, math.nan) for f in HISTORY_FIELDS})
+            if progress is not None:
+                progress.update(step, critic=row["critic_loss"], generator=row["generator_loss"])
+        self.generator_ = gen.eval()
+
+    def _n_parameters(self) -> int:
+        return sum(q.numel() for q in self.generator_.parameters())
+
+    def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
+        z = torch.as_tensor(rng.standard_normal((n_windows, self.params_["noise_dim"])))
+        with torch.no_grad():
+            prob = self.generator_(z).numpy()
+        return rng.random(prob.shape) < prob
+
+    def _state(self) -> dict[str, Any]:
+        return {f"generator.{k}": v for k, v in self.generator_.state_dict().items()}
+
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        gen = self._build(self.params_)
+        gen.load_state_dict({k[len("generator."):]: torch.as_tensor(v) for k, v in arrays.items()})
+        self.generator_ = gen.eval()
+
+
+class WGAN_MLP(_ClassicalWGAN):
+    """Wasserstein GAN (SpiQGAN's critic and losses) with a one-hidden-layer MLP generator."""
+
+    name = "wgan-mlp"
+    _net = _MLPGenerator
+
+
+class WGAN_Conv(_ClassicalWGAN):
+    """Wasserstein GAN (SpiQGAN's critic and losses) with a Spike-GAN-style convolutional generator."""
+
+    name = "wgan-conv"
+    _net = _ConvGenerator
