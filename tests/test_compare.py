@@ -90,3 +90,6 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     # a second call redoes nothing
     assert main(argv) == 0
     assert "0 to run" in capsys.readouterr().err
+    # the sweep report of a comparison: lines per model, and the error-against-parameters figure
+    assert main(["report", str(out)]) == 0
+    assert (out / "report" / "comparison.png").is_file() and "comparison.png" in (out / "report" / "index.html").read_text()

@@ -173,11 +173,11 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
 
     groups = {"spiqgan": p.add_argument_group("SpiQGAN hyperparameters (see spiqgan.model.SpiQGAN)"),
               "classical": p.add_argument_group("classical-model hyperparameters (see spiqgan.baselines)")}
-    for name, (default, users) in hyperparameters().items():
+    for name, (default, users, same) in hyperparameters().items():
         flag = "--" + name.replace("_", "-")
         group = groups["spiqgan" if "spiqgan" in users else "classical"]
         where = "" if users == ["spiqgan"] or len(users) == len(MODEL_NAMES) - 1 else f" [{', '.join(users)}]"
-        shown = f"default {default}" if len(users) == 1 or name == "seed" else "default: the model's own"
+        shown = f"default {default}" if same else "default: the model's own"
         help_text = f"{_PARAM_HELP.get(name, '')}{where} ({shown})"
         if isinstance(default, bool):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
@@ -230,7 +230,7 @@ _PARAM_HELP = {
     "beta1": "Adam beta1",
     "beta2": "Adam beta2",
     "lr_schedule": "constant, or cosine decay of both learning rates to 0 over the steps",
-    "steps": "generator updates",
+    "steps": "training steps (generator updates; for ising/kpairwise, Gibbs learning steps beyond --max-exact)",
     "eval_every": "steps between JS evaluations and checkpoints",
     "js_windows": "generated windows for each JS evaluation",
     "seed": "seed of the whole run",

@@ -280,7 +280,7 @@ def _label(name: str) -> str:
 
 
 def plot_sweep_lines(series: dict[str, dict[tuple, float]], xlabel: str, ylabel: str, log: bool = False,
-                     axes: Sequence[Any] | None = None) -> Any:
+                     axes: Sequence[Any] | None = None, group: str = "loss") -> Any:
     """One panel per statistic: ``{statistic: {(x, group): value}}``, a line per group (e.g. per loss)."""
     names = list(series)
     if axes is None:
@@ -304,7 +304,7 @@ def plot_sweep_lines(series: dict[str, dict[tuple, float]], xlabel: str, ylabel:
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         if groups:
-            ax.legend(fontsize=8, title="loss", title_fontsize=8)
+            ax.legend(fontsize=8, title=group, title_fontsize=8)
     for ax in list(axes)[len(names):]:
         ax.set_visible(False)
     return fig

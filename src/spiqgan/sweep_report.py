@@ -4,7 +4,7 @@
 
 ``error_vs_neurons.png``, ``error_vs_timesteps.png``
     the mean-square error of k-probability and firing rate against n (mean
-    over t and seeds) and against t (mean over n), one line per loss (the
+    over t and seeds) and against t (mean over n), one line per loss (per model in a comparison; the
     paper's Fig. S1);
 ``loss_difference.png`` and ``loss_difference.csv``
     K-loss minus standard-loss error over (n, t), per statistic (Fig. S1);
@@ -97,16 +97,24 @@ def write_report(sweep_dir: str | Path) -> Path:
         r.setdefault("timesteps", 1)
         r.setdefault("loss", sweep.fixed.get("loss", "k"))
     figures: list[tuple[str, str]] = []  # (file, caption)
-    has = {k: len({r.get(k) for r in done}) > 1 for k in ("n_neurons", "timesteps", "loss")}
+    has = {k: len({r.get(k) for r in done}) > 1 for k in ("n_neurons", "timesteps", "loss", "model")}
+    group = "model" if has["model"] else "loss"  # one line per model in a comparison, else per loss
     if done:
+        if has["model"]:
+            from .compare import comparison_rows
+
+            stats = [name for name, _, _ in STATISTICS]
+            save_figure(plotting.plot_error_vs_parameters(comparison_rows(done), stats), out / "comparison.png")
+            figures.append(("comparison.png", "Error / noise floor against trainable parameters, one marker per "
+                                              "model (spiqgan compare)."))
         for axis, label in (("n_neurons", "neurons n"), ("timesteps", "time steps t")):
-            series = {stat: mean_by(done, (axis, "loss"), f"{stat}_error") for stat in S1_STATISTICS}
-            fig = plotting.plot_sweep_lines(series, xlabel=label, ylabel="MSE (held-out)")
+            series = {stat: mean_by(done, (axis, group), f"{stat}_error") for stat in S1_STATISTICS}
+            fig = plotting.plot_sweep_lines(series, xlabel=label, ylabel="MSE (held-out)", group=group)
             name = f"error_vs_{'neurons' if axis == 'n_neurons' else 'timesteps'}.png"
             save_figure(fig, out / name)
             figures.append((name, f"Mean-square error against {label}, averaged over the other options; one line "
-                                  "per loss (the paper's Fig. S1)."))
-        if has["loss"]:
+                                  f"per {group} (the paper's Fig. S1)."))
+        if has["loss"] and not has["model"]:
             diffs = {stat: loss_difference(done, f"{stat}_error") for stat in S1_STATISTICS}
             if any(diffs.values()):
                 save_figure(plotting.plot_loss_difference(diffs), out / "loss_difference.png")
@@ -116,16 +124,17 @@ def write_report(sweep_dir: str | Path) -> Path:
                                                              for s in S1_STATISTICS}}
                          for n, t in sorted({key for d in diffs.values() for key in d})]
                 write_csv(out / "loss_difference.csv", table, list(table[0]))
-        if has["loss"]:
+        if has["loss"] and not has["model"]:
             figures += _fig2(sweep, done, sweep_dir, out)
         for n in sorted({r["n_neurons"] for r in done}, key=str):
             sub = [r for r in done if r["n_neurons"] == n]
-            series = {name: mean_by(sub, ("timesteps", "loss"), f"{name}_ratio") for name, _, _ in STATISTICS}
+            series = {name: mean_by(sub, ("timesteps", group), f"{name}_ratio") for name, _, _ in STATISTICS}
             series = {k: v for k, v in series.items() if v}
-            fig = plotting.plot_sweep_lines(series, xlabel="time steps t", ylabel="error / noise floor", log=True)
+            fig = plotting.plot_sweep_lines(series, xlabel="time steps t", ylabel="error / noise floor", log=True,
+                                            group=group)
             save_figure(fig, out / f"ratios_n{n}.png")
             figures.append((f"ratios_n{n}.png", f"n = {n}: every statistic's error / noise floor against t, one line "
-                                                f"per loss (the paper's Fig. 3, S2-S6)."))
+                                                f"per {group} (the paper's Fig. 3, S2-S6)."))
     page = _html(sweep, rows, figures, sweep_dir)
     return write_text(out / "index.html", page)
 

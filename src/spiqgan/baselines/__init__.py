@@ -63,20 +63,20 @@ def model_params(name: str) -> list[str]:
     return names + (["preset"] if name in QUANTUM_MODELS else [])
 
 
-def hyperparameters() -> dict[str, tuple[Any, list[str]]]:
-    """Every hyperparameter of some model: ``name -> (default, models that take it)``, SpiQGAN's first.
+def hyperparameters() -> dict[str, tuple[Any, list[str], bool]]:
+    """Every hyperparameter of some model: ``name -> (default, models that take it, same default in all)``.
 
-    The default shown is that of the first model that takes the option.
+    SpiQGAN's come first; ``default`` is that of the first model that takes the option.
     """
     import inspect
 
-    out: dict[str, tuple[Any, list[str]]] = {}
+    out: dict[str, tuple[Any, list[str], bool]] = {}
     for name in ("spiqgan",) + CLASSICAL_MODELS:
         for key, param in inspect.signature(model_class(name).__init__).parameters.items():
             if key in ("self", "n_neurons", "n_timesteps", "model"):
                 continue
-            default, users = out.get(key, (param.default, []))
-            out[key] = (default, users + [name])
+            default, users, same = out.get(key, (param.default, [], True))
+            out[key] = (default, users + [name], same and param.default == default)
     return out
 
 
