@@ -14,6 +14,13 @@ probabilities :math:`p(z) \in (0, 1)^{t \times n}`, and a window is
     convolutions over time, simplified to ``z -> Linear(d, c t) -> ReLU ->
     Conv1d(c, c, 3) -> ReLU -> Conv1d(c, n, 3) -> sigmoid`` (same padding).
 
+Five critic updates per generator update (``n_critic=5``, the WGAN-GP recipe of
+Gulrajani et al. 2017; SpiQGAN's paper uses 2): on neurons 0-9 of the
+salamander recording at t = 1, 3000 steps, hidden size 64, held-out firing-rate
+error fell from 268x to 14x the noise floor and k-probability from 80x to 42x
+(one seed). Training longer (15000 steps), slower (learning rates 1e-4) or with
+relaxed (probability) critic inputs did not do better.
+
 ``size`` is ``h`` or ``c``; ``"matched"`` picks the size whose parameter count
 is closest to that of a default :class:`spiqgan.model.SpiQGAN` generator for
 the same ``(n, t)``. Only the generator's parameters count (the critic is
@@ -80,7 +87,7 @@ class _ClassicalWGAN(WindowModel):
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, size: int | str = "matched",
                  noise_dim: int = 8, loss: str = "k", k_weight: float = 1.0, critic_hidden: int = 64,
-                 n_critic: int = 2, gp_weight: float = 10.0, batch_size: int = 256, lr_generator: float = 1e-3,
+                 n_critic: int = 5, gp_weight: float = 10.0, batch_size: int = 256, lr_generator: float = 1e-3,
                  lr_critic: float = 1e-3, steps: int = 3000, seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.size, self.noise_dim, self.loss, self.k_weight = size, noise_dim, loss, k_weight
