@@ -12,7 +12,7 @@ compared-with set):
 * n = 40, t = 1, Gibbs learning (``--steps``): the same, over all 40 neurons,
   and over neurons 0-9 of the 40-neuron fits.
 
-Prints a markdown table. Run time: about two minutes on 2 cores.
+Prints a markdown table. Run time: under a minute on 2 cores.
 
     python benchmarks/kpairwise_check.py
 """
@@ -38,7 +38,7 @@ def main() -> None:
     args = parser.parse_args()
 
     full = load_raster(args.data_dir / "recording_40_neurons.mat", repeat_length=953)
-    labels = [label for _, _, label in STATISTICS if _ != "autocorrelogram"]
+    labels = [label for name, _, label in STATISTICS if name != "autocorrelogram"]
     lines = ["| comparison | n | fit | " + " | ".join(labels) + " |", "|" + "---|" * (3 + len(labels))]
 
     def row(name: str, n: int, fit: str, generated, reference) -> None:
