@@ -15,10 +15,11 @@ import torch
 __all__ = ["Critic", "Discriminator"]
 
 
-def _init_linear(layer: torch.nn.Linear, generator: torch.Generator) -> None:
-    # torch's default for Linear (Kaiming-uniform weights, uniform bias), drawn from an explicit generator
+def init_layer(layer: torch.nn.Linear | torch.nn.Conv1d, generator: torch.Generator) -> None:
+    """torch's default initialization of a Linear or Conv layer (Kaiming-uniform weights, uniform bias),
+    drawn from an explicit generator instead of torch's global one."""
     torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
-    bound = 1.0 / math.sqrt(layer.in_features)
+    bound = 1.0 / math.sqrt(layer.weight[0].numel())  # fan-in
     torch.nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
 
 
@@ -28,8 +29,8 @@ class _MLP(torch.nn.Module):
         gen = seed if isinstance(seed, torch.Generator) else torch.Generator().manual_seed(int(seed))
         self.hidden = torch.nn.Linear(n_inputs, hidden)
         self.out = torch.nn.Linear(hidden, 1)
-        _init_linear(self.hidden, gen)
-        _init_linear(self.out, gen)
+        init_layer(self.hidden, gen)
+        init_layer(self.out, gen)
         self.sigmoid = sigmoid
 
     def forward(self, windows: torch.Tensor) -> torch.Tensor:

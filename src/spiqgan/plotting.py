@@ -28,6 +28,16 @@ def _new_figure(figsize: tuple[float, float]) -> Any:
     return Figure(figsize=figsize, layout="constrained")
 
 
+def _panels(count: int, axes: Sequence[Any] | None, size: tuple[float, float]) -> tuple[Any, Sequence[Any]]:
+    """``(figure, axes)``: the given axes, or a new figure of ``count`` panels, up to 3 a row, each ``size``."""
+    if axes is not None:
+        return axes[0].figure, axes
+    cols = min(3, max(1, count))
+    rows = (count + cols - 1) // cols
+    fig = _new_figure((size[0] * cols, size[1] * rows))
+    return fig, np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
+
+
 def _scatter_identity(ax: Any, real: np.ndarray, generated: np.ndarray, title: str, log: bool = False) -> None:
     real = np.asarray(real, dtype=float).reshape(-1)
     generated = np.asarray(generated, dtype=float).reshape(-1)
@@ -283,13 +293,7 @@ def plot_sweep_lines(series: dict[str, dict[tuple, float]], xlabel: str, ylabel:
                      axes: Sequence[Any] | None = None, group: str = "loss") -> Any:
     """One panel per statistic: ``{statistic: {(x, group): value}}``, a line per group (e.g. per loss)."""
     names = list(series)
-    if axes is None:
-        cols = min(3, max(1, len(names)))
-        rows = (len(names) + cols - 1) // cols
-        fig = _new_figure((4.2 * cols, 3.2 * rows))
-        axes = np.atleast_1d(fig.subplots(rows, cols)).reshape(-1)
-    else:
-        fig = axes[0].figure
+    fig, axes = _panels(len(names), axes, (4.2, 3.2))
     for ax, name in zip(axes, names):
         groups = sorted({g for _, g in series[name]}, key=str)
         for g in groups:
@@ -370,13 +374,7 @@ def plot_error_vs_parameters(rows: Sequence[dict[str, Any]], statistics: Sequenc
     (as :func:`spiqgan.compare.comparison_rows` gives); marker filled for the
     first window length, open for the others.
     """
-    if axes is None:
-        cols = min(3, max(1, len(statistics)))
-        nrows = (len(statistics) + cols - 1) // cols
-        fig = _new_figure((4.4 * cols, 3.4 * nrows))
-        axes = np.atleast_1d(fig.subplots(nrows, cols)).reshape(-1)
-    else:
-        fig = axes[0].figure
+    fig, axes = _panels(len(statistics), axes, (4.4, 3.4))
     models = list(dict.fromkeys(r["model"] for r in rows))
     ts = sorted({r["timesteps"] for r in rows})
     colors = {m: f"C{i}" for i, m in enumerate(models)}

@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from .. import losses
-from ..critic import Critic
+from ..critic import Critic, init_layer
 from .base import ModelConfigError, WindowModel
 
 __all__ = ["WGAN_MLP", "WGAN_Conv", "spiqgan_parameter_count"]
@@ -120,13 +120,10 @@ class _ClassicalWGAN(WindowModel):
     def _build(self, p: dict[str, Any]) -> torch.nn.Module:
         self.size_ = self._resolve_size(p)
         net = self._net(p["noise_dim"], self.size_, p["n_timesteps"], p["n_neurons"]).double()
-        # torch's default initialization of Linear and Conv1d, drawn from an explicit generator
         gen = torch.Generator().manual_seed(p["seed"])
         for layer in net.modules():
             if isinstance(layer, (torch.nn.Linear, torch.nn.Conv1d)):
-                torch.nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=gen)
-                bound = 1.0 / math.sqrt(layer.weight[0].numel())
-                torch.nn.init.uniform_(layer.bias, -bound, bound, generator=gen)
+                init_layer(layer, gen)
         return net
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
