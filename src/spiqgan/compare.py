@@ -19,7 +19,6 @@ statistics, each in its own run folder, resumable like any sweep.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -27,6 +26,7 @@ from .atomic import write_csv, write_text
 from .evaluation import STATISTICS
 from .exceptions import DataError
 from .sweep import Sweep, parse_sweep
+from .sweep_report import _finite
 
 __all__ = ["comparison_sweep", "comparison_rows", "comparison_table", "write_comparison", "DEFAULT_MODELS",
            "DEFAULT_SIZES"]
@@ -77,10 +77,6 @@ def comparison_table(rows: Sequence[dict[str, Any]]) -> str:
         lines.append(f"{r['label']:<22}{r['timesteps']:>4}{r['n_parameters']:>9}{cells}")
     lines.append("(error / noise floor on held-out repeats; 1 = as close as two halves of the real data)")
     return "\n".join(lines) + "\n"
-
-
-def _finite(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def write_comparison(sweep: Sweep, sweep_dir: str | Path, figures: bool = True) -> dict[str, Path]:

@@ -8,7 +8,7 @@ traceback.
 
 from __future__ import annotations
 
-__all__ = ["SpiqganError", "DataError", "DataFileError", "StatisticError"]
+__all__ = ["SpiqganError", "DataError", "DataFileError", "StatisticError", "ConfigError", "NotFittedError"]
 
 
 class SpiqganError(Exception):
@@ -25,3 +25,11 @@ class DataFileError(DataError):
 
 class StatisticError(SpiqganError, ValueError):
     """A statistic that is not defined for the given windows (e.g. JS with too many bins)."""
+
+
+class ConfigError(SpiqganError, ValueError):
+    """A model or generator configuration that cannot be built: a hyperparameter out of range."""
+
+
+class NotFittedError(SpiqganError):
+    """A model that has not been trained (or loaded) yet."""

@@ -49,14 +49,10 @@ from typing import Literal
 import torch
 
 from . import simulator as sim
-from .exceptions import SpiqganError
+from .exceptions import ConfigError
 
 __all__ = ["CircuitConfig", "PatchGenerator", "GeneratorOutput", "PRESETS", "CIRCUIT_CHOICES", "ConfigError",
            "config_from_preset"]
-
-
-class ConfigError(SpiqganError, ValueError):
-    """A generator configuration that cannot be built."""
 
 
 Architecture = Literal["spiqgan", "qce2023"]

@@ -26,16 +26,12 @@ from . import estimators as est
 from .checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
 from .critic import Critic, Discriminator
 from .data import check_windows
-from .exceptions import SpiqganError
+from .exceptions import NotFittedError
 from .generator import PRESETS as CIRCUIT_PRESETS
 from .generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
 from .training import HISTORY_FIELDS, TrainingState, train_steps
 
 __all__ = ["SpiQGAN", "TRAINING_PRESETS", "PARAM_CHOICES", "NotFittedError"]
-
-
-class NotFittedError(SpiqganError):
-    """The model has not been trained (or loaded) yet."""
 
 
 #: training settings of each paper; circuit settings come from spiqgan.generator.PRESETS

@@ -19,17 +19,12 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from ..data import check_windows
-from ..exceptions import SpiqganError
+from ..exceptions import ConfigError, NotFittedError
 
 __all__ = ["WindowModel", "ModelConfigError", "NotFittedError"]
 
-
-class ModelConfigError(SpiqganError):
-    """A hyperparameter of a classical model is out of range."""
-
-
-class NotFittedError(SpiqganError):
-    """The model has not been fitted (or loaded) yet."""
+#: a hyperparameter out of range: the same error as SpiQGAN's (:class:`spiqgan.exceptions.ConfigError`)
+ModelConfigError = ConfigError
 
 
 class WindowModel:

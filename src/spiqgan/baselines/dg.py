@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import WindowModel
+from .base import ModelConfigError, WindowModel
 
 __all__ = ["DichotomizedGaussian", "bivariate_orthant", "latent_correlation"]
 
@@ -94,8 +94,6 @@ class DichotomizedGaussian(WindowModel):
     def resolved_params(self) -> dict[str, Any]:
         p = super().resolved_params()
         if not isinstance(p["temporal"], bool):
-            from .base import ModelConfigError
-
             raise ModelConfigError(f"temporal must be true or false, got {p['temporal']!r}.")
         return p
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import WindowModel
+from .base import ModelConfigError, WindowModel
 
 __all__ = ["Ising", "KPairwise", "all_patterns", "pattern_features"]
 
@@ -81,8 +81,6 @@ class _PairwiseMaxEnt(WindowModel):
         self._check_positive(p, ("max_exact", "steps", "mc_chains", "thin"))
         self._check_positive(p, ("l2", "tol", "lr"), float)
         if isinstance(p["burn_in"], bool) or not isinstance(p["burn_in"], int) or p["burn_in"] < 0:
-            from .base import ModelConfigError
-
             raise ModelConfigError(f"burn_in must be an integer >= 0, got {p['burn_in']!r}.")
         return p
 
