@@ -11,7 +11,8 @@ from spiqgan.exceptions import DataError
 
 def _raster(n_bins=7, n_neurons=2, repeat_length=4, seed=0):
     rng = np.random.default_rng(seed)
-    return SpikeRaster((rng.random((n_bins, n_neurons)) < 0.5).astype(np.uint8), repeat_length=repeat_length)
+    return SpikeRaster((rng.random((n_bins, n_neurons)) < 0.5).astype(np.uint8), repeat_length=repeat_length,
+                       allow_partial=True)
 
 
 # ------------------------------------------------------------------ values
@@ -114,7 +115,7 @@ def test_raster_errors(call, match):
 # ----------------------------------------------------------------- windows
 def test_windows_by_hand():
     spikes = np.array([[1, 0], [0, 1], [1, 1], [0, 0], [1, 0], [1, 1], [0, 1]], np.uint8)
-    r = SpikeRaster(spikes, repeat_length=4)  # repeats: bins 0-3 and 4-6
+    r = SpikeRaster(spikes, repeat_length=4, allow_partial=True)  # repeats: bins 0-3 and 4-6
     w, reps = r.windows(2, return_repeats=True)
     # non-overlapping: repeat 0 -> starts 0, 2; repeat 1 (3 bins) -> start 0 only
     np.testing.assert_array_equal(w, [spikes[0:2], spikes[2:4], spikes[4:6]])
@@ -127,7 +128,7 @@ def test_windows_by_hand():
 
 def test_windows_never_cross_repeats():
     rng = np.random.default_rng(5)
-    r = SpikeRaster((rng.random((50, 3)) < 0.5).astype(np.uint8), repeat_length=7)
+    r = SpikeRaster((rng.random((50, 3)) < 0.5).astype(np.uint8), repeat_length=7, allow_partial=True)
     w, reps = r.windows(3, stride=2, return_repeats=True)
     starts_seen = {}
     for win, rep in zip(w, reps):

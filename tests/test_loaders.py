@@ -161,5 +161,32 @@ def test_shared_recording(recording_path):
 
 
 def test_shared_k_pairwise_samples_have_a_short_last_repeat(k_pairwise_path):
-    r = load_raster(k_pairwise_path, repeat_length=953)
+    with pytest.raises(DataError, match="283032 bins is not a multiple of the repeat length 953.*--allow-partial-repeat"):
+        load_raster(k_pairwise_path, repeat_length=953)
+    r = load_raster(k_pairwise_path, repeat_length=953, allow_partial_repeat=True)
     assert r.n_repeats == 297 and r.repeat_lengths[-1] == 283032 - 296 * 953
+
+
+def test_wrong_repeat_length_is_an_error(recording_path):
+    # 1000 instead of 953 used to give 284 misaligned repeats silently
+    with pytest.raises(DataError, match="283041 bins is not a multiple of the repeat length 1000"):
+        load_raster(recording_path, repeat_length=1000)
+
+
+def test_load_raster_takes_an_array():
+    arr = (np.random.default_rng(0).random((12, 3)) < 0.3).astype(np.uint8)
+    r = load_raster(arr, repeat_length=4)
+    assert (r.n_repeats, r.n_neurons) == (3, 3)
+    np.testing.assert_array_equal(r.spikes, arr)
+    r3 = load_raster(arr.reshape(3, 4, 3))  # repeats, bins, neurons
+    np.testing.assert_array_equal(r3.boundaries, [0, 4, 8, 12])
+    with pytest.raises(TypeError, match="expected a file path or a numpy array"):
+        load_raster([[0, 1]])
+
+
+def test_samples_of_windows_ignore_the_recording_repeat_length(tmp_path):
+    # spiqgan sample writes (n_windows, t, n); the data's repeat length (953) must not be applied to it
+    windows = (np.random.default_rng(1).random((20, 5, 4)) < 0.3).astype(np.uint8)
+    np.save(tmp_path / "s.npy", windows)
+    w = load_samples(tmp_path / "s.npy", data_n_neurons=4, selection=None, timesteps=5, repeat_length=953)
+    np.testing.assert_array_equal(w, windows)

@@ -37,6 +37,9 @@ def _add_data_options(p: argparse.ArgumentParser, windows: bool = True) -> None:
                    help="bins per repeat of a 2-D raster (953 for the salamander recording)")
     g.add_argument("--bin-ms", type=float, default=DEFAULT_BIN_MS, metavar="MS", help="bin width in ms (default 20)")
     g.add_argument("--layout", default=None, help="axis order of the array, e.g. 'repeats,neurons,bins'")
+    g.add_argument("--allow-partial-repeat", action="store_true",
+                   help="accept a last repeat shorter than --repeat-length (e.g. the published K-pairwise samples, "
+                        "283032 rows); without it a remainder is an error")
     g.add_argument("--clip", action="store_true", help="count bins with several spikes as one spike")
     g.add_argument("--neurons", default=None, metavar="SEL", help="neurons to use: '0-3', '0,5,7' (default: all)")
     if windows:
@@ -77,6 +80,9 @@ def _build_parser() -> argparse.ArgumentParser:
               "windows of the 'train' or 'test' split"),
     )
     ev.add_argument("--samples-key", default=None, metavar="NAME", help="array name inside the samples file")
+    ev.add_argument("--samples-repeat-length", type=int, default=None, metavar="BINS",
+                    help="bins per repeat of a 2-D samples raster (default: --repeat-length); a 3-D file of windows "
+                         "(n_windows, t, n), as spiqgan sample writes, needs none")
     ev.add_argument("--reference", choices=("test", "train"), default="test",
                     help="real windows to compare with (default: the held-out test repeats)")
     ev.add_argument("--max-lag", type=int, default=10, metavar="L", help="largest autocorrelogram lag (default 10)")
@@ -100,6 +106,9 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="the exact settings of a paper: 'paper' (SpiQGAN) or 'qce2023'")
     tr.add_argument("--config", type=Path, default=None, metavar="FILE", help="TOML file of hyperparameters")
     tr.add_argument("--out", type=Path, required=True, metavar="RUN_DIR", help="run folder")
+    tr.add_argument("--force", action="store_true",
+                    help="replace a run of another configuration in RUN_DIR (without it: resume the same "
+                         "configuration from its last checkpoint, refuse another)")
     tr.add_argument("--no-progress", action="store_true", help="no progress line")
     tr.add_argument("--no-figures", action="store_true", help="no figures")
     tr.add_argument("--model", choices=MODEL_NAMES, default=None,
@@ -163,6 +172,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--which", choices=("last", "best"), default="last",
                     help="the generator after the last step or at the step with the lowest JS")
     sa.add_argument("--out", type=Path, required=True, metavar="FILE.npy")
+    sa.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     sa.set_defaults(func=_cmd_sample)
     return parser
 
@@ -300,15 +310,19 @@ def _cmd_train(args: argparse.Namespace) -> int:
         "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
         "bin_ms": raster.bin_ms, "test_fraction": args.test_fraction, "preset": preset,
     }
-    results = train_run(model, train_w, test_w, test_reps, args.out, data_info=data_info,
-                        progress=not args.no_progress, figures=not args.no_figures)
-    if not isinstance(model, SpiQGAN):
-        print(f"fitted: {model.n_parameters} parameters")
-    if model.best_step_ is not None:
-        print(f"best step {model.best_step_} (JS {model.best_js_:.4g}); last step {model.n_steps_}")
-    for which, ev in results.items():
-        print(f"\nheld-out evaluation, {which} generator:")
-        print(ev.table())
+
+    def show(trained, results) -> None:  # printed before the figures are drawn: a failure there cannot lose it
+        if not isinstance(trained, SpiQGAN):
+            print(f"fitted: {trained.n_parameters} parameters")
+        if trained.best_step_ is not None:
+            print(f"best step {trained.best_step_} (JS {trained.best_js_:.4g}); last step {trained.n_steps_}")
+        for which, ev in results.items():
+            print(f"\nheld-out evaluation, {which} generator:")
+            print(ev.table())
+        sys.stdout.flush()
+
+    train_run(model, train_w, test_w, test_reps, args.out, data_info=data_info, progress=not args.no_progress,
+              figures=not args.no_figures, force=args.force, on_results=show)
     print(f"\nrun written to {args.out}")
     return 0
 
@@ -360,7 +374,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     sizes = [v if v == "matched" else _int_list(v, "--sizes")[0] for v in args.sizes.split(",") if v.strip()]
     full, raster = _load(args)
     neurons = args.neurons if args.neurons is not None else f"0-{full.n_neurons - 1}"
-    data = {"bin_ms": args.bin_ms, "clip": args.clip, "test_fraction": args.test_fraction}
+    data = {"bin_ms": args.bin_ms, "clip": args.clip, "test_fraction": args.test_fraction,
+            **({"allow_partial_repeat": True} if args.allow_partial_repeat else {})}
     data.update({k: v for k, v in (("path", str(args.data.resolve()) if args.data else None), ("key", args.key),
                                    ("repeat_length", args.repeat_length), ("layout", args.layout)) if v is not None})
     fixed = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
@@ -389,6 +404,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from .atomic import write_npy
     from .runs import load_run
 
+    out = args.out
+    if out.suffix.lower() != ".npy":
+        raise DataError(f"--out {out}: the windows are written as a NumPy .npy file; give a name ending in .npy.")
+    if out.is_dir():
+        raise DataError(f"--out {out} is a folder; give a file name ending in .npy.")
+    if out.exists() and not args.force:
+        raise DataError(f"--out {out} exists; give another name, or --force to overwrite it.")
     model = load_run(args.run_dir)
     windows = model.sample(args.windows, seed=args.seed, which=args.which)
     write_npy(args.out, windows)
@@ -402,7 +424,7 @@ def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:
 
     full = load_dataset(
         args.data, key=args.key, repeat_length=args.repeat_length, bin_ms=args.bin_ms, layout=args.layout,
-        clip=args.clip,
+        clip=args.clip, allow_partial_repeat=args.allow_partial_repeat,
     )
     return full, full.select_neurons(args.neurons)
 
@@ -431,7 +453,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     else:
         generated = load_samples(
             args.samples, data_n_neurons=full.n_neurons, selection=args.neurons, timesteps=args.timesteps,
-            key=args.samples_key, repeat_length=args.repeat_length, clip=args.clip,
+            key=args.samples_key, clip=args.clip, allow_partial_repeat=args.allow_partial_repeat,
+            repeat_length=args.samples_repeat_length if args.samples_repeat_length is not None else args.repeat_length,
         )
         label = str(args.samples)
     result = evaluate(
@@ -458,6 +481,24 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_error_message(exc: OSError) -> str:
+    """One line for an operating-system error at a read or write, with what to do about it."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    hint = {
+        errno.ENOSPC: "the disk is full; free space or write elsewhere (--out).",
+        errno.EDQUOT: "the disk quota is exceeded; free space or write elsewhere (--out).",
+        errno.EACCES: "permission denied; choose a folder you can write to (--out).",
+        errno.EPERM: "operation not permitted; choose a folder you can write to (--out).",
+        errno.EROFS: "the file system is read-only; choose another folder (--out).",
+        errno.EEXIST: "a file is in the way of a folder; choose another --out.",
+        errno.ENOTDIR: "a file is in the way of a folder; choose another --out.",
+        errno.EISDIR: "a folder is in the way of a file; choose another --out.",
+    }.get(exc.errno, f"{exc.strerror or exc}.")
+    return f"{where}{hint}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _build_parser()
@@ -470,6 +511,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args))
     except SpiqganError as exc:
         print(f"spiqgan: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a file where a folder should be
+        print(f"spiqgan: error: {_os_error_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("spiqgan: interrupted", file=sys.stderr)

@@ -203,8 +203,14 @@ class SpikeRaster:
     spikes
         ``(n_bins, n_neurons)`` 0/1 array, repeats concatenated in time.
     repeat_length
-        Bins per repeat. ``None``: one continuous repeat. If ``n_bins`` is not a
-        multiple, the last repeat is shorter (it is kept, with a log message).
+        Bins per repeat. ``None``: one continuous repeat. ``n_bins`` must be a
+        multiple of it: a remainder usually means a wrong repeat length, which
+        would misalign every repeat and the held-out split.
+    allow_partial
+        Accept a last repeat shorter than ``repeat_length`` (kept as it is). The
+        one legitimate case we know is a file of model samples whose length is
+        not a whole number of repeats, such as the published K-pairwise samples
+        (283032 rows, 953-bin repeats).
     bin_ms
         Bin width in milliseconds.
     neuron_ids
@@ -222,6 +228,7 @@ class SpikeRaster:
     source: str = "array"
     boundaries: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
     clip: bool = field(default=False, repr=False)
+    allow_partial: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         spikes = np.asarray(self.spikes)
@@ -236,6 +243,14 @@ class SpikeRaster:
         if self.boundaries is None:
             length = n_bins if self.repeat_length is None else _positive_int(self.repeat_length, "repeat length")
             boundaries = np.append(np.arange(0, n_bins, length), n_bins).astype(np.int64)
+            if n_bins % length and not self.allow_partial:
+                raise DataError(
+                    f"{self.source}: {n_bins} bins is not a multiple of the repeat length {length} "
+                    f"({n_bins // length} repeats and {n_bins % length} bins left over), so the repeats would be "
+                    "misaligned. Check the repeat length (953 for the salamander recording); if a shorter last "
+                    "repeat is intended, as in a file of model samples, allow it (--allow-partial-repeat, "
+                    "allow_partial_repeat=True)."
+                )
             if n_bins % length:
                 log.info(
                     "%s: %d bins is not a multiple of the repeat length %d; the last repeat has %d bins",

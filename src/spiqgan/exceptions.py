@@ -8,7 +8,8 @@ traceback.
 
 from __future__ import annotations
 
-__all__ = ["SpiqganError", "DataError", "DataFileError", "StatisticError", "ConfigError", "NotFittedError"]
+__all__ = ["SpiqganError", "DataError", "DataFileError", "StatisticError", "ConfigError", "NotFittedError",
+           "RunFolderError"]
 
 
 class SpiqganError(Exception):
@@ -33,3 +34,7 @@ class ConfigError(SpiqganError, ValueError):
 
 class NotFittedError(SpiqganError):
     """A model that has not been trained (or loaded) yet."""
+
+
+class RunFolderError(SpiqganError):
+    """A run folder that is in use by another process, or holds a run of another configuration."""

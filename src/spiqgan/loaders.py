@@ -156,20 +156,23 @@ def _pick_key(arrays: dict[str, np.ndarray], key: str | None, path: Path) -> str
 
 
 def load_raster(
-    path: str | Path,
+    path: str | Path | np.ndarray,
     *,
     key: str | None = None,
     repeat_length: int | None = None,
     bin_ms: float = DEFAULT_BIN_MS,
     layout: str | None = None,
     clip: bool = False,
+    allow_partial_repeat: bool = False,
 ) -> SpikeRaster:
-    """Load a binary spike raster from a ``.mat``, ``.npy`` or ``.npz`` file.
+    """Load a binary spike raster from a ``.mat``, ``.npy``, ``.npz`` or ``.nwb`` file, or an array.
 
     Parameters
     ----------
     path
-        The file (see the module docstring for the layouts).
+        The file (see the module docstring for the layouts), or an array
+        already in memory: 2-D ``(bins, neurons)`` or 3-D
+        ``(repeats, bins, neurons)``, as for a ``.npy`` file.
     key
         Array name inside a ``.mat`` / ``.npz`` file; inferred when the file holds
         one array, or one of the usual names (``bint``, ``data``, ...).
@@ -183,34 +186,54 @@ def load_raster(
         One of :data:`LAYOUTS`, to override the default for the array's dimensions.
     clip
         Count bins with spike counts above 1 as one spike instead of raising.
+    allow_partial_repeat
+        Accept a last repeat shorter than ``repeat_length`` (see
+        :class:`~spiqgan.data.SpikeRaster`); otherwise a remainder is an error.
 
     Returns
     -------
     SpikeRaster
     """
-    path = Path(path)
+    if isinstance(path, np.ndarray):
+        return _raster_from_array(path, "npy", "array", layout=layout, repeat_length=repeat_length, bin_ms=bin_ms,
+                                  clip=clip, allow_partial=allow_partial_repeat)
+    if not isinstance(path, (str, Path)):
+        raise TypeError(f"expected a file path or a numpy array of spikes, got {type(path).__name__}.")
+    return _raster_from_file(Path(path), key=key, layout=layout, repeat_length=repeat_length, bin_ms=bin_ms, clip=clip,
+                             allow_partial=allow_partial_repeat)
+
+
+def _raster_from_file(path: Path, *, key: str | None, **options: Any) -> SpikeRaster:
+    """The raster of a file; ``options`` are :func:`_raster_from_array`'s (``layout``, ``repeat_length``, ...)."""
+    contents, fmt, source = _read_spike_array(path, key)
+    if fmt != "times":
+        return _raster_from_array(contents, fmt, source, **options)
+    spikes = bin_spike_times(
+        contents["times"], contents["neurons"], bin_ms=options["bin_ms"],
+        n_neurons=int(contents["n_neurons"]) if "n_neurons" in contents else None,
+        duration=float(contents["duration"]) if "duration" in contents else None,
+        clip=options["clip"], source=source,
+    )
+    return SpikeRaster(spikes, repeat_length=options["repeat_length"], bin_ms=options["bin_ms"], source=source,
+                       allow_partial=options["allow_partial"])
+
+
+def _read_spike_array(path: Path, key: str | None) -> tuple[Any, str, str]:
+    """``(array, format, source)`` of a spike file; for an ``.npz`` of spike times ``(arrays, "times", source)``."""
     if not path.exists():
         raise DataFileError(f"{path}: no such file. Check the path (--data PATH).")
     if path.is_dir():
         raise DataFileError(f"{path}: is a folder; expected a .mat, .npy or .npz file.")
     arrays, fmt = _read_arrays(path)
-    source = path.name
     if fmt == "npz" and key is None and {"times", "neurons"} <= set(arrays):
-        duration = float(arrays["duration"]) if "duration" in arrays else None
-        n_neurons = int(arrays["n_neurons"]) if "n_neurons" in arrays else None
-        spikes = bin_spike_times(
-            arrays["times"], arrays["neurons"], bin_ms=bin_ms, n_neurons=n_neurons,
-            duration=duration, clip=clip, source=source,
-        )
-        return SpikeRaster(spikes, repeat_length=repeat_length, bin_ms=bin_ms, source=source)
+        return arrays, "times", path.name
     name = _pick_key(arrays, key, path)
-    arr = arrays[name]
-    source = f"{path.name}:{name}" if fmt != "npy" else path.name
-    return _raster_from_array(arr, fmt=fmt, layout=layout, repeat_length=repeat_length, bin_ms=bin_ms, clip=clip, source=source)
+    return arrays[name], fmt, (f"{path.name}:{name}" if fmt != "npy" else path.name)
 
 
 def _raster_from_array(
-    arr: np.ndarray, *, fmt: str, layout: str | None, repeat_length: int | None, bin_ms: float, clip: bool, source: str
+    arr: np.ndarray, fmt: str, source: str, *, layout: str | None, repeat_length: int | None, bin_ms: float, clip: bool,
+    allow_partial: bool = False,
 ) -> SpikeRaster:
     if arr.ndim not in (2, 3):
         raise DataFileError(
@@ -238,11 +261,12 @@ def _raster_from_array(
             )
         repeat_length = n_bins
         arr = arr.reshape(n_rep * n_bins, n_neu)
-    return SpikeRaster(np.ascontiguousarray(arr), repeat_length=repeat_length, bin_ms=bin_ms, source=source)
+    return SpikeRaster(np.ascontiguousarray(arr), repeat_length=repeat_length, bin_ms=bin_ms, source=source,
+                       allow_partial=allow_partial)
 
 
 def load_samples(
-    path: str | Path,
+    path: str | Path | np.ndarray,
     *,
     data_n_neurons: int,
     selection: str | Sequence[int] | None,
@@ -251,27 +275,36 @@ def load_samples(
     repeat_length: int | None = None,
     layout: str | None = None,
     clip: bool = False,
+    allow_partial_repeat: bool = False,
 ) -> np.ndarray:
     """Load generated (or model, or other real) samples as windows ``(n_windows, t, n)``.
 
-    A 3-D ``.npy`` of windows ``(n_windows, t, n)`` is used as it is. A raster
-    (such as the K-pairwise samples in a ``.mat`` file) is cut into
-    non-overlapping windows of ``timesteps`` bins. The neuron selection is
-    applied when the samples have as many neurons as the data
-    (``data_n_neurons``); samples that already have exactly the selected
-    number of neurons are used as they are.
+    A 3-D array of windows ``(n_windows, t, n)`` (what ``spiqgan sample``
+    writes) is used as it is, whatever ``repeat_length`` says: its repeats are
+    its windows. A 2-D raster (such as the K-pairwise samples in a ``.mat``
+    file) is cut into non-overlapping windows of ``timesteps`` bins that never
+    cross a repeat of ``repeat_length`` bins (``None``: one continuous repeat).
+    The neuron selection is applied when the samples have as many neurons as
+    the data (``data_n_neurons``); samples that already have exactly the
+    selected number of neurons are used as they are.
     """
-    raster = load_raster(path, key=key, repeat_length=repeat_length, layout=layout, clip=clip)
+    contents, fmt, source = (path, "npy", "samples") if isinstance(path, np.ndarray) else \
+        _read_spike_array(Path(path), key)
+    if fmt != "times" and contents.ndim == 3 and layout is None:
+        repeat_length = None  # a file of windows: the repeat length of the recording does not apply
+    options = dict(layout=layout, repeat_length=repeat_length, bin_ms=DEFAULT_BIN_MS, clip=clip,
+                   allow_partial=allow_partial_repeat)
+    raster = _raster_from_file(Path(path), key=key, **options) if fmt == "times" else \
+        _raster_from_array(contents, fmt, source, **options)
     n_selected = int(parse_neurons(selection, data_n_neurons).size)
     if raster.n_neurons == data_n_neurons:
         raster = raster.select_neurons(selection)
     elif raster.n_neurons != n_selected:
         raise DataError(
-            f"{path}: the samples have {raster.n_neurons} neurons, but the data has {data_n_neurons} and "
-            f"{n_selected} are selected; give samples of either size."
+            f"{path if not isinstance(path, np.ndarray) else 'samples'}: the samples have {raster.n_neurons} "
+            f"neurons, but the data has {data_n_neurons} and {n_selected} are selected; give samples of either size."
         )
     return raster.windows(timesteps)
-
 
 
 def load_dataset(
@@ -283,6 +316,7 @@ def load_dataset(
     layout: str | None = None,
     clip: bool = False,
     neurons: str | Sequence[int] | None = None,
+    allow_partial_repeat: bool = False,
 ) -> SpikeRaster:
     """Load a raster from ``path`` (or the built-in synthetic default when ``None``) and select neurons.
 
@@ -297,7 +331,8 @@ def load_dataset(
             raise DataError(f"{' and '.join(given)} given without a data file; give the file too (--data PATH).")
         raster = retina_like(**DEFAULT_SYNTHETIC, bin_ms=bin_ms)
     else:
-        raster = load_raster(path, key=key, repeat_length=repeat_length, bin_ms=bin_ms, layout=layout, clip=clip)
+        raster = load_raster(path, key=key, repeat_length=repeat_length, bin_ms=bin_ms, layout=layout, clip=clip,
+                             allow_partial_repeat=allow_partial_repeat)
     return raster.select_neurons(neurons)
 
 

@@ -61,7 +61,8 @@ def _scatter_identity(ax: Any, real: np.ndarray, generated: np.ndarray, title: s
 
 
 def plot_statistics(
-    generated_stats: dict[str, np.ndarray], reference_stats: dict[str, np.ndarray], axes: Sequence[Any] | None = None
+    generated_stats: dict[str, np.ndarray], reference_stats: dict[str, np.ndarray], axes: Sequence[Any] | None = None,
+    title: str | None = None,
 ) -> Any:
     """Generated versus real: firing rates, pairwise covariances, k-probabilities, autocorrelograms.
 
@@ -71,6 +72,8 @@ def plot_statistics(
         Dicts as returned by :func:`spiqgan.evaluation.summary_statistics`.
     axes
         Four axes to draw into; default a new 1 x 4 figure.
+    title
+        The figure's title (model, data, step).
     """
     if axes is None:
         fig = _new_figure((14, 3.6))
@@ -82,8 +85,10 @@ def plot_statistics(
         ("k_probability", "k-probability", True),
         ("autocorrelogram", "autocorrelogram", False),
     ]
-    for ax, (key, title, log) in zip(axes, panels):
-        _scatter_identity(ax, reference_stats[key], generated_stats[key], title, log=log)
+    for ax, (key, label, log) in zip(axes, panels):
+        _scatter_identity(ax, reference_stats[key], generated_stats[key], label, log=log)
+    if title:
+        fig.suptitle(title)
     return fig
 
 

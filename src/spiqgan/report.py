@@ -31,7 +31,7 @@ from .atomic import atomic_path, write_json, write_text
 from .evaluation import Evaluation
 from .statistics import DEFAULT_JS_MAX_BITS
 
-__all__ = ["save_evaluation", "save_figure"]
+__all__ = ["save_evaluation", "save_evaluation_figures", "save_figure"]
 
 
 def save_figure(fig: Any, path: str | Path, dpi: int = 120) -> Path:
@@ -51,7 +51,11 @@ def save_evaluation(
     metadata: dict | None = None,
     figures: bool = True,
 ) -> dict[str, Path]:
-    """Write the report and figures of ``evaluation`` to ``out_dir``; return the paths written."""
+    """Write the report, then the figures, of ``evaluation`` to ``out_dir``; return the paths written.
+
+    The JSON and the table are written first, so that a failure while drawing
+    (a full disk, say) cannot lose them.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = {
@@ -59,10 +63,21 @@ def save_evaluation(
         "table": write_text(out / "evaluation.txt", evaluation.table() + "\n"),
     }
     if figures:
-        written["statistics"] = save_figure(
-            plotting.plot_statistics(evaluation.generated_stats, evaluation.reference_stats), out / "statistics.png"
-        )
-        if evaluation.n_neurons * evaluation.n_timesteps <= DEFAULT_JS_MAX_BITS:
-            written["patterns"] = save_figure(plotting.plot_pattern_distribution(generated, reference), out / "patterns.png")
-        written["rasters"] = save_figure(plotting.plot_rasters(generated, reference), out / "rasters.png")
+        meta = metadata or {}
+        title = " ".join(str(v) for v in (meta.get("samples"), "vs", meta.get("reference", "held-out"), "data")
+                         if v is not None)
+        written.update(save_evaluation_figures(evaluation, generated, reference, out, title=title))
+    return written
+
+
+def save_evaluation_figures(evaluation: Evaluation, generated: np.ndarray, reference: np.ndarray,
+                            out_dir: str | Path, *, title: str | None = None) -> dict[str, Path]:
+    """The figures of :func:`save_evaluation` (``statistics.png``, ``patterns.png``, ``rasters.png``)."""
+    out = Path(out_dir)
+    written = {"statistics": save_figure(
+        plotting.plot_statistics(evaluation.generated_stats, evaluation.reference_stats, title=title),
+        out / "statistics.png")}
+    if evaluation.n_neurons * evaluation.n_timesteps <= DEFAULT_JS_MAX_BITS:
+        written["patterns"] = save_figure(plotting.plot_pattern_distribution(generated, reference), out / "patterns.png")
+    written["rasters"] = save_figure(plotting.plot_rasters(generated, reference), out / "rasters.png")
     return written

@@ -46,6 +46,7 @@ __all__ = ["Sweep", "RunPlan", "load_sweep", "parse_sweep", "run_status", "colle
 #: options of the ``[data]`` table and their types
 DATA_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "path": str, "key": str, "repeat_length": int, "bin_ms": (int, float), "layout": str, "clip": bool,
+    "allow_partial_repeat": bool,
     "test_fraction": (int, float),
 }
 #: run options that are not hyperparameters of the model

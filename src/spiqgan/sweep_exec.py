@@ -87,12 +87,10 @@ def execute_run(plan: RunPlan, data: dict[str, Any], sweep_dir: str | Path, thre
     """
     import torch
 
-    from .baselines import load_model
-    from .runs import CHECKPOINT_LAST, train_run
+    from .runs import train_run
 
     run_dir = Path(sweep_dir) / "runs" / plan.name
-    status = run_status(run_dir)
-    if status == "done":
+    if run_status(run_dir) == "done":
         return {"name": plan.name, "status": "done", "skipped": True}
     torch.set_num_threads(threads)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -100,20 +98,17 @@ def execute_run(plan: RunPlan, data: dict[str, Any], sweep_dir: str | Path, thre
     start = time.perf_counter()
     try:
         model, train_w, test_w, test_reps = _model_and_windows(plan.options, data)
-        resume = False
-        if status == "partial":
-            saved = load_model(run_dir / CHECKPOINT_LAST)
-            if saved.get_params() == model.get_params():  # the same run: continue it
-                model, resume = saved, True
         with open(run_dir / "train.log", "a", encoding="utf-8") as log:
-            log.write(f"{'resumed at step ' + str(model.n_steps_) if resume else 'started'}: {plan.name}\n")
+            log.write(f"run {plan.name}\n")
             log.flush()
-            results = train_run(model, train_w, test_w, test_reps, run_dir, data_info={**data, **plan.options},
-                                figures=figures, resume=resume, log_stream=log)
-        result = {"name": plan.name, "options": plan.options, "resumed": resume,
-                  "seconds": time.perf_counter() - start, "metrics": _metrics(results, model)}
+            # a killed run continues from its checkpoint (train_run); a corrupt one fails, every time
+            trained, results = train_run(model, train_w, test_w, test_reps, run_dir,
+                                         data_info={**data, **plan.options}, figures=figures, log_stream=log)
+        resumed = trained is not model
+        result = {"name": plan.name, "options": plan.options, "resumed": resumed,
+                  "seconds": time.perf_counter() - start, "metrics": _metrics(results, trained)}
         write_json(run_dir / RESULT_FILE, result)
-        return {"name": plan.name, "status": "done", "skipped": False, "resumed": resume}
+        return {"name": plan.name, "status": "done", "skipped": False, "resumed": resumed}
     except Exception as exc:  # a failing run must not stop the sweep: record it
         message = f"{type(exc).__name__}: {exc}"
         write_json(run_dir / ERROR_FILE, {"name": plan.name, "options": plan.options, "error": message,
