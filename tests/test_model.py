@@ -155,6 +155,17 @@ def test_load_errors(tmp_path):
         SpiQGAN.load(tmp_path / "junk.safetensors")
 
 
+def test_flipped_bytes_in_a_checkpoint_are_refused(windows, tmp_path):
+    """A flipped byte inside the tensor data used to load silently and sample something else."""
+    path = SpiQGAN(3, 2, steps=2, eval_every=1, js_windows=50).fit(windows).save(tmp_path / "m.safetensors")
+    raw = bytearray(path.read_bytes())
+    header_len = int.from_bytes(raw[:8], "little")
+    raw[8 + header_len + 5] ^= 0xFF  # inside the first tensor's bytes
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="corrupt: its tensors do not match the SHA-256"):
+        SpiQGAN.load(path)
+
+
 def test_cuda_without_a_gpu_is_a_clear_error(windows):
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")

@@ -26,7 +26,9 @@ def test_log_lines_every_tenth_with_fields(monkeypatch):
         for step in range(1, 21):
             clock.now = float(step)
             bar.update(step, critic=-1.5, js=None)
-    lines = out.getvalue().splitlines()
+    first, *lines = out.getvalue().splitlines()
+    # before anything else: what the first step took and what the run will take at that pace
+    assert first.startswith("first step took 1 s (peak memory ") and first.endswith("about 19s for the 19 steps left")
     assert len(lines) == 10
     assert lines[0].startswith("step 2/20 | critic -1.5 | 1.0 step/s, 2s elapsed, 18s left")
     assert "js" not in out.getvalue()
@@ -42,3 +44,15 @@ def test_resumed_run_counts_only_its_own_steps(monkeypatch):
     bar.next_log = 0
     bar.update(401)
     assert "1.0 step/s, 1s elapsed, 9m59s left" in out.getvalue()
+
+
+def test_fit_accepts_progress_true(capsys):
+    """``SpiQGAN.fit(progress=True)`` used to crash: True means a default progress line on standard error."""
+    import numpy as np
+
+    from spiqgan.model import SpiQGAN
+
+    windows = (np.random.default_rng(0).random((64, 2, 2)) < 0.2).astype(np.uint8)
+    SpiQGAN(2, 2, steps=3, eval_every=10, js_windows=20).fit(windows, progress=True)
+    err = capsys.readouterr().err
+    assert "first step took" in err and "step 3/3" in err

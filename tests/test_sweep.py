@@ -148,6 +148,24 @@ def test_a_killed_run_continues_from_its_checkpoint_exactly(tmp_path, monkeypatc
         json.loads((tmp_path / "a" / "runs" / plan.name / "result.json").read_text())["metrics"]
 
 
+def test_a_truncated_checkpoint_fails_the_run_every_time_until_deleted(tmp_path):
+    """One rule: a corrupt checkpoint is never replaced silently (it used to restart from step 0 on the 2nd rerun)."""
+    from spiqgan.runs import CHECKPOINT_LAST
+
+    plan = _sweep(n_neurons=[3], timesteps=[2]).runs()[0]
+    assert execute_run(plan, {}, tmp_path, 1, False)["status"] == "done"
+    run_dir = tmp_path / "runs" / plan.name
+    (run_dir / "result.json").unlink()  # as if killed after the checkpoint
+    ckpt = run_dir / CHECKPOINT_LAST
+    ckpt.write_bytes(ckpt.read_bytes()[:200])
+    for _ in range(2):
+        outcome = execute_run(plan, {}, tmp_path, 1, False)
+        assert outcome["status"] == "failed" and "delete" in outcome["error"] and str(ckpt) in outcome["error"]
+        assert ckpt.stat().st_size == 200
+    ckpt.unlink()
+    assert execute_run(plan, {}, tmp_path, 1, False)["status"] == "done"
+
+
 @pytest.mark.slow
 def test_a_dask_sweep_survives_a_killed_worker(tmp_path):
     """A scheduler and two worker processes on loopback; one worker is killed while both are mid-run.

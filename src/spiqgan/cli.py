@@ -21,6 +21,7 @@ from .data import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
 from .exceptions import DataError, SpiqganError
 from .baselines import MODEL_NAMES
 from .compare import DEFAULT_MODELS, DEFAULT_SIZES
+from .cost import describe_cost
 from .model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
@@ -61,6 +62,10 @@ def _build_parser() -> argparse.ArgumentParser:
     # -v after the command too; SUPPRESS keeps a -v given before it
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log more detail")
+    threads = argparse.ArgumentParser(add_help=False)
+    threads.add_argument("--threads", type=int, default=None, metavar="N",
+                         help="torch threads (default: chosen by problem size and by how busy the machine is; "
+                              "see spiqgan.runs.default_threads)")
 
     ev = sub.add_parser(
         "evaluate",
@@ -94,7 +99,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     tr = sub.add_parser(
         "train",
-        parents=[common],
+        parents=[common, threads],
         help="train a SpiQGAN model; checkpoints, metrics, figures and a held-out evaluation go to --out",
         description=(
             "Train on the training repeats, evaluate on the held-out repeats. Hyperparameters: the defaults, "
@@ -164,7 +169,7 @@ def _build_parser() -> argparse.ArgumentParser:
     rp.add_argument("sweep_dir", type=Path, metavar="SWEEP_DIR")
     rp.set_defaults(func=_cmd_report)
 
-    sa = sub.add_parser("sample", parents=[common], help="draw windows from a trained run",
+    sa = sub.add_parser("sample", parents=[common, threads], help="draw windows from a trained run",
                         description="Draw binary windows (n_windows, t, n) uint8 from a run's generator into a .npy file.")
     sa.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     sa.add_argument("--windows", type=int, default=10000, help="number of windows (default 10000)")
@@ -292,6 +297,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = make_model(name, n, t, preset=preset, **{**config, **given})
     params = model.resolved_params()
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
+    size = 2 ** model.circuit_config().n_qubits * t if isinstance(model, SpiQGAN) else None
+    threads = _set_threads(args, size)
     if isinstance(model, SpiQGAN):
         res = model.circuit_config()
         block = params["likelihood_block"]
@@ -305,6 +312,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
               f"{params['steps']} steps")
     else:
         print(f"model: {model!r}")
+    print(describe_cost(model, threads))
+    sys.stdout.flush()
     data_info = {
         "data": str(args.data) if args.data else "built-in synthetic",
         "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
@@ -412,10 +421,25 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise DataError(f"--out {out} exists; give another name, or --force to overwrite it.")
     model = load_run(args.run_dir)
+    _set_threads(args, 2 ** model.circuit_config().n_qubits * model.n_timesteps if isinstance(model, SpiQGAN)
+                 else None)
     windows = model.sample(args.windows, seed=args.seed, which=args.which)
     write_npy(args.out, windows)
     print(f"wrote {args.out}: {windows.shape[0]} windows of shape {windows.shape[1:]} ({args.which} generator)")
     return 0
+
+
+def _set_threads(args: argparse.Namespace, size: int | None) -> int:
+    """Set torch's thread count: ``--threads``, or :func:`spiqgan.cost.default_threads` for the problem size."""
+    import torch
+
+    from .cost import default_threads
+
+    if args.threads is not None and args.threads < 1:
+        raise DataError(f"--threads must be at least 1, got {args.threads}.")
+    threads = args.threads or default_threads(size)
+    torch.set_num_threads(threads)
+    return threads
 
 
 def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:

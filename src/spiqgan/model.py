@@ -29,6 +29,7 @@ from .data import check_windows
 from .exceptions import NotFittedError
 from .generator import PRESETS as CIRCUIT_PRESETS
 from .generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
+from .progress import as_progress
 from .training import HISTORY_FIELDS, TrainingState, train_steps
 
 __all__ = ["SpiQGAN", "TRAINING_PRESETS", "PARAM_CHOICES", "NotFittedError"]
@@ -308,7 +309,8 @@ class SpiQGAN:
         Parameters
         ----------
         progress
-            An object with ``update(step, **fields)`` (e.g. :class:`spiqgan.progress.Progress`).
+            ``True`` for a progress line on standard error, or an object with
+            ``update(step, **fields)`` (e.g. :class:`spiqgan.progress.Progress`).
         on_eval
             Called with the model after every JS evaluation (for checkpoints).
         resume
@@ -331,7 +333,8 @@ class SpiQGAN:
         self._state = state
         self.params_ = p
         hook = None if on_eval is None else (lambda _state: on_eval(self))
-        train_steps(state, p, x, max(0, p["steps"] - state.step), on_eval=hook, progress=progress)
+        with as_progress(progress, self.progress_steps()) as bar:
+            train_steps(state, p, x, max(0, p["steps"] - state.step), on_eval=hook, progress=bar)
         return self
 
     # fitted attributes, read from the training state

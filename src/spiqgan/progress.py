@@ -1,16 +1,19 @@
 """A progress line for long work: step, losses, JS, speed and time left, on standard error.
 
-On a terminal the line is redrawn in place (at most ten times a second); in a
-log file (no terminal) a full line is written every tenth of the run.
+After the first step a line says what that step took, the peak memory so far
+and how long the rest will take at that pace. On a terminal the progress line
+is then redrawn in place (at most ten times a second); in a log file (no
+terminal) a full line is written every tenth of the run.
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import IO
+from contextlib import contextmanager
+from typing import IO, Any, Iterator
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "as_progress"]
 
 
 def _duration(seconds: float) -> str:
@@ -55,9 +58,17 @@ class Progress:
     def update(self, step: int, **fields: float | None) -> None:
         if not self.enabled:
             return
+        now = time.perf_counter()
         if self.first is None:
             self.first = max(0, step - 1)
-        now = time.perf_counter()
+            if self.total > 1 and step < self.total:  # say early what the whole run will cost
+                from .cost import format_bytes, peak_memory_bytes
+
+                took = now - self.start
+                self.stream.write(f"first step took {took:.3g} s (peak memory {format_bytes(peak_memory_bytes())}): "
+                                  f"about {_duration(took * (self.total - step))} for the {self.total - step} "
+                                  "steps left\n")
+                self.stream.flush()
         if self.tty:
             if now - self.last_draw >= 0.1 or step >= self.total:
                 self.stream.write("\r" + self.line(step, fields) + "\033[K")
@@ -73,3 +84,14 @@ class Progress:
         if self.enabled and self.tty:
             self.stream.write("\n")
             self.stream.flush()
+
+
+@contextmanager
+def as_progress(progress: Any, total: int) -> Iterator[Any]:
+    """What a ``fit(progress=...)`` argument means: ``True`` a :class:`Progress` line of ``total`` steps on
+    standard error, ``None`` or ``False`` nothing, anything else is used as it is."""
+    if progress is True:
+        with Progress(total, label="step ") as bar:
+            yield bar
+    else:
+        yield progress or None

@@ -18,6 +18,7 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from ..progress import as_progress
 from ..data import check_windows
 from ..exceptions import ConfigError, NotFittedError
 
@@ -84,7 +85,8 @@ class WindowModel:
                 f"{p['n_timesteps']} bins.")
         self.params_ = p
         self.history_: list[dict[str, float]] = []
-        self._fit(x, p, progress)
+        with as_progress(progress, self.progress_steps()) as bar:
+            self._fit(x, p, bar)
         self._fitted_flag = True
         if on_eval is not None:
             on_eval(self)

@@ -1,0 +1,84 @@
+"""What a run will cost, said before it starts; and how many threads to give it.
+
+Thread count
+------------
+Measured with ``python benchmarks/threads.py`` on the 2-core development
+machine (default likelihood steps, seconds per step, 2 threads / 1 thread):
+
+==========  ====  =====  =====  =====  =======  =======
+machine     (4,2) (4,5)  (8,1)  (10,1) (10,10)  (12,1)
+==========  ====  =====  =====  =====  =======  =======
+idle        0.89  0.67   0.71   0.65   0.62     -
+one core    2.64  1.68   1.61   3.34   0.92     1.46
+busy
+==========  ====  =====  =====  =====  =======  =======
+
+So threads pay on an idle machine and cost up to 3x when other work holds a
+core. :func:`default_threads` takes the cores that the load average leaves
+free, and one thread for problems too small to gain (under 100 amplitudes per
+noise draw and sample: (4, 2) gains 11 % idle and loses 2.6x busy).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+__all__ = ["default_threads", "peak_memory_bytes", "describe_cost", "format_bytes"]
+
+#: below this many amplitudes per noise draw and window (2^q t), one thread
+SMALL_PROBLEM = 100
+
+
+def default_threads(size: int | None = None, cores: int | None = None, load: float | None = None) -> int:
+    """Torch threads for a problem of ``size`` amplitudes per draw (``2^q t``; ``None``: unknown).
+
+    ``cores`` and ``load`` (the 1-minute load average) default to this
+    machine's; the result is the number of idle cores, at least 1, and 1 for
+    a problem smaller than :data:`SMALL_PROBLEM`.
+    """
+    cores = cores if cores is not None else (os.cpu_count() or 1)
+    if load is None:
+        try:
+            load = os.getloadavg()[0]
+        except (AttributeError, OSError):  # pragma: no cover - no load average on this platform
+            load = 0.0
+    if size is not None and size < SMALL_PROBLEM:
+        return 1
+    return max(1, min(cores, cores - int(round(load))))
+
+
+def peak_memory_bytes() -> int:
+    """The largest resident memory this process has used so far."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB on Linux
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def describe_cost(model: Any, threads: int) -> str:
+    """One line: qubits, parameters, the simulator's state size per step, threads."""
+    from .model import SpiQGAN
+
+    if not isinstance(model, SpiQGAN):
+        return f"cost: {model.n_parameters if hasattr(model, 'n_parameters') else '?'} parameters; {threads} thread(s)"
+    p = model.resolved_params()
+    q = model.circuit_config().n_qubits
+    t = p["n_timesteps"]
+    batch = p["noise_samples"] if p["objective"] == "likelihood" else p["batch_size"]
+    itemsize = 16 if p["dtype"] == "complex128" else 8
+    state = batch * t * 2 ** q * itemsize
+    return (f"cost: {q} qubits x {t} sub-generators, {model.n_parameters} trainable parameters; one state of "
+            f"{batch} x {t} x 2^{q} amplitudes is {format_bytes(state)} (autograd keeps several per layer); "
+            f"{threads} torch thread(s); seconds per step follow the first step")
