@@ -98,3 +98,50 @@ def test_evaluation_is_seeded():
 def test_evaluate_errors(gen_shape, ref_shape, kwargs, match):
     with pytest.raises(DataError, match=match):
         evaluate(np.zeros(gen_shape, np.uint8), np.zeros(ref_shape, np.uint8), **kwargs)
+
+
+def test_the_floor_depends_on_the_reference_alone():
+    """Dropping 9 generated windows used to move the floor (one random stream for reference and model)."""
+    raster = retina_like(n_neurons=4, n_repeats=20, repeat_length=100, seed=3)
+    ref, reps = raster.windows(2, return_repeats=True)
+    rng = np.random.default_rng(0)
+    big = (rng.random((3000, 2, 4)) < 0.05).astype(np.uint8)
+    other = (rng.random((2500, 2, 4)) < 0.2).astype(np.uint8)  # another model, another size
+    floors = [[r.floor for r in evaluate(g, ref, reference_repeats=reps, seed=1).rows]
+              for g in (big, big[:-9], other)]
+    assert floors[0] == floors[1] == floors[2]
+    assert all(r.floor_se is not None and 0 < r.floor_se < 1
+               for r in evaluate(big, ref, reference_repeats=reps, seed=1).rows if r.floor)
+
+
+def test_too_few_generated_windows_say_that_the_floor_differs():
+    raster = retina_like(n_neurons=3, n_repeats=10, repeat_length=100, seed=3)
+    ref, reps = raster.windows(1, return_repeats=True)
+    gen = (np.random.default_rng(0).random((100, 1, 3)) < 0.05).astype(np.uint8)
+    ev = evaluate(gen, ref, reference_repeats=reps)
+    assert ev.n_compared == 50 and ev.n_compared_max == 500
+    assert "this floor differs" in ev.table()
+
+
+def test_a_silent_neuron_does_not_win_the_autocorrelogram():
+    """Measured before the fix: neuron 0 independent 36x the floor, neuron 0 silent 1.09x."""
+    rng = np.random.default_rng(0)
+
+    def bursty(n_windows):  # neuron 0 fires in bursts of 3 bins; neurons 1, 2 independent
+        w = (rng.random((n_windows, 10, 3)) < 0.05).astype(np.uint8)
+        starts = rng.random((n_windows, 10)) < 0.03
+        for k in range(3):
+            w[:, k:, 0] |= starts[:, : 10 - k]
+        return w
+
+    ref = bursty(6000)
+    gen_ok = bursty(6000)
+    independent = gen_ok.copy()
+    rate = ref[..., 0].mean()
+    independent[..., 0] = rng.random((6000, 10)) < rate
+    silent = gen_ok.copy()
+    silent[..., 0] = 0
+    ratio = {name: evaluate(g, ref, seed=0).row("autocorrelogram").ratio
+             for name, g in (("ok", gen_ok), ("independent", independent), ("silent", silent))}
+    assert ratio["ok"] < 3
+    assert ratio["silent"] >= ratio["independent"] > 10

@@ -132,7 +132,11 @@ def test_resources_and_paper_parameter_count():
     assert r["trainable_parameters_per_sub_generator"] == 8 * (4 + 1) == 40
     assert r["trainable_parameters"] == 200 == sum(p.numel() for p in gen.parameters() if p.requires_grad)
     assert r["two_qubit_gates_per_sub_generator"] == 4 * 4
-    assert r["depth"] == 4 * (3 + 4)
+    assert r["gate_steps_sequential"] == 4 * (3 + 4)
+    # as-soon-as-possible depth: 3 rotations + a 4-deep chain, then each layer adds 3 + 2 (overlapping the chain)
+    assert r["depth"] == (3 + 4) + 3 * 5
+    # what an independent check transpiled: 11 qubits, 5 noisy layers, depth 33 (not the 65 once reported)
+    assert PatchGenerator(CircuitConfig(10, n_layers=5), 1).resources()["depth"] == 33
     enc = PatchGenerator(CircuitConfig(4, n_layers=4, trainable_encoding=True, noise_layers="first"), 5)
     assert enc.resources()["trainable_parameters"] == sum(p.numel() for p in enc.parameters() if p.requires_grad)
     mix = PatchGenerator(CircuitConfig(4, n_layers=4, trainable_encoding=True, noise_mixing=True), 5)

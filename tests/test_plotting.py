@@ -12,12 +12,26 @@ def _windows(seed, shape=(200, 3, 4)):
     return (np.random.default_rng(seed).random(shape) < 0.2).astype(np.uint8)
 
 
-def test_plot_statistics_four_panels():
-    fig = plotting.plot_statistics(summary_statistics(_windows(0)), summary_statistics(_windows(1)))
-    assert len(fig.axes) == 4
-    assert [ax.get_title() for ax in fig.axes][0].startswith("firing rate")
+def test_plot_statistics_panels_and_title():
+    fig = plotting.plot_statistics(summary_statistics(_windows(0)), summary_statistics(_windows(1)),
+                                   title="spiqgan, last generator (step 5)")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert titles == ["firing rate (spikes / bin)", "pairwise covariance", "k-probability", "autocorrelogram",
+                      "lag cross-covariance", "mean time course", "spikes per window"]
+    assert fig._suptitle.get_text() == "spiqgan, last generator (step 5)"
     # one point per neuron in the rate panel
     assert fig.axes[0].collections[0].get_offsets().shape == (4, 2)
+
+
+def test_plot_statistics_at_t1_has_no_empty_lag_panels_and_keeps_zero_k_probabilities():
+    real = summary_statistics(_windows(0, (400, 1, 4)))
+    gen = dict(real, k_probability=np.array([0.5, 0.3, 0.2, 0.0, 0.0]))  # no windows with 3 or 4 spikes
+    fig = plotting.plot_statistics(gen, real)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    assert "autocorrelogram" not in titles and "spikes per window" in titles
+    kprob = fig.axes[titles.index("k-probability")]
+    shown = sum(c.get_offsets().shape[0] for c in kprob.collections)
+    assert shown == int((real["k_probability"] > 0).sum())  # every k the real data has, zeros included
 
 
 def test_plot_pattern_distribution_uses_given_axes():

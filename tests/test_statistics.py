@@ -123,3 +123,35 @@ def test_spike_counts(tiny_windows):
 def test_statistic_errors(call, match):
     with pytest.raises(StatisticError, match=match):
         call()
+
+
+def test_lag_covariance_by_hand(tiny_windows):
+    # windows [[1,0],[1,1],[0,0]] and [[0,1],[1,1],[1,1]]; lag 1 pairs (s, s+1): 4 per neuron pair
+    c = st.lag_covariance(tiny_windows, max_lag=2)
+    assert c.shape == (2, 2, 2)
+    lead = np.array([[1, 0], [1, 1], [0, 1], [1, 1]], float)
+    lagged = np.array([[1, 1], [0, 0], [1, 1], [1, 1]], float)
+    expected = lead.T @ lagged / 4 - np.outer(lead.mean(0), lagged.mean(0))
+    np.testing.assert_allclose(c[0], expected, rtol=0, atol=1e-15)
+    # C_01 is neuron 0 leading neuron 1: a spike of 0 followed by one of 1, never the other way round
+    lead_lag = np.zeros((4, 4, 2), np.uint8)
+    lead_lag[[0, 1, 2, 3], [0, 1, 2, 0], 0] = 1
+    lead_lag[[0, 1, 2, 3], [1, 2, 3, 1], 1] = 1
+    c01 = st.lag_covariance(lead_lag)[0]
+    assert c01[0, 1] > 0.1 and c01[1, 0] < 0
+    # lag 2: pairs (s=0, s=2) only: leads [1,0],[0,1]; lagged [0,0],[1,1]
+    np.testing.assert_allclose(c[1], np.array([[1, 0], [0, 1]]).T @ np.array([[0, 0], [1, 1]]) / 2
+                               - np.outer([0.5, 0.5], [0.5, 0.5]), atol=1e-15)
+    assert st.lag_covariance(tiny_windows[:, :1]).shape == (0, 2, 2)
+
+
+def test_lag_covariance_diagonal_is_the_autocovariance():
+    rng = np.random.default_rng(3)
+    w = (rng.random((500, 6, 3)) < 0.3).astype(np.uint8)
+    c = st.lag_covariance(w, max_lag=3)
+    lead, lagged = w[:, :-2, 1].reshape(-1).astype(float), w[:, 2:, 1].reshape(-1).astype(float)
+    assert c[1, 1, 1] == pytest.approx(np.mean(lead * lagged) - lead.mean() * lagged.mean(), abs=1e-15)
+
+
+def test_time_course_by_hand(tiny_windows):
+    np.testing.assert_array_equal(st.time_course(tiny_windows), [[0.5, 0.5], [1.0, 1.0], [0.5, 0.5]])

@@ -72,7 +72,7 @@ def describe_cost(model: Any, threads: int) -> str:
     from .model import SpiQGAN
 
     if not isinstance(model, SpiQGAN):
-        return f"cost: {model.n_parameters if hasattr(model, 'n_parameters') else '?'} parameters; {threads} thread(s)"
+        return f"cost: a classical fit (its parameters are counted after it); {threads} torch thread(s)"
     p = model.resolved_params()
     q = model.circuit_config().n_qubits
     t = p["n_timesteps"]

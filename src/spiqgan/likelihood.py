@@ -29,9 +29,15 @@ the joint likelihood for a sum over every block of ``L`` consecutive steps,
 
 whose maximum is still consistent for the blocks' distributions (every
 statistic within ``L`` steps: rates, spatial correlations, the
-autocorrelogram up to lag ``L - 1``) and whose Monte Carlo estimate is far
-tighter. The factor puts it on the scale of the full likelihood: ``L = t`` is
-the full likelihood and ``L = 1`` the product of the per-step marginals.
+autocorrelogram up to lag ``L - 1``) and whose Monte Carlo estimate is less
+biased. Measured by an independent check at t = 10, n = 2, K = 8: a bias of
+-0.43 nats per window for the whole window, -0.30 for L = 5 and -0.23 for
+L = 2 (the Monte Carlo log-mean is biased low for every L; shorter blocks
+shrink the bias, they do not remove it). On the fit, at (8, 10) with 3 seeds,
+L = 3 gave a firing-rate error of 7.3x the floor against 835x for the whole
+window (README, fit-quality results). The factor puts it on the scale of the
+full likelihood: ``L = t`` is the full likelihood and ``L = 1`` the product of
+the per-step marginals.
 
 Pure computation on tensors: the training loop (:mod:`spiqgan.training`) draws
 the noise and runs the generator.

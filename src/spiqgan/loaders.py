@@ -21,6 +21,9 @@ file                   array                        layout (``layout=`` override
                                                     raster of ``n_windows`` repeats of ``t`` bins)
 ``.npz``               keys ``times``, ``neurons``  spike times in seconds and the neuron index of
                        (optional ``duration``)      each spike; binned with ``bin_ms``
+``.nwb``               the ``units`` table          binned units; trials (or epochs) as repeats,
+                                                    ``obs_intervals`` honoured (:mod:`spiqgan.nwb`,
+                                                    the optional extra ``spiqgan[nwb]``)
 =====================  ===========================  ===========================================
 
 MATLAB v7.3 files are HDF5 files; scipy cannot read them. Re-save them in
@@ -199,6 +202,14 @@ def load_raster(
                                   clip=clip, allow_partial=allow_partial_repeat)
     if not isinstance(path, (str, Path)):
         raise TypeError(f"expected a file path or a numpy array of spikes, got {type(path).__name__}.")
+    if Path(path).suffix.lower() == ".nwb":
+        given = [f"--{n}" for n, v in (("key", key), ("repeat-length", repeat_length), ("layout", layout)) if v]
+        if given:
+            raise DataError(f"{path}: {', '.join(given)} do not apply to an NWB file: its units, trials and epochs "
+                            "tables say what they would; leave them out.")
+        from .nwb import load_nwb
+
+        return load_nwb(path, bin_ms=bin_ms, clip=clip)
     return _raster_from_file(Path(path), key=key, layout=layout, repeat_length=repeat_length, bin_ms=bin_ms, clip=clip,
                              allow_partial=allow_partial_repeat)
 

@@ -91,7 +91,7 @@ class SpiQGAN:
         ``K``, noise draws per step of the Monte Carlo likelihood.
     likelihood_block
         ``L``: fit the block composite likelihood of every ``L`` consecutive
-        time steps (default 3), a far better Monte Carlo estimate on long
+        time steps (default 3), a less biased Monte Carlo estimate on long
         windows than the whole window's likelihood (see
         :mod:`spiqgan.likelihood`); ``0`` (or ``L >= t``): the whole window.
         The history's ``nll`` is the fitted objective, composite when ``L < t``.

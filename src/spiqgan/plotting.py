@@ -42,7 +42,14 @@ def _scatter_identity(ax: Any, real: np.ndarray, generated: np.ndarray, title: s
     real = np.asarray(real, dtype=float).reshape(-1)
     generated = np.asarray(generated, dtype=float).reshape(-1)
     ok = np.isfinite(real) & np.isfinite(generated)
-    if log:
+    zero = np.zeros_like(ok)
+    if log:  # zeros cannot sit on a log axis: draw them at a floor below every positive value, as triangles
+        ok &= (real > 0) | (generated > 0)  # zero in both: nothing to show
+        positive = np.concatenate([real[ok & (real > 0)], generated[ok & (generated > 0)]])
+        zero = ok & ((real <= 0) | (generated <= 0)) & (positive.size > 0)
+        if positive.size:
+            low = positive.min() / 10
+            real, generated = np.where(real > 0, real, low), np.where(generated > 0, generated, low)
         ok &= (real > 0) & (generated > 0)
     ax.set_title(title)
     ax.set_xlabel("real")
@@ -51,7 +58,12 @@ def _scatter_identity(ax: Any, real: np.ndarray, generated: np.ndarray, title: s
         ax.text(0.5, 0.5, "undefined", ha="center", va="center", transform=ax.transAxes, color="0.5")
         return
     x, y = real[ok], generated[ok]
-    ax.scatter(x, y, s=14, color=_GEN, alpha=0.75, edgecolor="none")
+    plain = ~zero[ok]
+    ax.scatter(x[plain], y[plain], s=14, color=_GEN, alpha=0.75, edgecolor="none")
+    if zero.any():
+        ax.scatter(real[zero], generated[zero], s=22, marker="v", color=_GEN, alpha=0.75, edgecolor="none",
+                   label="a zero, drawn at the floor")
+        ax.legend(fontsize=7, loc="upper left")
     lo, hi = min(x.min(), y.min()), max(x.max(), y.max())
     if log:
         ax.set_xscale("log")
@@ -64,29 +76,46 @@ def plot_statistics(
     generated_stats: dict[str, np.ndarray], reference_stats: dict[str, np.ndarray], axes: Sequence[Any] | None = None,
     title: str | None = None,
 ) -> Any:
-    """Generated versus real: firing rates, pairwise covariances, k-probabilities, autocorrelograms.
+    """Generated versus real: every statistic that is defined for these windows.
+
+    Firing rates, pairwise covariances (n > 1), k-probabilities (log axes;
+    zeros drawn as triangles at the floor), autocorrelograms, lag
+    cross-covariances and mean time courses (t > 1) as scatters against the
+    identity line, and the distribution of spikes per window as two curves.
 
     Parameters
     ----------
     generated_stats, reference_stats
         Dicts as returned by :func:`spiqgan.evaluation.summary_statistics`.
     axes
-        Four axes to draw into; default a new 1 x 4 figure.
+        Axes to draw into, one per panel shown; default a new figure.
     title
         The figure's title (model, data, step).
     """
-    if axes is None:
-        fig = _new_figure((14, 3.6))
-        axes = fig.subplots(1, 4)
-    fig = axes[0].figure
-    panels = [
-        ("firing_rate", "firing rate (spikes / bin)", False),
-        ("covariance", "pairwise covariance", False),
-        ("k_probability", "k-probability", True),
-        ("autocorrelogram", "autocorrelogram", False),
-    ]
+    panels = [("firing_rate", "firing rate (spikes / bin)", False)]
+    if np.size(reference_stats["covariance"]):
+        panels.append(("covariance", "pairwise covariance", False))
+    panels.append(("k_probability", "k-probability", True))
+    if np.size(reference_stats["autocorrelogram"]):
+        panels += [("autocorrelogram", "autocorrelogram", False), ("lag_covariance", "lag cross-covariance", False),
+                   ("time_course", "mean time course", False)]
+    show_counts = "spike_count_distribution" in reference_stats
+    fig, axes = _panels(len(panels) + show_counts, axes, (4.2, 3.6))
     for ax, (key, label, log) in zip(axes, panels):
-        _scatter_identity(ax, reference_stats[key], generated_stats[key], label, log=log)
+        if key in reference_stats:
+            _scatter_identity(ax, reference_stats[key], generated_stats[key], label, log=log)
+    if show_counts:
+        ax = axes[len(panels)]
+        for stats, name, color in ((reference_stats, "real", _REF), (generated_stats, "generated", _GEN)):
+            dist = np.asarray(stats["spike_count_distribution"], dtype=float)
+            ax.plot(np.flatnonzero(dist > 0), dist[dist > 0], marker="o", ms=3, color=color, label=name)
+        ax.set_yscale("log")
+        ax.set_title("spikes per window")
+        ax.set_xlabel("spikes")
+        ax.set_ylabel("probability")
+        ax.legend(fontsize=8)
+    for ax in list(axes)[len(panels) + show_counts:]:
+        ax.set_visible(False)
     if title:
         fig.suptitle(title)
     return fig
