@@ -22,6 +22,7 @@ from .exceptions import DataError, SpiqganError
 from .baselines import MODEL_NAMES
 from .compare import DEFAULT_MODELS, DEFAULT_SIZES
 from .cost import describe_cost
+from .evaluation import DEFAULT_DRAWS
 from .model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
@@ -91,7 +92,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--reference", choices=("test", "train"), default="test",
                     help="real windows to compare with (default: the held-out test repeats)")
     ev.add_argument("--max-lag", type=int, default=10, metavar="L", help="largest autocorrelogram lag (default 10)")
-    ev.add_argument("--draws", type=int, default=10, help="random draws of halves and subsets to average (default 10)")
+    ev.add_argument("--draws", type=int, default=DEFAULT_DRAWS,
+                    help=f"random draws of halves and subsets to average (default {DEFAULT_DRAWS}; the table's "
+                         "'floor se' column says how precise the floor is)")
     ev.add_argument("--seed", type=int, default=0, help="seed of subset draws and model samples (default 0)")
     ev.add_argument("--out", type=Path, default=None, metavar="DIR", help="folder for the report and figures")
     ev.add_argument("--no-figures", action="store_true", help="write the JSON and text report only")
