@@ -81,8 +81,12 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     assert "kpairwise" in text and "wgan-mlp (matched)" in text
     with open(out / "comparison.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 12 and (out / "comparison.png").stat().st_size > 10_000
+    assert len(rows) == 2 + 12 and (out / "comparison.png").stat().st_size > 10_000
     by = {(r["label"], r["timesteps"]): r for r in rows}
+    # the reference rows: the training repeats judged like a model, no parameters, every column header whole
+    assert by[("training repeats", "1")]["n_parameters"] == "" and float(by[("training repeats", "2")]
+                                                                          ["covariance_ratio"]) > 0
+    assert "training repeats" in text and "lag cross-covariance" in text and "pattern JS divergence" in text
     assert by[("kpairwise", "1")]["n_parameters"] == "12"  # n + n(n-1)/2 + (n - 2)
     assert by[("bernoulli", "2")]["n_parameters"] == "8"
     spiqgan, matched = int(by[("spiqgan", "2")]["n_parameters"]), int(by[("wgan-mlp (matched)", "2")]["n_parameters"])
@@ -92,4 +96,6 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     assert "0 to run" in capsys.readouterr().err
     # the sweep report of a comparison: lines per model, and the error-against-parameters figure
     assert main(["report", str(out)]) == 0
-    assert (out / "report" / "comparison.png").is_file() and "comparison.png" in (out / "report" / "index.html").read_text()
+    page = (out / "report" / "index.html").read_text()
+    assert (out / "report" / "comparison.png").is_file() and "comparison.png" in page
+    assert "Data: the built-in synthetic dataset" in page and "neurons 0-3" in page

@@ -62,7 +62,33 @@ def test_plot_training_marks_the_best_step():
     assert "best: step 1" in fig.axes[2].get_legend().get_texts()[0].get_text()
 
 
+def test_plot_training_of_a_likelihood_run_has_no_empty_critic_panel():
+    nan = float("nan")
+    history = [{"step": s, "critic_loss": nan, "wasserstein": nan, "generator_loss": nan, "k_term": nan,
+                "nll": 2.0 - s / 10, "js": 0.5 / (s + 1)} for s in range(5)]
+    fig = plotting.plot_training(history)
+    assert [ax.get_title() for ax in fig.axes] == ["generator", "JS divergence to training data"]
+
+
+def test_one_colour_per_model_in_every_figure():
+    rows = [{"label": m, "model": m, "timesteps": 1, "n_parameters": p, "covariance_ratio": r}
+            for m, p, r in (("spiqgan", 700, 12.0), ("kpairwise", 55, 2.0))]
+    rows.append({"label": "training repeats", "model": "training repeats", "timesteps": 1, "n_parameters": None,
+                 "covariance_ratio": 1.3})
+    fig = plotting.plot_error_vs_parameters(rows, ["covariance"])
+    from matplotlib.colors import to_hex
+
+    drawn = {line.get_label(): to_hex(line.get_color()) for line in fig.axes[0].get_legend().get_lines()}
+    assert drawn["spiqgan"] == to_hex(plotting.model_color("spiqgan"))
+    assert drawn["kpairwise"] == to_hex(plotting.model_color("kpairwise"))
+    assert drawn["training repeats (t = 1)"] == to_hex("black")
+    lines = plotting.plot_sweep_lines({"covariance": {(1, "kpairwise"): 2.0, (10, "kpairwise"): 3.0}}, "t", "ratio",
+                                      group="model")
+    assert to_hex(lines.axes[0].get_lines()[0].get_color()) == to_hex(plotting.model_color("kpairwise"))
+
+
 def test_plot_snapshots_one_column_per_stage():
     fig = plotting.plot_snapshots(_windows(0, (300, 1, 2)), {"start": _windows(1, (300, 1, 2)), "end": _windows(2, (300, 1, 2))})
-    assert len(fig.axes) == 4
-    assert fig.axes[0].get_title() == "start"
+    assert len(fig.axes) == 6  # a real column first, then one per stage
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["real (training data)", "start", "end"]
+    assert fig.axes[3].get_title() == "300 bins real"

@@ -8,7 +8,8 @@ statistics, each in its own run folder, resumable like any sweep.
 
 ``comparison.csv``
     one row per model and window length: trainable parameters, and each
-    statistic's error and error / noise floor;
+    statistic's error and error / noise floor; first the reference rows, the
+    training repeats judged like a model (:func:`reference_rows`);
 ``comparison.txt``
     the same as a table to read;
 ``comparison.png``
@@ -28,7 +29,8 @@ from .exceptions import DataError
 from .sweep import Sweep, parse_sweep
 from .sweep_report import _finite
 
-__all__ = ["comparison_sweep", "comparison_rows", "comparison_table", "write_comparison", "DEFAULT_MODELS",
+__all__ = ["comparison_sweep", "comparison_rows", "comparison_table", "reference_rows", "write_comparison",
+           "DEFAULT_MODELS",
            "DEFAULT_SIZES"]
 
 #: the models of ``spiqgan compare`` unless told otherwise
@@ -70,13 +72,43 @@ def comparison_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 def comparison_table(rows: Sequence[dict[str, Any]]) -> str:
     """A fixed-width table: one line per model and window length, error / noise floor per statistic."""
     names = [(name, label) for name, _, label in STATISTICS]
-    head = f"{'model':<22}{'t':>4}{'params':>9}" + "".join(f"{label[:13]:>15}" for _, label in names)
+    widths = [max(9, len(label)) + 2 for _, label in names]  # whole headers, never cut
+    head = f"{'model':<26}{'t':>4}{'params':>9}" + "".join(f"{label:>{w}}" for (_, label), w in zip(names, widths))
     lines = [head, "-" * len(head)]
-    for r in sorted(rows, key=lambda r: (r["timesteps"], r["n_parameters"])):
-        cells = "".join(f"{r[f'{n}_ratio']:>15.3g}" if _finite(r.get(f"{n}_ratio")) else f"{'-':>15}" for n, _ in names)
-        lines.append(f"{r['label']:<22}{r['timesteps']:>4}{r['n_parameters']:>9}{cells}")
+    for r in sorted(rows, key=lambda r: (r["timesteps"], -1 if r["n_parameters"] is None else r["n_parameters"])):
+        cells = "".join(f"{r[f'{n}_ratio']:>{w}.3g}" if _finite(r.get(f"{n}_ratio")) else f"{'-':>{w}}"
+                        for (n, _), w in zip(names, widths))
+        params = "-" if r["n_parameters"] is None else r["n_parameters"]
+        lines.append(f"{r['label']:<26}{r['timesteps']:>4}{params:>9}{cells}")
     lines.append("(error / noise floor on held-out repeats; 1 = as close as two halves of the real data)")
     return "\n".join(lines) + "\n"
+
+
+#: the label of the reference row: the training repeats judged like a model
+REFERENCE = "training repeats"
+
+
+def reference_rows(sweep: Sweep, timesteps: Sequence[int]) -> list[dict[str, Any]]:
+    """The training repeats judged on the held-out repeats like a model, one row per window length.
+
+    What any model fitted to the training repeats can hope for where the
+    recording drifts between the first and the last repeats (firing rates do):
+    a ratio above 1 here is the attainable level, not a model's fault.
+    """
+    from .evaluation import evaluate
+    from .sweep_exec import run_windows
+
+    out = []
+    for t in timesteps:
+        options = {k: v for k, v in sweep.fixed.items() if k in ("neurons", "n_neurons", "stride")}
+        train_w, test_w, test_reps = run_windows({**options, "timesteps": t}, sweep.data)
+        ev = evaluate(train_w, test_w, reference_repeats=test_reps, seed=int(sweep.fixed.get("seed", 0)))
+        row = {"label": REFERENCE, "model": REFERENCE, "size": None, "timesteps": t, "n_parameters": None}
+        for r in ev.rows:
+            row[f"{r.statistic}_ratio"] = r.ratio
+            row[f"{r.statistic}_error"] = r.error
+        out.append(row)
+    return out
 
 
 def write_comparison(sweep: Sweep, sweep_dir: str | Path, figures: bool = True) -> dict[str, Path]:
@@ -87,6 +119,7 @@ def write_comparison(sweep: Sweep, sweep_dir: str | Path, figures: bool = True) 
     rows = comparison_rows(collect(sweep, sweep_dir))
     if not rows:
         raise DataError(f"{sweep_dir}: no finished runs to compare yet.")
+    rows = reference_rows(sweep, sorted({r["timesteps"] for r in rows})) + rows
     written = {"csv": write_csv(sweep_dir / "comparison.csv", rows, list(rows[0])),
                "txt": write_text(sweep_dir / "comparison.txt", comparison_table(rows))}
     if figures:

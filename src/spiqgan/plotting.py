@@ -14,12 +14,29 @@ import numpy as np
 
 from . import statistics as st
 
-__all__ = ["plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots",
+__all__ = ["model_color", "MODEL_COLORS", "plot_statistics", "plot_pattern_distribution", "plot_rasters", "plot_training", "plot_snapshots",
            "plot_fit_quality", "plot_sweep_lines", "plot_loss_difference",
            "plot_loss_comparison", "plot_error_vs_parameters"]
 
 _GEN = "tab:red"
 _REF = "0.2"
+
+#: one colour per model, in every figure (comparison, sweep report, fit quality)
+MODEL_COLORS = {
+    "spiqgan": _GEN, "defaults": _GEN, "qce2023": "tab:pink", "paper preset": "tab:purple",
+    "bernoulli": "0.55", "independent": "0.55", "ising": "tab:cyan", "kpairwise": "tab:blue",
+    "K-pairwise": "tab:blue", "dg": "tab:green", "dichotomized Gaussian": "tab:green", "wgan-mlp": "tab:orange",
+    "wgan-conv": "tab:brown", "training repeats": "black", "training data": "black",
+}
+
+
+def model_color(name: str) -> str:
+    """The colour of a model (or of a group that is not a model: a stable colour of the tab10 cycle)."""
+    if name in MODEL_COLORS:
+        return MODEL_COLORS[name]
+    import zlib
+
+    return f"C{zlib.crc32(str(name).encode()) % 10}"
 
 
 def _new_figure(figsize: tuple[float, float]) -> Any:
@@ -187,22 +204,20 @@ def plot_rasters(
 
 def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | None = None) -> Any:
     """Losses and JS divergence versus step, from a training history (``SpiQGAN.history_``)."""
-    if axes is None:
-        fig = _new_figure((13, 3.6))
-        axes = fig.subplots(1, 3)
-    fig = axes[0].figure
-
     def column(key: str) -> tuple[np.ndarray, np.ndarray]:
         step = np.array([row["step"] for row in history], dtype=float)
         val = np.array([row.get(key, np.nan) for row in history], dtype=float)
         ok = np.isfinite(val)
         return step[ok], val[ok]
 
-    panels = (
-        ("critic", (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate"))),
-        ("generator", (("nll", "negative log-likelihood (nats per window)"), ("generator_loss", "adversarial loss"),
-                       ("k_term", "K-term"))),
-    )
+    critic = ("critic", (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate")))
+    panels = [critic] if any(column(k)[0].size for k, _ in critic[1]) else []  # likelihood training: no critic
+    panels.append(("generator", (("nll", "negative log-likelihood (nats per window)"),
+                                 ("generator_loss", "adversarial loss"), ("k_term", "K-term"))))
+    if axes is None:
+        fig = _new_figure((4.4 * (len(panels) + 1), 3.6))
+        axes = fig.subplots(1, len(panels) + 1)
+    fig = axes[0].figure
     for ax, (title, curves) in zip(axes, panels):
         drawn = False
         for key, label in curves:
@@ -219,9 +234,8 @@ def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | Non
         if drawn:
             ax.legend(fontsize=8)
         else:
-            ax.text(0.5, 0.5, "no critic (likelihood training)" if title == "critic" else "no data",
-                    ha="center", va="center", transform=ax.transAxes, color="0.5")
-    ax = axes[2]
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="0.5")
+    ax = axes[len(panels)]
     x, y = column("js")
     if x.size:
         ax.plot(x, y, "o-", ms=3, color=_GEN)
@@ -242,11 +256,19 @@ def plot_snapshots(reference: np.ndarray, snapshots: dict[str, np.ndarray], n_bi
     ``snapshots`` maps a title (e.g. ``"start (step 0)"``) to generated windows;
     as in Figure 1 of the QCE 2023 paper.
     """
-    k = len(snapshots)
+    k = len(snapshots) + 1
     fig = _new_figure((4.2 * k, 6))
     axes = fig.subplots(2, k, squeeze=False)
-    for j, (title, windows) in enumerate(snapshots.items()):
-        plot_pattern_distribution(windows, reference, ax=axes[0, j], max_patterns=32)
+    columns = [("real (training data)", reference, _REF)] + [(title, w, _GEN) for title, w in snapshots.items()]
+    for j, (title, windows, color) in enumerate(columns):
+        if j:
+            plot_pattern_distribution(windows, reference, ax=axes[0, j], max_patterns=32)
+        else:  # the real distribution alone, ordered as in the other panels
+            _, prob = st.pattern_distribution(reference)
+            top = np.sort(prob)[::-1][:32]
+            axes[0, j].bar(np.arange(top.size) - 0.2, top, width=0.4, color=_REF, label="real")
+            axes[0, j].set_yscale("log")
+            axes[0, j].set_ylabel("probability")
         axes[0, j].set_title(title)
         axes[0, j].set_xlabel("pattern")
         t, n = windows.shape[1], windows.shape[2]
@@ -254,23 +276,23 @@ def plot_snapshots(reference: np.ndarray, snapshots: dict[str, np.ndarray], n_bi
         raster = windows[:w].reshape(w * t, n)
         s_idx, i_idx = np.nonzero(raster)
         ax = axes[1, j]
-        ax.scatter(s_idx, i_idx, marker="|", s=30, color=_GEN, linewidths=1)
+        ax.scatter(s_idx, i_idx, marker="|", s=30, color=color, linewidths=1)
         ax.set_xlim(-0.5, w * t - 0.5)
         ax.set_ylim(-0.5, n - 0.5)
         ax.set_yticks(range(0, n, max(1, n // 8)))
         ax.set_xlabel("bin")
         ax.set_ylabel("neuron")
-        ax.set_title(f"{w * t} bins generated")
+        ax.set_title(f"{w * t} bins {'real' if j == 0 else 'generated'}")
     return fig
 
 
 _MODEL_STYLE = {
-    "defaults": dict(color=_GEN, marker="o"),
-    "paper preset": dict(color="tab:purple", marker="v"),
-    "independent": dict(color="0.55", marker="s"),
-    "K-pairwise": dict(color="tab:blue", marker="D"),
-    "dichotomized Gaussian": dict(color="tab:green", marker="^"),
-    "training data": dict(color="black", marker="_"),
+    "defaults": dict(color=MODEL_COLORS["defaults"], marker="o"),
+    "paper preset": dict(color=MODEL_COLORS["paper preset"], marker="v"),
+    "independent": dict(color=MODEL_COLORS["independent"], marker="s"),
+    "K-pairwise": dict(color=MODEL_COLORS["K-pairwise"], marker="D"),
+    "dichotomized Gaussian": dict(color=MODEL_COLORS["dichotomized Gaussian"], marker="^"),
+    "training data": dict(color=MODEL_COLORS["training data"], marker="_"),
 }
 
 
@@ -332,7 +354,8 @@ def plot_sweep_lines(series: dict[str, dict[tuple, float]], xlabel: str, ylabel:
         groups = sorted({g for _, g in series[name]}, key=str)
         for g in groups:
             pts = sorted(((x, v) for (x, gg), v in series[name].items() if gg == g), key=lambda p: p[0])
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=str(g))
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=str(g),
+                    color=model_color(str(g)) if group == "model" else None)
         xs = sorted({x for x, _ in series[name]}, key=str)
         if all(isinstance(x, (int, float)) for x in xs):
             ax.set_xticks(sorted(xs))
@@ -390,13 +413,20 @@ def plot_loss_comparison(histories: dict[str, Sequence[dict[str, float]]], sampl
     for loss, rows in histories.items():
         pts = [(r["step"], r["js"]) for r in rows if r.get("js") is not None and np.isfinite(r["js"])]
         axes[0].plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=str(loss))
-    axes[0].set_xlabel("step")
-    axes[0].set_ylabel("JS divergence to the training data")
-    axes[0].legend(fontsize=8, title="loss", title_fontsize=8)
-    axes[0].set_title(title)
+    from matplotlib.ticker import MaxNLocator
+
+    axes[0].set_xlabel("step", fontsize=12)
+    axes[0].set_ylabel("JS divergence to the training data", fontsize=12)
+    axes[0].xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].legend(fontsize=11, title="loss", title_fontsize=11)
+    axes[0].set_title(title, fontsize=13)
     for ax, (loss, windows) in zip(axes[1:], samples.items()):
         plot_pattern_distribution(windows, reference, ax=ax, max_patterns=32)
-        ax.set_title(f"{title}, {loss} loss: patterns" if title else f"{loss} loss: patterns")
+        ax.set_title(f"{title}, {loss} loss: patterns" if title else f"{loss} loss: patterns", fontsize=13)
+        ax.xaxis.label.set_fontsize(12)
+        ax.yaxis.label.set_fontsize(12)
+    for ax in axes:
+        ax.tick_params(labelsize=11)
     return fig
 
 
@@ -409,11 +439,18 @@ def plot_error_vs_parameters(rows: Sequence[dict[str, Any]], statistics: Sequenc
     first window length, open for the others.
     """
     fig, axes = _panels(len(statistics), axes, (4.4, 3.4))
+    references = [r for r in rows if r.get("n_parameters") is None]  # e.g. the training repeats: no parameters
+    rows = [r for r in rows if r.get("n_parameters") is not None]
     models = list(dict.fromkeys(r["model"] for r in rows))
-    ts = sorted({r["timesteps"] for r in rows})
-    colors = {m: f"C{i}" for i, m in enumerate(models)}
+    ts = sorted({r["timesteps"] for r in rows} | {r["timesteps"] for r in references})
+    colors = {m: model_color(m) for m in models + [r["model"] for r in references]}
     markers = "osD^v<>"
+    styles = (":", "-.", "--", "-")
     for ax, name in zip(axes, statistics):
+        for r in references:
+            v = r.get(f"{name}_ratio")
+            if v is not None and np.isfinite(v) and v > 0:
+                ax.axhline(v, color=colors[r["model"]], lw=1, ls=styles[ts.index(r["timesteps"]) % len(styles)])
         for r in rows:
             v = r.get(f"{name}_ratio")
             if v is None or not np.isfinite(v) or v <= 0:
@@ -439,6 +476,8 @@ def plot_error_vs_parameters(rows: Sequence[dict[str, Any]], statistics: Sequenc
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], color=colors[m], marker="o", ls="none", label=m) for m in models]
+    handles += [Line2D([], [], color=colors[r["model"]], ls=styles[ts.index(r["timesteps"]) % len(styles)],
+                       label=f"{r['model']} (t = {r['timesteps']})") for r in references]
     handles += [Line2D([], [], color="0.3", marker=markers[k % len(markers)], ls="none",
                        mfc="0.3" if k == 0 else "none", label=f"t = {t}") for k, t in enumerate(ts)]
     axes[0].legend(handles=handles, fontsize=7)

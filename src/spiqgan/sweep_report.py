@@ -101,10 +101,11 @@ def write_report(sweep_dir: str | Path) -> Path:
     group = "model" if has["model"] else "loss"  # one line per model in a comparison, else per loss
     if done:
         if has["model"]:
-            from .compare import comparison_rows
+            from .compare import comparison_rows, reference_rows
 
             stats = [name for name, _, _ in STATISTICS]
-            save_figure(plotting.plot_error_vs_parameters(comparison_rows(done), stats), out / "comparison.png")
+            table = reference_rows(sweep, sorted({r["timesteps"] for r in done})) + comparison_rows(done)
+            save_figure(plotting.plot_error_vs_parameters(table, stats), out / "comparison.png")
             figures.append(("comparison.png", "Error / noise floor against trainable parameters, one marker per "
                                               "model (spiqgan compare)."))
         for axis, label in (("n_neurons", "neurons n"), ("timesteps", "time steps t")):
@@ -174,6 +175,16 @@ def _fig2(sweep: Sweep, done: list[dict[str, Any]], sweep_dir: Path, out: Path) 
     return figures
 
 
+def _data_description(sweep: Sweep) -> str:
+    """Which data a sweep used: the file (or the built-in synthetic data), its options and the neurons."""
+    data = dict(sweep.data)
+    source = data.pop("path", None) or "the built-in synthetic dataset"
+    neurons = sweep.fixed.get("neurons") or sweep.grid.get("neurons") or sweep.grid.get("n_neurons") \
+        or sweep.fixed.get("n_neurons")
+    options = ", ".join(f"{k} = {v}" for k, v in data.items())
+    return f"{source}" + (f" ({options})" if options else "") + (f"; neurons {neurons}" if neurons else "")
+
+
 def _html(sweep: Sweep, rows: list[dict[str, Any]], figures: list[tuple[str, str]], sweep_dir: Path) -> str:
     esc = html.escape
     done = sum(r["status"] == "done" for r in rows)
@@ -185,6 +196,7 @@ def _html(sweep: Sweep, rows: list[dict[str, Any]], figures: list[tuple[str, str
         "img{max-width:100%}figure{margin:1em 0}figcaption{color:#444}.failed{color:#b00}",
         "</style></head><body>",
         f"<h1>spiqgan sweep: {esc(str(sweep_dir))}</h1>",
+        f"<p>Data: {esc(_data_description(sweep))}.</p>",
         f"<p>{len(rows)} runs: {done} done, {len(failed)} failed, {len(rows) - done - len(failed)} not finished. "
         f"Grid: {esc(', '.join(f'{k} in {v}' for k, v in sweep.grid.items()))}; fixed: "
         f"{esc(', '.join(f'{k} = {v}' for k, v in sweep.fixed.items()) or 'none')}.</p>",
