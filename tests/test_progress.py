@@ -26,9 +26,10 @@ def test_log_lines_every_tenth_with_fields(monkeypatch):
         for step in range(1, 21):
             clock.now = float(step)
             bar.update(step, critic=-1.5, js=None)
-    first, *lines = out.getvalue().splitlines()
-    # before anything else: what the first step took and what the run will take at that pace
-    assert first.startswith("first step took 1 s (peak memory ") and first.endswith("about 19s for the 19 steps left")
+    lines = out.getvalue().splitlines()
+    # early: what one step took (the second: the first is mostly start-up) and what the rest will take
+    estimate = lines.pop(0)
+    assert estimate.startswith("one step took 1 s (peak memory ") and estimate.endswith("about 18s for the 18 steps left")
     assert len(lines) == 10
     assert lines[0].startswith("step 2/20 | critic -1.5 | 1.0 step/s, 2s elapsed, 18s left")
     assert "js" not in out.getvalue()
@@ -55,4 +56,13 @@ def test_fit_accepts_progress_true(capsys):
     windows = (np.random.default_rng(0).random((64, 2, 2)) < 0.2).astype(np.uint8)
     SpiQGAN(2, 2, steps=3, eval_every=10, js_windows=20).fit(windows, progress=True)
     err = capsys.readouterr().err
-    assert "first step took" in err and "step 3/3" in err
+    assert "one step took" in err and "step 3/3" in err
+
+
+def test_a_slow_first_step_is_estimate_enough(monkeypatch):
+    clock = _clock(monkeypatch)
+    out = io.StringIO()
+    bar = Progress(100, stream=out)
+    clock.now = 60.0  # a 19-neuron step: a minute
+    bar.update(1)
+    assert out.getvalue().startswith("first step took 60 s") and "about 1h39m for the 99 steps left" in out.getvalue()

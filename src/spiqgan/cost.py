@@ -81,4 +81,4 @@ def describe_cost(model: Any, threads: int) -> str:
     state = batch * t * 2 ** q * itemsize
     return (f"cost: {q} qubits x {t} sub-generators, {model.n_parameters} trainable parameters; one state of "
             f"{batch} x {t} x 2^{q} amplitudes is {format_bytes(state)} (autograd keeps several per layer); "
-            f"{threads} torch thread(s); seconds per step follow the first step")
+            f"{threads} torch thread(s); the time per step follows once measured")

@@ -1,7 +1,8 @@
 """A progress line for long work: step, losses, JS, speed and time left, on standard error.
 
-After the first step a line says what that step took, the peak memory so far
-and how long the rest will take at that pace. On a terminal the progress line
+Early on a line says what one step takes, the peak memory so far and how long
+the rest will take at that pace: after the first step when it took 5 s or more,
+else after the second (the first is mostly start-up). On a terminal the progress line
 is then redrawn in place (at most ten times a second); in a log file (no
 terminal) a full line is written every tenth of the run.
 """
@@ -14,6 +15,9 @@ from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
 __all__ = ["Progress", "as_progress"]
+
+#: a first step at least this long (seconds) is timed itself; a shorter one is mostly start-up, so the second is
+SLOW_STEP_S = 5.0
 
 
 def _duration(seconds: float) -> str:
@@ -38,6 +42,7 @@ class Progress:
         self.last_draw = 0.0
         self.next_log = self.total / 10
         self.first: int | None = None  # the step before the first update: a resumed run's speed counts its own steps
+        self.first_done: float | None = None  # when the first update came, until the estimate is said
 
     def __enter__(self) -> "Progress":
         return self
@@ -61,14 +66,12 @@ class Progress:
         now = time.perf_counter()
         if self.first is None:
             self.first = max(0, step - 1)
-            if self.total > 1 and step < self.total:  # say early what the whole run will cost
-                from .cost import format_bytes, peak_memory_bytes
-
-                took = now - self.start
-                self.stream.write(f"first step took {took:.3g} s (peak memory {format_bytes(peak_memory_bytes())}): "
-                                  f"about {_duration(took * (self.total - step))} for the {self.total - step} "
-                                  "steps left\n")
-                self.stream.flush()
+            self.first_done = now
+            # a long first step is estimate enough; a short one is mostly start-up: time the second instead
+            if now - self.start >= SLOW_STEP_S:
+                self._estimate(step, now - self.start, "first step")
+        elif self.first_done is not None:
+            self._estimate(step, (now - self.first_done) / max(1, step - self.first - 1), "one step")
         if self.tty:
             if now - self.last_draw >= 0.1 or step >= self.total:
                 self.stream.write("\r" + self.line(step, fields) + "\033[K")
@@ -79,6 +82,17 @@ class Progress:
             self.stream.flush()
             while self.next_log <= step:
                 self.next_log += self.total / 10
+
+    def _estimate(self, step: int, per_step: float, what: str) -> None:
+        """Say once, early, what a step costs and how long the rest of the run will take at that pace."""
+        self.first_done = None
+        if self.total <= 1 or step >= self.total:
+            return
+        from .cost import format_bytes, peak_memory_bytes
+
+        self.stream.write(f"{what} took {per_step:.3g} s (peak memory {format_bytes(peak_memory_bytes())}): about "
+                          f"{_duration(per_step * (self.total - step))} for the {self.total - step} steps left\n")
+        self.stream.flush()
 
     def close(self) -> None:
         if self.enabled and self.tty:
