@@ -183,7 +183,8 @@ def reference_rows(data_dir: Path, sizes: list[tuple[int, int]]) -> dict:
                                       ("dichotomized Gaussian", "dichotomized_gaussian",
                                        n + n * (n - 1) // 2 if t == 1 else None)):
             samples = load_samples(data_dir / f"{name}_samples_40_neurons.mat", data_n_neurons=recording.n_neurons,
-                                   selection=f"0-{n - 1}", timesteps=t, repeat_length=REPEAT)
+                                   selection=f"0-{n - 1}", timesteps=t, repeat_length=REPEAT,
+                                   allow_partial_repeat=True)
             models[label] = (samples, n_params)
         for label, (samples, n_params) in models.items():
             ev = evaluate(samples, test_w, reference_repeats=test_reps, seed=0)

@@ -73,8 +73,12 @@ def test_another_configuration_is_refused_and_force_replaces_it(tmp_path, capsys
     assert err.startswith("spiqgan: error: ") and "another configuration" in err
     assert "model.steps: 5 -> 6" in err and "model.lr_generator: 0.02 -> 0.5" in err
     assert json.loads((out / "config.json").read_text())["model"]["steps"] == 5  # untouched
+    (out / "evaluation_best").mkdir(exist_ok=True)
+    (out / "evaluation_best" / "old.json").write_text("{}")  # a file of the old run
+    (out / "notes.txt").write_text("mine")  # not a run file: kept
     assert main([*TRAIN, "--steps", "6", "--out", str(out), "--force"]) == 0
     assert json.loads((out / "config.json").read_text())["model"]["steps"] == 6
+    assert not (out / "evaluation_best" / "old.json").exists() and (out / "notes.txt").read_text() == "mine"
 
 
 def test_rerunning_a_finished_run_evaluates_it_again_and_keeps_one_configuration(tmp_path, capsys):
