@@ -314,12 +314,6 @@ _FLOOR_CACHE: dict[tuple, NoiseFloor] = {}
 _FLOOR_CACHE_SIZE = 8
 
 
-def _smallest_half(n_reference: int, reference_repeats: np.ndarray | None, n_draws: int, seed: int) -> int:
-    rng = np.random.default_rng([seed, 0])
-    return min(min(h1.size, h2.size) for h1, h2 in
-               (_random_halves(n_reference, reference_repeats, rng) for _ in range(n_draws)))
-
-
 def noise_floor(
     reference: np.ndarray,
     reference_repeats: np.ndarray | None = None,
@@ -401,15 +395,16 @@ def evaluate(
         raise DataError(f"n_draws must be at least 1, got {n_draws!r}.")
     _, t, n = ref.shape
     kw = dict(max_lag=max_lag, js_max_bits=js_max_bits)
-    smallest = _smallest_half(ref.shape[0], reference_repeats, int(n_draws), seed)
+    floor = noise_floor(ref, reference_repeats, n_draws=int(n_draws), seed=seed, **kw)
+    smallest = floor.m
     m = min(smallest, gen.shape[0] // 2)
     if m < MIN_WINDOWS:
         raise DataError(
             f"too few windows to compare: {gen.shape[0]} generated and {ref.shape[0]} reference windows give "
             f"subsets of {m}, at least {MIN_WINDOWS} are needed. Generate more samples or use more reference data."
         )
-    floor = noise_floor(ref, reference_repeats, m=None if m == smallest else m, n_draws=int(n_draws), seed=seed,
-                        **kw)
+    if m < smallest:  # too few generated windows: the floor at their subset size
+        floor = noise_floor(ref, reference_repeats, m=m, n_draws=int(n_draws), seed=seed, **kw)
     names = [name for name, _, _ in STATISTICS]
     errs: dict[str, list[float | None]] = {k: [] for k in names}
     rng = np.random.default_rng([seed, 1])  # the generated subsets' own stream

@@ -45,6 +45,7 @@ from typing import IO, Any, Callable, Iterator
 import numpy as np
 
 from .atomic import write_csv, write_json
+from .checkpoint import CheckpointError
 from .evaluation import Evaluation, evaluate
 from .exceptions import RunFolderError
 from .model import SpiQGAN
@@ -166,9 +167,9 @@ def prepare_run(model: Any, run_dir: str | Path, config: dict[str, Any], *, forc
         return model, False
     try:
         saved_model = load_model(checkpoint)
-    except Exception as exc:
-        raise type(exc)(f"{exc} The run cannot continue from it: delete {checkpoint} to start the run over "
-                        "(or use --force).") from exc
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc} The run cannot continue from it: delete {checkpoint} to start the run over "
+                              "(or use --force).") from exc
     if saved_model.get_params() != model.get_params():
         raise RunFolderError(f"{checkpoint} was written with other hyperparameters than {config_file} says; use "
                              "--force to replace the run.")
