@@ -61,7 +61,7 @@ def main() -> None:
         model = SpiQGAN.from_preset(preset, n, t, **kw) if preset else SpiQGAN(n, t, **kw)
         slug = re.sub(r"[^a-z0-9.]+", "_", label.split(" (")[0].lower()).strip("_") + f"_n{n}_t{t}"
         start = time.perf_counter()
-        results = train_run(model, train_w, test_w, test_reps, args.out / slug, progress=False)
+        model, results = train_run(model, train_w, test_w, test_reps, args.out / slug, progress=False)
         seconds = time.perf_counter() - start
         ev = results["last"]
         cells = ["n/a" if r.ratio is None else f"{r.error:.3g} ({r.ratio:.3g}x)" for r in ev.rows]
