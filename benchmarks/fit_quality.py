@@ -45,10 +45,10 @@ from pathlib import Path
 
 import numpy as np
 
-from spiqgan.atomic import write_json, write_text
+from spiqgan.io.atomic import write_json, write_text
 from spiqgan.baselines import IndependentBernoulli
-from spiqgan.evaluation import STATISTICS, evaluate
-from spiqgan.loaders import load_raster, load_samples
+from spiqgan.evaluation.scoring import STATISTICS, evaluate
+from spiqgan.data.loaders import load_raster, load_samples
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina"
 REPEAT = 953
@@ -281,8 +281,8 @@ def targets(table: list[dict]) -> list[str]:
 
 
 def figure(table: list[dict], path: Path) -> None:
-    from spiqgan.plotting import plot_fit_quality
-    from spiqgan.report import save_figure
+    from spiqgan.evaluation.plotting import plot_fit_quality
+    from spiqgan.evaluation.report import save_figure
 
     save_figure(plot_fit_quality(table, [(name, label) for name, _, label in STATISTICS]), path)
 

@@ -4,7 +4,7 @@ On neurons 0-9 of the salamander recording (held-out repeats; an independent
 model fitted to the training repeats as the generated set), for t = 1 and 10
 and 10, 20, 30 draws: the time of one evaluation, each statistic's ratio and
 the floor's relative standard error over the draws (``floor_se``), and the
-spread of the mean floor over 5 seeds. Chose ``spiqgan.evaluation.DEFAULT_DRAWS``.
+spread of the mean floor over 5 seeds. Chose ``spiqgan.evaluation.scoring.DEFAULT_DRAWS``.
 Run time: about 2 minutes on 2 cores.
 
     python benchmarks/floor_spread.py [--data-dir ../shared/data/salamander-retina]
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from spiqgan.baselines import IndependentBernoulli
-from spiqgan.evaluation import STATISTICS, evaluate
-from spiqgan.loaders import load_raster
+from spiqgan.evaluation.scoring import STATISTICS, evaluate
+from spiqgan.data.loaders import load_raster
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "salamander-retina"
 

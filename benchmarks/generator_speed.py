@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from spiqgan.generator import CircuitConfig, PatchGenerator
+from spiqgan.quantum.generator import CircuitConfig, PatchGenerator
 
 CASES = [(10, 30, 32), (6, 10, 32), (2, 1, 32)]
 

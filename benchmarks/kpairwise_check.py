@@ -4,7 +4,7 @@ The published samples (../shared, Tkačik et al. 2014 via Molano-Mazon et al.
 2018) come from a K-pairwise model fitted by its authors to 40 neurons of the
 whole recording. This script fits :class:`spiqgan.baselines.KPairwise` to the
 whole recording too and compares, statistic by statistic (error / noise floor
-of :func:`spiqgan.evaluation.evaluate`; the floor comes from halves of the
+of :func:`spiqgan.evaluation.scoring.evaluate`; the floor comes from halves of the
 compared-with set):
 
 * n = 10 (neurons 0-9), t = 1, exact enumeration: our samples against the
@@ -24,8 +24,8 @@ import time
 from pathlib import Path
 
 from spiqgan.baselines import KPairwise
-from spiqgan.evaluation import STATISTICS, evaluate
-from spiqgan.loaders import load_raster, load_samples
+from spiqgan.evaluation.scoring import STATISTICS, evaluate
+from spiqgan.data.loaders import load_raster, load_samples
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina"
 

@@ -18,10 +18,10 @@ import re
 import time
 from pathlib import Path
 
-from spiqgan.evaluation import STATISTICS
-from spiqgan.loaders import load_raster
+from spiqgan.evaluation.scoring import STATISTICS
+from spiqgan.data.loaders import load_raster
 from spiqgan.model import SpiQGAN
-from spiqgan.runs import train_run
+from spiqgan.experiments.runs import train_run
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina" / "recording_40_neurons.mat"
 

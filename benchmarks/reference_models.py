@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from spiqgan.baselines import IndependentBernoulli
-from spiqgan.evaluation import STATISTICS, evaluate
-from spiqgan.loaders import load_raster, load_samples
-from spiqgan.report import save_evaluation
+from spiqgan.evaluation.scoring import STATISTICS, evaluate
+from spiqgan.data.loaders import load_raster, load_samples
+from spiqgan.evaluation.report import save_evaluation
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina"
 NEURONS = "0-9"

@@ -33,9 +33,9 @@ import time
 import numpy as np
 import torch
 
-from spiqgan.generator import CircuitConfig, GeneratorOutput, PatchGenerator
+from spiqgan.quantum.generator import CircuitConfig, GeneratorOutput, PatchGenerator
 from spiqgan.model import SpiQGAN
-from spiqgan.training import train_step
+from spiqgan.training.loop import train_step
 
 CASES = [(2, 1), (6, 10), (10, 30)]
 BATCH = 32

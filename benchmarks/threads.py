@@ -4,7 +4,7 @@ Times default SpiQGAN training steps (likelihood, K = 128 noise draws) at
 several (n, t) with 1 and with every core's threads, interleaved in one
 process (1, all, 1, all, ...) so that other work on the machine weighs on both
 alike; prints the median seconds per step and the ratio. The result picks
-``spiqgan.runs.default_threads``. Run time: about 2 minutes on 2 cores.
+``spiqgan.experiments.runs.default_threads``. Run time: about 2 minutes on 2 cores.
 
     python benchmarks/threads.py [--steps 10] [--rounds 3]
 """
@@ -19,7 +19,7 @@ import time
 import torch
 
 from spiqgan.model import SpiQGAN
-from spiqgan.synthetic import DEFAULT_SYNTHETIC, retina_like
+from spiqgan.data.synthetic import DEFAULT_SYNTHETIC, retina_like
 
 CASES = [(4, 2), (4, 5), (8, 1), (10, 1), (10, 10), (12, 1)]
 

@@ -212,8 +212,8 @@ def test_make_model_builds_spiqgan_with_its_presets():
 # --------------------------------------------------------------- K-pairwise on the shared recording
 @pytest.mark.skipif(not (SHARED / "k_pairwise_samples_40_neurons.mat").is_file(), reason="needs ../shared data")
 def test_kpairwise_fit_matches_the_published_kpairwise_samples_at_n10():
-    from spiqgan.evaluation import evaluate
-    from spiqgan.loaders import load_dataset, load_samples
+    from spiqgan.evaluation.scoring import evaluate
+    from spiqgan.data.loaders import load_dataset, load_samples
 
     data = load_dataset(SHARED / "recording_40_neurons.mat", repeat_length=953).select_neurons("0-9").windows(1)
     published = load_samples(SHARED / "k_pairwise_samples_40_neurons.mat", data_n_neurons=40, selection="0-9",

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from spiqgan.checkpoint import CheckpointError
-from spiqgan.generator import ConfigError
+from spiqgan.io.checkpoint import CheckpointError
+from spiqgan.quantum.generator import ConfigError
 from spiqgan.model import NotFittedError, SpiQGAN
-from spiqgan.synthetic import retina_like
+from spiqgan.data.synthetic import retina_like
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,7 @@ def test_cuda_training_runs_saves_and_loads(windows, tmp_path):
 
 def test_checkpoints_from_before_the_likelihood_objective_still_load(windows, tmp_path):
     """A 0.1 checkpoint has no objective, noise_mixing, lr_schedule...: it loads as the adversarial run it was."""
-    from spiqgan.checkpoint import load_checkpoint, save_checkpoint
+    from spiqgan.io.checkpoint import load_checkpoint, save_checkpoint
 
     old = _tiny(noise_scale=0.1, trainable_encoding=False, noise_mixing=False, lr_schedule="constant").fit(windows)
     old.save(tmp_path / "new.safetensors")

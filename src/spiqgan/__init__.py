@@ -2,17 +2,23 @@
 
 Main entry points
 -----------------
-* :func:`spiqgan.loaders.load_raster`, :func:`spiqgan.loaders.load_dataset`: read spike data.
-* :class:`spiqgan.data.SpikeRaster`: select neurons, split by repeats, cut windows.
-* :mod:`spiqgan.statistics`: firing rate, covariance, k-probability, autocorrelogram, JS, W1.
-* :func:`spiqgan.evaluation.evaluate`: errors against held-out data, with the noise floor.
-* :class:`spiqgan.generator.PatchGenerator`: the patch quantum generator (SpiQGAN and QCE 2023 circuits).
+* :func:`spiqgan.data.loaders.load_raster`, :func:`spiqgan.data.loaders.load_dataset`: read spike data.
+* :class:`spiqgan.data.raster.SpikeRaster`: select neurons, split by repeats, cut windows.
+* :mod:`spiqgan.evaluation.statistics`: firing rate, covariance, k-probability, autocorrelogram, JS, W1.
+* :func:`spiqgan.evaluation.scoring.evaluate`: errors against held-out data, with the noise floor.
+* :class:`spiqgan.quantum.generator.PatchGenerator`: the patch quantum generator (SpiQGAN and QCE 2023 circuits).
+* :class:`spiqgan.model.SpiQGAN`: the estimator users train, sample from, save and load.
+
+The package is laid out by the stages of the data's walk, each importing only from those before it:
+:mod:`spiqgan.io` (atomic writes, checkpoints), :mod:`spiqgan.data`, :mod:`spiqgan.evaluation`,
+:mod:`spiqgan.quantum`, :mod:`spiqgan.training`, then the estimator (:mod:`spiqgan.model`) and the
+classical models (:mod:`spiqgan.baselines`), :mod:`spiqgan.experiments`, and :mod:`spiqgan.cli` on top.
 """
 
-from .data import SpikeRaster, parse_neurons
-from .evaluation import Evaluation, evaluate
-from .exceptions import DataError, DataFileError, SpiqganError, StatisticError
-from .loaders import load_dataset, load_raster
+from spiqgan.data.raster import SpikeRaster, parse_neurons
+from spiqgan.evaluation.scoring import Evaluation, evaluate
+from spiqgan.exceptions import DataError, DataFileError, SpiqganError, StatisticError
+from spiqgan.data.loaders import load_dataset, load_raster
 
 __version__ = "0.1.0"
 
@@ -20,9 +26,13 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # the generator needs torch (about 2 s to import): load it only when asked for
     if name in ("CircuitConfig", "PatchGenerator"):
-        from . import generator
+        from spiqgan.quantum import generator
 
         return getattr(generator, name)
+    if name == "SpiQGAN":
+        from spiqgan.model import SpiQGAN
+
+        return SpiQGAN
     raise AttributeError(f"module 'spiqgan' has no attribute {name!r}")
 
 __all__ = [
@@ -30,6 +40,7 @@ __all__ = [
     "parse_neurons",
     "CircuitConfig",
     "PatchGenerator",
+    "SpiQGAN",
     "Evaluation",
     "evaluate",
     "load_dataset",

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Sequence
 
 
-from . import __version__
-from .data import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
-from .exceptions import DataError, SpiqganError
-from .baselines import MODEL_NAMES
-from .compare import DEFAULT_MODELS, DEFAULT_SIZES
-from .cost import describe_cost
-from .evaluation import DEFAULT_DRAWS
-from .model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
+from spiqgan import __version__
+from spiqgan.data.raster import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
+from spiqgan.exceptions import DataError, SpiqganError
+from spiqgan.baselines import MODEL_NAMES
+from spiqgan.experiments.compare import DEFAULT_MODELS, DEFAULT_SIZES
+from spiqgan.cost import describe_cost
+from spiqgan.evaluation.scoring import DEFAULT_DRAWS
+from spiqgan.model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
 
@@ -66,7 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=None, metavar="N",
                          help="torch threads (default: chosen by problem size and by how busy the machine is; "
-                              "see spiqgan.runs.default_threads)")
+                              "see spiqgan.experiments.runs.default_threads)")
 
     ev = sub.add_parser(
         "evaluate",
@@ -127,7 +127,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     sw = sub.add_parser(
         "sweep", parents=[common], help="train a grid of runs from a TOML file",
-        description="Train, sample and evaluate every run of a grid (see spiqgan.sweep for the file format), "
+        description="Train, sample and evaluate every run of a grid (see spiqgan.experiments.sweep for the file format), "
                     "each in SWEEP_DIR/runs/<name>, and gather their metrics into SWEEP_DIR/results.csv. "
                     "Finished runs are never redone; killed runs continue from their last checkpoint; "
                     "failed runs are recorded and retried on the next invocation.")
@@ -187,7 +187,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
     """One option per hyperparameter of any model; defaults (None) mean the model's own."""
-    from .baselines import hyperparameters
+    from spiqgan.baselines import hyperparameters
 
     groups = {"spiqgan": p.add_argument_group("SpiQGAN hyperparameters (see spiqgan.model.SpiQGAN)"),
               "classical": p.add_argument_group("classical-model hyperparameters (see spiqgan.baselines)")}
@@ -268,8 +268,8 @@ _PARAM_HELP = {
 
 
 def _read_toml(path: Path) -> dict:
-    from .baselines import hyperparameters
-    from .loaders import read_toml
+    from spiqgan.baselines import hyperparameters
+    from spiqgan.data.loaders import read_toml
 
     raw = read_toml(path, "config file")
     names = set(hyperparameters()) | {"model"}
@@ -283,8 +283,8 @@ def _read_toml(path: Path) -> dict:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .baselines import hyperparameters, make_model
-    from .runs import train_run
+    from spiqgan.baselines import hyperparameters, make_model
+    from spiqgan.experiments.runs import train_run
 
     full, raster = _load(args)
     train, test = raster.split(args.test_fraction)
@@ -340,14 +340,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from .sweep import load_sweep
-    from .sweep_exec import LocalExecutor, run_sweep
+    from spiqgan.experiments.sweep import load_sweep
+    from spiqgan.experiments.executors import LocalExecutor, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise DataError(f"--workers must be at least 1, got {args.workers}.")
     sweep = load_sweep(args.config)
     if args.executor == "dask" or args.scheduler is not None:
-        from .sweep_exec import DaskExecutor
+        from spiqgan.experiments.executors import DaskExecutor
 
         executor = DaskExecutor(args.scheduler, workers=args.workers)
     else:
@@ -375,8 +375,8 @@ def _int_list(text: str, what: str) -> list[int]:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import comparison_sweep, write_comparison
-    from .sweep_exec import LocalExecutor, run_sweep
+    from spiqgan.experiments.compare import comparison_sweep, write_comparison
+    from spiqgan.experiments.executors import LocalExecutor, run_sweep
 
     if args.workers is not None and args.workers < 1:
         raise DataError(f"--workers must be at least 1, got {args.workers}.")
@@ -405,7 +405,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from .sweep_report import write_report
+    from spiqgan.experiments.sweep_report import write_report
 
     page = write_report(args.sweep_dir)
     print(f"wrote {page} (open it in a browser) and the figures beside it")
@@ -413,8 +413,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .atomic import write_npy
-    from .runs import load_run
+    from spiqgan.io.atomic import write_npy
+    from spiqgan.experiments.runs import load_run
 
     out = args.out
     if out.suffix.lower() != ".npy":
@@ -436,7 +436,7 @@ def _set_threads(args: argparse.Namespace, size: int | None) -> int:
     """Set torch's thread count: ``--threads``, or :func:`spiqgan.cost.default_threads` for the problem size."""
     import torch
 
-    from .cost import default_threads
+    from spiqgan.cost import default_threads
 
     if args.threads is not None and args.threads < 1:
         raise DataError(f"--threads must be at least 1, got {args.threads}.")
@@ -447,7 +447,7 @@ def _set_threads(args: argparse.Namespace, size: int | None) -> int:
 
 def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:
     """The full raster and the selected one."""
-    from .loaders import load_dataset
+    from spiqgan.data.loaders import load_dataset
 
     full = load_dataset(
         args.data, key=args.key, repeat_length=args.repeat_length, bin_ms=args.bin_ms, layout=args.layout,
@@ -457,10 +457,10 @@ def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from .baselines import IndependentBernoulli
-    from .evaluation import evaluate
-    from .loaders import load_samples
-    from .report import save_evaluation
+    from spiqgan.baselines import IndependentBernoulli
+    from spiqgan.evaluation.scoring import evaluate
+    from spiqgan.data.loaders import load_samples
+    from spiqgan.evaluation.report import save_evaluation
 
     full, raster = _load(args)
     log.info("data: %r", raster)

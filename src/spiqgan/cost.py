@@ -22,10 +22,11 @@ noise draw and sample: (4, 2) gains 11 % idle and loses 2.6x busy).
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
 
-__all__ = ["default_threads", "peak_memory_bytes", "describe_cost", "format_bytes"]
+from spiqgan.progress import format_bytes
+
+__all__ = ["default_threads", "describe_cost"]
 
 #: below this many amplitudes per noise draw and window (2^q t), one thread
 SMALL_PROBLEM = 100
@@ -49,27 +50,9 @@ def default_threads(size: int | None = None, cores: int | None = None, load: flo
     return max(1, min(cores, cores - int(round(load))))
 
 
-def peak_memory_bytes() -> int:
-    """The largest resident memory this process has used so far."""
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - Windows
-        return 0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB on Linux
-
-
-def format_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
 def describe_cost(model: Any, threads: int) -> str:
     """One line: qubits, parameters, the simulator's state size per step, threads."""
-    from .model import SpiQGAN
+    from spiqgan.model import SpiQGAN
 
     if not isinstance(model, SpiQGAN):
         return f"cost: a classical fit (its parameters are counted after it); {threads} torch thread(s)"

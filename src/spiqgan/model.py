@@ -9,7 +9,7 @@ The defaults that differ from the paper (noise range 0.1 pi, near-identity
 initialization, generator learning rate 0.01, K-loss target from the whole
 training set, exact or straight-through gradients) are the ones the
 measurements in the project's fit-quality issue point to: the paper's noise
-encoding cannot express sparse spiking (see :mod:`spiqgan.generator`).
+encoding cannot express sparse spiking (see :mod:`spiqgan.quantum.generator`).
 """
 
 from __future__ import annotations
@@ -22,20 +22,20 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from . import estimators as est
-from .checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
-from .critic import Critic, Discriminator
-from .data import check_windows
-from .exceptions import NotFittedError
-from .generator import PRESETS as CIRCUIT_PRESETS
-from .generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
-from .progress import as_progress
-from .training import HISTORY_FIELDS, TrainingState, train_steps
+from spiqgan.training import estimators as est
+from spiqgan.io.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
+from spiqgan.training.critic import Critic, Discriminator
+from spiqgan.data.raster import check_windows
+from spiqgan.exceptions import NotFittedError
+from spiqgan.quantum.generator import PRESETS as CIRCUIT_PRESETS
+from spiqgan.quantum.generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
+from spiqgan.progress import as_progress
+from spiqgan.training.loop import HISTORY_FIELDS, TrainingState, train_steps
 
 __all__ = ["SpiQGAN", "TRAINING_PRESETS", "PARAM_CHOICES", "NotFittedError"]
 
 
-#: training settings of each paper; circuit settings come from spiqgan.generator.PRESETS
+#: training settings of each paper; circuit settings come from spiqgan.quantum.generator.PRESETS
 TRAINING_PRESETS: dict[str, dict[str, Any]] = {
     "paper": dict(model="spiqgan", objective="adversarial", loss="k", k_weight=1.0, k_target="batch", lipschitz="gp",
                   critic_hidden=64, n_critic=2, batch_size=32, lr_generator=0.05, lr_critic=0.002,
@@ -78,11 +78,11 @@ class SpiQGAN:
         ``"spiqgan"`` (Wasserstein critic, K-loss) or ``"qce2023"`` (the QCE 2023
         circuit, discriminator and cross-entropy losses).
     n_ancillas, n_layers, noise_scale, noise_layers, noise_sharing, trainable_encoding, noise_mixing, readout, init, init_scale, qce_offset
-        The circuit: see :class:`spiqgan.generator.CircuitConfig`.
+        The circuit: see :class:`spiqgan.quantum.generator.CircuitConfig`.
     objective
         ``"adversarial"`` (the papers: critic and generator in turn),
         ``"likelihood"`` (maximum likelihood of the real windows, no critic: see
-        :mod:`spiqgan.likelihood`) or ``"hybrid"`` (likelihood for the first
+        :mod:`spiqgan.training.likelihood`) or ``"hybrid"`` (likelihood for the first
         ``pretrain_steps`` steps, adversarial after). Likelihood needs the
         ``"spiqgan"`` model with the ``"sample"`` readout.
     pretrain_steps
@@ -93,7 +93,7 @@ class SpiQGAN:
         ``L``: fit the block composite likelihood of every ``L`` consecutive
         time steps (default 3), a less biased Monte Carlo estimate on long
         windows than the whole window's likelihood (see
-        :mod:`spiqgan.likelihood`); ``0`` (or ``L >= t``): the whole window.
+        :mod:`spiqgan.training.likelihood`); ``0`` (or ``L >= t``): the whole window.
         The history's ``nll`` is the fitted objective, composite when ``L < t``.
     loss
         ``"k"`` (the K-loss, weight ``k_weight``) or ``"standard"`` (no K-term).
@@ -103,7 +103,7 @@ class SpiQGAN:
         Mean spikes per real window that the K-term pulls towards: of the real
         ``"batch"`` (paper) or of the whole training set (``"dataset"``).
     estimator
-        Gradient through measurement: see :mod:`spiqgan.estimators`; ``"auto"``
+        Gradient through measurement: see :mod:`spiqgan.training.estimators`; ``"auto"``
         is ``"exact"`` where ``n t <= 14`` and ``"straight-through"`` beyond.
     lipschitz
         ``"gp"`` (gradient penalty, weight ``gp_weight``) or ``"clip"`` (weights
@@ -135,7 +135,7 @@ class SpiQGAN:
         The generator after the last step.
     critic_ : torch.nn.Module
     history_ : list of dict
-        Per-step metrics (see :data:`spiqgan.training.HISTORY_FIELDS`).
+        Per-step metrics (see :data:`spiqgan.training.loop.HISTORY_FIELDS`).
     best_step_, best_js_ : int or None, float or None
         The step with the lowest JS divergence (``None`` where JS is not computed).
     n_steps_ : int

@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
-__all__ = ["Progress", "as_progress"]
+__all__ = ["Progress", "as_progress", "format_bytes", "peak_memory_bytes"]
 
 #: a first step at least this long (seconds) is timed itself; a shorter one is mostly start-up, so the second is
 SLOW_STEP_S = 5.0
@@ -27,6 +27,24 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
+
+
+def peak_memory_bytes() -> int:
+    """The largest resident memory this process has used so far."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # bytes on macOS, KiB on Linux
+
+
+def format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
 
 
 class Progress:
@@ -88,8 +106,6 @@ class Progress:
         self.first_done = None
         if self.total <= 1 or step >= self.total:
             return
-        from .cost import format_bytes, peak_memory_bytes
-
         self.stream.write(f"{what} took {per_step:.3g} s (peak memory {format_bytes(peak_memory_bytes())}): about "
                           f"{_duration(per_step * (self.total - step))} for the {self.total - step} steps left\n")
         self.stream.flush()

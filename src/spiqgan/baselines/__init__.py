@@ -25,10 +25,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .base import ModelConfigError, NotFittedError, WindowModel
-from .bernoulli import IndependentBernoulli
-from .dg import DichotomizedGaussian
-from .maxent import Ising, KPairwise
+from spiqgan.baselines.base import ModelConfigError, NotFittedError, WindowModel
+from spiqgan.baselines.bernoulli import IndependentBernoulli
+from spiqgan.baselines.dg import DichotomizedGaussian
+from spiqgan.baselines.maxent import Ising, KPairwise
 
 __all__ = ["IndependentBernoulli", "Ising", "KPairwise", "DichotomizedGaussian", "WindowModel", "CLASSICAL_MODELS",
            "QUANTUM_MODELS", "MODEL_NAMES", "make_model", "hyperparameters", "load_model", "model_class", "model_params",
@@ -44,11 +44,11 @@ MODEL_NAMES = QUANTUM_MODELS + CLASSICAL_MODELS
 def model_class(name: str) -> type:
     """The class of a model name (``SpiQGAN`` for the quantum ones)."""
     if name in QUANTUM_MODELS:
-        from ..model import SpiQGAN
+        from spiqgan.model import SpiQGAN
 
         return SpiQGAN
     if name in ("wgan-mlp", "wgan-conv"):
-        from .wgan import WGAN_Conv, WGAN_MLP
+        from spiqgan.baselines.wgan import WGAN_Conv, WGAN_MLP
 
         return WGAN_MLP if name == "wgan-mlp" else WGAN_Conv
     classes = {c.name: c for c in (IndependentBernoulli, Ising, KPairwise, DichotomizedGaussian)}
@@ -99,12 +99,12 @@ def make_model(name: str, n_neurons: int, n_timesteps: int = 1, *, preset: str |
 
 def load_model(path: str | Path):
     """Any model written by ``save``: a classical one, or SpiQGAN."""
-    from ..checkpoint import load_checkpoint
+    from spiqgan.io.checkpoint import load_checkpoint
 
     tensors, meta = load_checkpoint(path)
     name = meta.get("classical_model")
     if name is None:
-        from ..model import SpiQGAN
+        from spiqgan.model import SpiQGAN
 
         return SpiQGAN.load(path)
     return model_class(name)._from_checkpoint(tensors, meta)

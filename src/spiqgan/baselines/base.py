@@ -18,9 +18,9 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from ..progress import as_progress
-from ..data import check_windows
-from ..exceptions import ConfigError, NotFittedError
+from spiqgan.progress import as_progress
+from spiqgan.data.raster import check_windows
+from spiqgan.exceptions import ConfigError, NotFittedError
 
 __all__ = ["WindowModel", "ModelConfigError", "NotFittedError"]
 
@@ -103,7 +103,7 @@ class WindowModel:
         if not getattr(self, "_fitted_flag", False):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(windows) or load(path).")
 
-    # the attributes a training run reads (see spiqgan.runs.train_run)
+    # the attributes a training run reads (see spiqgan.experiments.runs.train_run)
     best_step_ = None
     best_js_ = None
 
@@ -147,7 +147,7 @@ class WindowModel:
         """Hyperparameters and fitted arrays in one checkpoint file, written atomically."""
         import torch
 
-        from ..checkpoint import save_checkpoint
+        from spiqgan.io.checkpoint import save_checkpoint
 
         self._check_fitted()
         tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in self._state().items()}

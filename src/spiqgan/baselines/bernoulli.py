@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import WindowModel
+from spiqgan.baselines.base import WindowModel
 
 __all__ = ["IndependentBernoulli"]
 

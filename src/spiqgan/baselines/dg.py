@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ModelConfigError, WindowModel
+from spiqgan.baselines.base import ModelConfigError, WindowModel
 
 __all__ = ["DichotomizedGaussian", "bivariate_orthant", "latent_correlation"]
 

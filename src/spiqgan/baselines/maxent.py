@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from .base import ModelConfigError, WindowModel
+from spiqgan.baselines.base import ModelConfigError, WindowModel
 
 __all__ = ["Ising", "KPairwise", "all_patterns", "pattern_features"]
 

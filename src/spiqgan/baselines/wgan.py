@@ -2,7 +2,7 @@ r"""Classical Wasserstein GANs: the SpiQGAN training with a classical generator.
 
 The critic, the losses (Wasserstein with gradient penalty, the K-term on the
 spike count) and the straight-through gradient through the binary samples are
-those of SpiQGAN (:mod:`spiqgan.critic`, :mod:`spiqgan.losses`); only the
+those of SpiQGAN (:mod:`spiqgan.training.critic`, :mod:`spiqgan.training.losses`); only the
 generator differs. It maps noise :math:`z \sim \mathcal N(0, I_{d})` to spike
 probabilities :math:`p(z) \in (0, 1)^{t \times n}`, and a window is
 :math:`x \sim \mathrm{Bernoulli}(p(z))`:
@@ -36,16 +36,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import losses
-from ..critic import Critic, init_layer
-from .base import ModelConfigError, WindowModel
+from spiqgan.training import losses
+from spiqgan.training.critic import Critic, init_layer
+from spiqgan.baselines.base import ModelConfigError, WindowModel
 
 __all__ = ["WGAN_MLP", "WGAN_Conv", "spiqgan_parameter_count"]
 
 
 def spiqgan_parameter_count(n_neurons: int, n_timesteps: int, **options: Any) -> int:
     """Trainable parameters of a SpiQGAN generator for ``(n, t)`` (default settings unless given)."""
-    from ..model import SpiQGAN
+    from spiqgan.model import SpiQGAN
 
     return SpiQGAN(n_neurons, n_timesteps, **options).n_parameters
 
@@ -127,7 +127,7 @@ class _ClassicalWGAN(WindowModel):
         return net
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
-        from ..training import HISTORY_FIELDS
+        from spiqgan.training.loop import HISTORY_FIELDS
 
         gen = self._build(p)
         t, n = x.shape[1:]

@@ -1,0 +1,435 @@
+r"""Compare generated windows with real ones, against the noise floor of real data.
+
+For each statistic of :mod:`spiqgan.evaluation.statistics` the **error** between two sets
+of windows is
+
+========================  =======  ===========================================
+statistic                 metric   error
+========================  =======  ===========================================
+``firing_rate``           MSE      mean over neurons of the squared difference
+``covariance``            MSE      mean over neuron pairs (undefined for n = 1)
+``k_probability``         MSE      mean over k = 0..n
+``autocorrelogram``       MSE      mean over neurons and lags 1..min(t-1, L);
+                                   a neuron silent in one set counts as 0 there
+                                   (undefined for t = 1)
+``lag_covariance``        MSE      mean over neuron pairs (i leading j, i = j
+                                   included) and lags 1..min(t-1, L)
+                                   (undefined for t = 1)
+``time_course``           MSE      mean over time steps and neurons
+``js_divergence``         JS       Jensen-Shannon divergence, base 2, of the
+                                   window-pattern distributions (n t <= 20)
+``spike_count``           W1       1-Wasserstein distance between the
+                                   distributions of spikes per window
+========================  =======  ===========================================
+
+Noise floor, and why every error is computed between sets of equal size
+-------------------------------------------------------------------------
+Finite samples make every error positive even for a perfect model, and the
+size of that bias depends on the number of windows. So spiqgan reads each
+error as a multiple of the **noise floor**: the same error between two
+disjoint halves of real data. The reference repeats are split at random into
+two halves of repeats, ``R1`` and ``R2`` (whole repeats, so that windows of
+the same repeat never fall on both sides); ``m`` windows are drawn from each
+and ``2 m`` from the generated set, split into ``G1`` and ``G2``, with ``m``
+the size of the smallest half (over all draws) or ``|G| // 2`` if smaller.
+Then
+
+.. math::
+
+    \text{floor} = e(R_1, R_2), \qquad
+    \text{error} = \tfrac12 \left[ e(G_1, R_2) + e(G_2, R_1) \right],
+
+so that a model whose windows are distributed exactly like the reference
+windows has ``error / floor`` close to 1 in expectation, whatever the
+statistic. Both are averaged over ``n_draws`` random draws of the halves and
+subsets (seeded): a single split would leave the floor, and so every ratio,
+as noisy as one sample of it. ``ratio = error / floor``.
+
+The floor depends on the reference, the seed and ``m`` alone: the halves and
+reference subsets come from one random stream, the generated subsets from
+another (:func:`noise_floor`, computed once and cached). Every model given at
+least ``2 m`` windows is therefore judged against the same floor; a smaller
+set lowers ``m`` (the table says so). ``floor_se`` is the floor's relative
+standard error over the draws: ratios of two models that differ by less than
+about twice it are ties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from spiqgan.evaluation import statistics as st
+from spiqgan.data.raster import check_windows
+from spiqgan.exceptions import DataError
+
+__all__ = ["evaluate", "noise_floor", "DEFAULT_DRAWS", "NoiseFloor", "statistic_errors", "Evaluation", "ComparisonRow", "STATISTICS",
+           "summary_statistics"]
+
+#: (name, metric, human-readable label), in report order
+STATISTICS: tuple[tuple[str, str, str], ...] = (
+    ("firing_rate", "MSE", "firing rate"),
+    ("covariance", "MSE", "pairwise covariance"),
+    ("k_probability", "MSE", "k-probability"),
+    ("autocorrelogram", "MSE", "autocorrelogram"),
+    ("lag_covariance", "MSE", "lag cross-covariance"),
+    ("time_course", "MSE", "mean time course"),
+    ("js_divergence", "JS", "pattern JS divergence"),
+    ("spike_count", "W1", "spikes per window"),
+)
+
+#: the smallest number of windows per compared subset
+MIN_WINDOWS = 10
+#: draws of halves and subsets averaged. Measured on neurons 0-9 of the salamander recording (held-out
+#: repeats, an independent model; python benchmarks/floor_spread.py): the floor's relative standard error
+#: is 8-11 % for firing rate and covariance and 27 % for k-probability with 10 draws; 5-8 % and 16 % with
+#: 30, at 3 s (t = 1) and 11 s (t = 10) per evaluation on 2 cores. Ratios closer than about twice the
+#: 'floor se' column are ties.
+DEFAULT_DRAWS = 30
+
+
+def _mse(a: np.ndarray, b: np.ndarray) -> float | None:
+    ok = np.isfinite(a) & np.isfinite(b)
+    if not ok.any():
+        return None
+    return float(np.mean((a[ok] - b[ok]) ** 2))
+
+
+def _mse_silent_as_zero(a: np.ndarray, b: np.ndarray) -> float | None:
+    """MSE where an entry undefined on one side only (a silent neuron's conditional probability) counts as 0.
+
+    Dropping those entries let a model win the autocorrelogram by silencing a
+    neuron; an entry undefined on both sides is left out.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    either = np.isfinite(a) | np.isfinite(b)
+    if not either.any():
+        return None
+    return float(np.mean((np.nan_to_num(a[either]) - np.nan_to_num(b[either])) ** 2))
+
+
+def statistic_errors(
+    generated: np.ndarray,
+    reference: np.ndarray,
+    *,
+    max_lag: int = st.DEFAULT_MAX_LAG,
+    js_max_bits: int = st.DEFAULT_JS_MAX_BITS,
+) -> dict[str, float | None]:
+    """Error of every statistic between two sets of windows (``None`` where undefined).
+
+    ``generated`` and ``reference`` are ``(n_windows, t, n)`` with the same
+    ``t`` and ``n``. Does not validate values (see :func:`evaluate`).
+    """
+    _, t, n = reference.shape
+    errors: dict[str, float | None] = {
+        "firing_rate": _mse(st.firing_rate(generated), st.firing_rate(reference)),
+        "covariance": _mse(st.pairwise_covariance(generated), st.pairwise_covariance(reference)) if n > 1 else None,
+        "k_probability": _mse(st.k_probability(generated), st.k_probability(reference)),
+        "autocorrelogram": (
+            _mse_silent_as_zero(st.autocorrelogram(generated, max_lag), st.autocorrelogram(reference, max_lag))
+            if t > 1 else None
+        ),
+        "lag_covariance": (
+            _mse(st.lag_covariance(generated, max_lag), st.lag_covariance(reference, max_lag)) if t > 1 else None
+        ),
+        "time_course": _mse(st.time_course(generated), st.time_course(reference)),
+        "js_divergence": st.js_divergence(generated, reference, max_bits=js_max_bits) if n * t <= js_max_bits else None,
+        "spike_count": st.wasserstein_1(st.spike_counts(generated), st.spike_counts(reference)),
+    }
+    return errors
+
+
+def _undefined_note(name: str, t: int, n: int, js_max_bits: int) -> str:
+    if name == "covariance" and n == 1:
+        return "n = 1: no pairs"
+    if name in ("autocorrelogram", "lag_covariance") and t == 1:
+        return "t = 1: no lags"
+    if name == "js_divergence" and n * t > js_max_bits:
+        return f"n t = {n * t} > {js_max_bits}: too many patterns"
+    return "undefined: no spikes"
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One statistic's error, noise floor and their ratio (``None`` where undefined)."""
+
+    statistic: str
+    metric: str
+    error: float | None
+    floor: float | None
+    ratio: float | None
+    note: str = ""
+    floor_se: float | None = None  # relative standard error of the floor over the draws
+
+
+def summary_statistics(windows: np.ndarray, max_lag: int = st.DEFAULT_MAX_LAG) -> dict[str, np.ndarray]:
+    """The statistics of one set of windows, for plots and reports."""
+    return {
+        "firing_rate": st.firing_rate(windows),
+        "covariance": st.pairwise_covariance(windows),
+        "k_probability": st.k_probability(windows),
+        "autocorrelogram": st.autocorrelogram(windows, max_lag),
+        "lag_covariance": st.lag_covariance(windows, max_lag),
+        "time_course": st.time_course(windows),
+        "spike_count_distribution": np.bincount(st.spike_counts(windows),
+                                                minlength=windows.shape[1] * windows.shape[2] + 1) / windows.shape[0],
+        "spike_count_mean": np.array([st.spike_counts(windows).mean()]),
+    }
+
+
+@dataclass
+class Evaluation:
+    """Result of :func:`evaluate`.
+
+    Attributes
+    ----------
+    rows
+        One :class:`ComparisonRow` per statistic, in :data:`STATISTICS` order.
+    n_compared
+        ``m``: windows in each compared subset.
+    n_compared_max
+        The largest ``m`` the reference allows; when ``n_compared`` is smaller
+        (too few generated windows) the floor is not the one other models get.
+    n_generated, n_reference
+        Windows given.
+    generated_stats, reference_stats
+        :func:`summary_statistics` of all generated and all reference windows.
+    """
+
+    rows: list[ComparisonRow]
+    n_compared: int
+    n_generated: int
+    n_reference: int
+    n_timesteps: int
+    n_neurons: int
+    n_draws: int
+    seed: int
+    generated_stats: dict[str, np.ndarray] = field(repr=False)
+    reference_stats: dict[str, np.ndarray] = field(repr=False)
+    n_compared_max: int | None = None
+
+    def row(self, statistic: str) -> ComparisonRow:
+        for r in self.rows:
+            if r.statistic == statistic:
+                return r
+        raise KeyError(statistic)
+
+    def table(self) -> str:
+        """The comparison as a plain-text table."""
+        lines = [
+            f"{'statistic':<24}{'metric':<8}{'error':>11}{'floor':>11}{'floor se':>10}{'ratio':>11}  note",
+            "-" * 82,
+        ]
+        labels = {name: label for name, _, label in STATISTICS}
+        for r in self.rows:
+            err = "-" if r.error is None else f"{r.error:.3g}"
+            flo = "-" if r.floor is None else f"{r.floor:.3g}"
+            se = "-" if r.floor_se is None else f"{100 * r.floor_se:.1f}%"
+            rat = "-" if r.ratio is None else (f"{r.ratio:.2f}" if r.ratio < 1000 else f"{r.ratio:.3g}")
+            lines.append(f"{labels[r.statistic]:<24}{r.metric:<8}{err:>11}{flo:>11}{se:>10}{rat:>11}  {r.note}".rstrip())
+        lines.append(
+            f"(n = {self.n_neurons}, t = {self.n_timesteps}; each error between subsets of {self.n_compared} windows, "
+            f"mean of {self.n_draws} draws; ratio = error / floor; floor se: its relative standard error)"
+        )
+        if self.n_compared_max is not None and self.n_compared < self.n_compared_max:
+            lines.append(f"(only {self.n_generated} generated windows: subsets of {self.n_compared}, not "
+                         f"{self.n_compared_max}, so this floor differs from that of a model given at least "
+                         f"{2 * self.n_compared_max} windows)")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the comparison and the summary statistics."""
+
+        def arr(a: np.ndarray) -> list:
+            return [None if not np.isfinite(v) else float(v) for v in np.asarray(a, dtype=float).reshape(-1)]
+
+        return {
+            "n_neurons": self.n_neurons,
+            "n_timesteps": self.n_timesteps,
+            "n_generated": self.n_generated,
+            "n_reference": self.n_reference,
+            "n_compared": self.n_compared,
+            "n_compared_max": self.n_compared_max,
+            "n_draws": self.n_draws,
+            "seed": self.seed,
+            "rows": [r.__dict__.copy() for r in self.rows],
+            "generated_stats": {k: arr(v) for k, v in self.generated_stats.items()},
+            "reference_stats": {k: arr(v) for k, v in self.reference_stats.items()},
+            "autocorrelogram_shape": list(self.reference_stats["autocorrelogram"].shape),
+            "stats_shapes": {k: list(np.shape(v)) for k, v in self.reference_stats.items()},
+        }
+
+
+def _random_halves(
+    n_reference: int, reference_repeats: np.ndarray | None, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of two disjoint halves of the reference windows: half the repeats each, drawn at random."""
+    if reference_repeats is None:
+        perm = rng.permutation(n_reference)
+        return perm[: n_reference // 2], perm[n_reference // 2:]
+    reps = np.asarray(reference_repeats).reshape(-1)
+    if reps.size != n_reference:
+        raise DataError(f"reference_repeats has {reps.size} entries for {n_reference} reference windows.")
+    _, rank = np.unique(reps, return_inverse=True)
+    n_groups = int(rank.max()) + 1
+    if n_groups < 2:
+        raise DataError(
+            "the reference windows come from a single repeat, so no two disjoint halves of repeats exist for the "
+            "noise floor; use more repeats or pass reference_repeats=None to split windows at random."
+        )
+    first = np.zeros(n_groups, dtype=bool)
+    first[rng.permutation(n_groups)[: n_groups // 2]] = True
+    in_first = first[rank]
+    return np.flatnonzero(in_first), np.flatnonzero(~in_first)
+
+
+@dataclass(frozen=True)
+class NoiseFloor:
+    """The noise floor of a reference set (see the module docstring): what :func:`noise_floor` returns.
+
+    ``draws``: per draw, the indices ``(r1, r2)`` of the two reference subsets
+    of ``m`` windows; ``floors``: per draw, every statistic's error between them.
+    """
+
+    m: int
+    draws: list[tuple[np.ndarray, np.ndarray]]
+    floors: list[dict[str, float | None]]
+
+    def mean(self, name: str) -> float | None:
+        values = [f[name] for f in self.floors]
+        return None if any(v is None for v in values) else float(np.mean(values))
+
+    def relative_se(self, name: str) -> float | None:
+        """Standard error of the mean floor over the draws, relative to it."""
+        values = [f[name] for f in self.floors]
+        mean = self.mean(name)
+        if mean is None or mean <= 0 or len(values) < 2:
+            return None
+        return float(np.std(values, ddof=1) / np.sqrt(len(values)) / mean)
+
+
+_FLOOR_CACHE: dict[tuple, NoiseFloor] = {}
+_FLOOR_CACHE_SIZE = 8
+
+
+def noise_floor(
+    reference: np.ndarray,
+    reference_repeats: np.ndarray | None = None,
+    *,
+    m: int | None = None,
+    max_lag: int = st.DEFAULT_MAX_LAG,
+    js_max_bits: int = st.DEFAULT_JS_MAX_BITS,
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+) -> NoiseFloor:
+    """The noise floor of ``reference``: errors between two disjoint halves of repeats, ``n_draws`` times.
+
+    A function of its arguments alone (its own random stream, seeded by
+    ``seed``), computed once per set of arguments and cached. ``m``: windows
+    per subset (default: the size of the smallest half over all draws).
+    Does not validate (see :func:`evaluate`).
+    """
+    key = (hashlib.sha1(np.ascontiguousarray(reference).tobytes()).hexdigest(), reference.shape,
+           None if reference_repeats is None else hashlib.sha1(np.asarray(reference_repeats).tobytes()).hexdigest(),
+           m, max_lag, js_max_bits, n_draws, seed)
+    if key in _FLOOR_CACHE:
+        return _FLOOR_CACHE[key]
+    rng = np.random.default_rng([seed, 0])
+    splits = [_random_halves(reference.shape[0], reference_repeats, rng) for _ in range(int(n_draws))]
+    smallest = min(min(h1.size, h2.size) for h1, h2 in splits)
+    m = smallest if m is None else min(int(m), smallest)
+    draws, floors = [], []
+    for half1, half2 in splits:
+        r1, r2 = rng.choice(half1, m, replace=False), rng.choice(half2, m, replace=False)
+        draws.append((r1, r2))
+        floors.append(statistic_errors(reference[r1], reference[r2], max_lag=max_lag, js_max_bits=js_max_bits))
+    floor = NoiseFloor(m=m, draws=draws, floors=floors)
+    if len(_FLOOR_CACHE) >= _FLOOR_CACHE_SIZE:
+        _FLOOR_CACHE.pop(next(iter(_FLOOR_CACHE)))
+    _FLOOR_CACHE[key] = floor
+    return floor
+
+
+def evaluate(
+    generated: np.ndarray,
+    reference: np.ndarray,
+    *,
+    reference_repeats: np.ndarray | None = None,
+    max_lag: int = st.DEFAULT_MAX_LAG,
+    js_max_bits: int = st.DEFAULT_JS_MAX_BITS,
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+) -> Evaluation:
+    """Errors of generated windows against reference windows, with the noise floor.
+
+    Parameters
+    ----------
+    generated
+        ``(n_generated, t, n)`` 0/1 windows of the model.
+    reference
+        ``(n_reference, t, n)`` 0/1 real windows (held-out data).
+    reference_repeats
+        ``(n_reference,)`` repeat index of each reference window, to split the
+        reference into halves by repeats (see the module docstring); ``None``
+        splits the windows at random.
+    max_lag
+        Largest lag of the autocorrelogram and the lag cross-covariance.
+    js_max_bits
+        JS divergence only for ``n t`` up to this.
+    n_draws
+        Random draws of the compared subsets to average over.
+    seed
+        Seed of those draws: the reference's (:func:`noise_floor`) and the
+        generated set's come from two separate streams.
+    """
+    gen = check_windows(generated, what="generated windows")
+    ref = check_windows(reference, what="reference windows")
+    if gen.shape[1:] != ref.shape[1:]:
+        raise DataError(
+            f"generated windows have (t, n) = {gen.shape[1:]} but the reference has {ref.shape[1:]}; "
+            "select the same neurons and number of time steps."
+        )
+    if int(n_draws) < 1:
+        raise DataError(f"n_draws must be at least 1, got {n_draws!r}.")
+    _, t, n = ref.shape
+    kw = dict(max_lag=max_lag, js_max_bits=js_max_bits)
+    floor = noise_floor(ref, reference_repeats, n_draws=int(n_draws), seed=seed, **kw)
+    smallest = floor.m
+    m = min(smallest, gen.shape[0] // 2)
+    if m < MIN_WINDOWS:
+        raise DataError(
+            f"too few windows to compare: {gen.shape[0]} generated and {ref.shape[0]} reference windows give "
+            f"subsets of {m}, at least {MIN_WINDOWS} are needed. Generate more samples or use more reference data."
+        )
+    if m < smallest:  # too few generated windows: the floor at their subset size
+        floor = noise_floor(ref, reference_repeats, m=m, n_draws=int(n_draws), seed=seed, **kw)
+    names = [name for name, _, _ in STATISTICS]
+    errs: dict[str, list[float | None]] = {k: [] for k in names}
+    rng = np.random.default_rng([seed, 1])  # the generated subsets' own stream
+    for r1, r2 in floor.draws:
+        g = gen[rng.choice(gen.shape[0], 2 * m, replace=False)]
+        e1 = statistic_errors(g[:m], ref[r2], **kw)
+        e2 = statistic_errors(g[m:], ref[r1], **kw)
+        for k in names:
+            errs[k].append(None if e1[k] is None or e2[k] is None else 0.5 * (e1[k] + e2[k]))
+
+    rows = []
+    for name, metric, _ in STATISTICS:
+        err = None if any(v is None for v in errs[name]) else float(np.mean(errs[name]))
+        flo = floor.mean(name)
+        note = ""
+        ratio = None
+        if err is None or flo is None:
+            note = _undefined_note(name, t, n, js_max_bits)
+        elif flo > 0:
+            ratio = err / flo
+        else:
+            note = "floor is 0"
+        rows.append(ComparisonRow(name, metric, err, flo, ratio, note, floor.relative_se(name)))
+    return Evaluation(
+        rows=rows, n_compared=m, n_generated=gen.shape[0], n_reference=ref.shape[0], n_timesteps=t, n_neurons=n,
+        n_draws=int(n_draws), seed=int(seed), n_compared_max=smallest,
+        generated_stats=summary_statistics(gen, max_lag), reference_stats=summary_statistics(ref, max_lag),
+    )

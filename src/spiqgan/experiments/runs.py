@@ -1,0 +1,280 @@
+"""A training run in a folder: train, checkpoint, evaluate on held-out data, write figures.
+
+``RUN_DIR`` after :func:`train_run`
+-----------------------------------
+``config.json``
+    the data options and the resolved hyperparameters (estimator resolved).
+``metrics.csv``
+    one row per step: losses, Wasserstein estimate, K-term, spikes per window,
+    JS divergence (at evaluation steps), seconds; rewritten at every evaluation.
+``checkpoints/last.safetensors``, ``checkpoints/best.safetensors``
+    the whole training state after the last evaluation and at the step with the
+    lowest JS (see :meth:`spiqgan.model.SpiQGAN.save`); written atomically at
+    every evaluation.
+``evaluation/``
+    the held-out evaluation of the last generator (:mod:`spiqgan.evaluation.report`), and
+    ``evaluation_best/`` that of the best one when it differs.
+``training.png``
+    losses and JS versus step; ``snapshots.png`` pattern distributions and
+    rasters at the start, the best step and the end (for n t <= 20).
+
+Resuming, and one run per folder
+--------------------------------
+A folder holds one run of one configuration (``config.json``: data options
+and hyperparameters). Training into a folder that holds a checkpoint of the
+same configuration continues from that checkpoint, exactly as if it had never
+stopped (:meth:`SpiQGAN.fit` with ``resume``); a finished run is only
+re-evaluated. A folder of another configuration is refused with the options
+that differ, unless ``force`` clears it first. A checkpoint that cannot be
+read (truncated, or its checksum does not match) is never replaced silently:
+the run fails, naming the file, until it is deleted or ``force`` is given.
+While a process uses a folder it holds an OS lock on ``RUN_DIR/.lock``; a
+second process is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Callable, Iterator
+
+import numpy as np
+
+from spiqgan.io.atomic import write_csv, write_json
+from spiqgan.io.checkpoint import CheckpointError
+from spiqgan.evaluation.scoring import Evaluation, evaluate
+from spiqgan.exceptions import RunFolderError
+from spiqgan.model import SpiQGAN
+from spiqgan.progress import Progress
+from spiqgan.evaluation.report import save_evaluation, save_evaluation_figures, save_figure
+from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
+from spiqgan.training.loop import HISTORY_FIELDS
+
+__all__ = ["train_run", "load_run", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES"]
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_LAST = Path("checkpoints") / "last.safetensors"
+CHECKPOINT_BEST = Path("checkpoints") / "best.safetensors"
+CONFIG_FILE = "config.json"
+LOCK_FILE = ".lock"
+#: what train_run writes into a run folder (``force`` removes these, and nothing else)
+RUN_FILES = (CONFIG_FILE, "metrics.csv", "checkpoints", "evaluation", "evaluation_best", "training.png",
+             "snapshots.png")
+
+
+def load_run(run_dir: str | Path, which: str = "last"):
+    """The model of a run folder (SpiQGAN or a classical model), from its last (or best) checkpoint."""
+    from spiqgan.baselines import load_model
+
+    run_dir = Path(run_dir)
+    path = run_dir / (CHECKPOINT_BEST if which == "best" else CHECKPOINT_LAST)
+    return load_model(path)
+
+
+@contextmanager
+def run_lock(run_dir: str | Path) -> Iterator[Path]:
+    """Hold an exclusive OS lock on ``run_dir`` (``flock`` on ``RUN_DIR/.lock``) for the ``with`` block.
+
+    A second process asking for the same folder gets :class:`RunFolderError`
+    at once. The lock goes with the process: a killed run leaves no stale lock.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise RunFolderError(f"{run_dir} is a file; the run folder must be a folder (choose another --out).")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks here
+        log.warning("no file locking on this platform: do not train twice into %s at once", run_dir)
+        yield run_dir
+        return
+    fh = open(run_dir / LOCK_FILE, "a+", encoding="utf-8")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise RunFolderError(f"{run_dir} is in use by another spiqgan run ({holder}); wait for it to finish, "
+                                 "or write to another folder.") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}\n")
+        fh.flush()
+        yield run_dir
+    finally:
+        fh.close()
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """``"key: old -> new"`` for every leaf where two JSON-like dicts differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for k in sorted(set(old) | set(new), key=str):
+            out += _differences(old.get(k, "(absent)"), new.get(k, "(absent)"), f"{prefix}{k}." if prefix or k else "")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
+def clear_run(run_dir: str | Path) -> None:
+    """Remove what :func:`train_run` wrote into ``run_dir`` (:data:`RUN_FILES`); other files stay."""
+    for name in RUN_FILES:
+        path = Path(run_dir) / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+
+
+def prepare_run(model: Any, run_dir: str | Path, config: dict[str, Any], *, force: bool = False) -> tuple[Any, bool]:
+    """Check ``run_dir`` against this run's ``config``; return ``(model, resume)``.
+
+    ``config`` is what :func:`train_run` writes to ``config.json``. The same
+    configuration with a last checkpoint: that checkpoint's model and
+    ``resume=True``. Another configuration: :class:`RunFolderError` naming the
+    options that differ, or with ``force`` the folder's run files are removed
+    and the run starts anew. A checkpoint that cannot be read raises its
+    :class:`~spiqgan.io.checkpoint.CheckpointError` (see the module docstring).
+    """
+    from spiqgan.baselines import load_model
+
+    run_dir = Path(run_dir)
+    config = json.loads(json.dumps(config))  # as it reads back from config.json
+    config_file, checkpoint = run_dir / CONFIG_FILE, run_dir / CHECKPOINT_LAST
+    if force:
+        clear_run(run_dir)
+        return model, False
+    if config_file.is_file():
+        try:
+            saved = json.loads(config_file.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise RunFolderError(f"{config_file} is not readable JSON ({exc}); use --force to replace the run, "
+                                 "or another folder.") from None
+        diff = _differences(saved, config)
+        if diff:
+            shown = "; ".join(diff[:6]) + (f"; and {len(diff) - 6} more" if len(diff) > 6 else "")
+            raise RunFolderError(f"{run_dir} holds a run of another configuration ({shown}); use another folder, "
+                                 "or --force to replace that run.")
+    elif any((run_dir / name).exists() for name in RUN_FILES):
+        raise RunFolderError(f"{run_dir} holds run files without {CONFIG_FILE}; use another folder, or --force to "
+                             "replace them.")
+    if not checkpoint.is_file():
+        return model, False
+    try:
+        saved_model = load_model(checkpoint)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc} The run cannot continue from it: delete {checkpoint} to start the run over "
+                              "(or use --force).") from exc
+    if saved_model.get_params() != model.get_params():
+        raise RunFolderError(f"{checkpoint} was written with other hyperparameters than {config_file} says; use "
+                             "--force to replace the run.")
+    return saved_model, True
+
+
+def train_run(
+    model: Any,
+    train_windows: np.ndarray,
+    test_windows: np.ndarray,
+    test_repeats: np.ndarray,
+    run_dir: str | Path,
+    *,
+    data_info: dict[str, Any] | None = None,
+    progress: bool = True,
+    figures: bool = True,
+    force: bool = False,
+    log_stream: IO[str] | None = None,
+    on_results: Callable[[Any, dict[str, Evaluation]], None] | None = None,
+) -> tuple[Any, dict[str, Evaluation]]:
+    """Train ``model`` on ``train_windows`` in ``run_dir``; evaluate on the held-out windows.
+
+    ``model``: a :class:`SpiQGAN` or a classical model of :mod:`spiqgan.baselines`
+    (those have no intermediate checkpoints, best step or snapshots).
+
+    A folder that holds a checkpoint of the same configuration is resumed
+    from it; another configuration is refused unless ``force`` (see the module
+    docstring). The folder is locked while the run uses it. ``log_stream``:
+    where progress and status lines go (standard error by default).
+    ``on_results(model, evaluations)`` is called once the evaluations are
+    written (JSON and text) and before any figure is drawn, so that a failure
+    while drawing cannot lose them.
+
+    Returns the trained model (the resumed one when the run continued) and the
+    evaluations (``"last"`` and, when it differs, ``"best"``).
+    """
+    import sys
+
+    run_dir = Path(run_dir)
+    stream = log_stream if log_stream is not None else sys.stderr
+    params = model.resolved_params()
+    config = {"data": data_info or {}, "model": params}
+    with run_lock(run_dir):
+        model, resume = prepare_run(model, run_dir, config, force=force)
+        if resume:
+            done = model.n_steps_ >= model.progress_steps()
+            stream.write(f"finished run found in {run_dir}; evaluating it again\n" if done else
+                         f"resumed at step {model.n_steps_} from {run_dir / CHECKPOINT_LAST}\n")
+            stream.flush()
+        write_json(run_dir / CONFIG_FILE, config)
+
+        def on_eval(m: Any) -> None:
+            m.save(run_dir / CHECKPOINT_LAST)
+            if m.best_step_ is not None and m.best_step_ == m.n_steps_:
+                m.save(run_dir / CHECKPOINT_BEST)
+            write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS)
+
+        with Progress(model.progress_steps(), label="step ", enabled=progress, stream=log_stream) as bar:
+            model.fit(train_windows, progress=bar, on_eval=on_eval, resume=resume)
+
+        n_eval = test_windows.shape[0]
+        results: dict[str, Evaluation] = {}
+        samples: dict[str, np.ndarray] = {}
+        which_list = ["last"] + (["best"] if model.best_step_ is not None and model.best_step_ != model.n_steps_
+                                 else [])
+        if "best" not in which_list and (run_dir / "evaluation_best").exists():
+            shutil.rmtree(run_dir / "evaluation_best")  # of an earlier state of this run: the best is now the last
+        for which in which_list:
+            if progress:
+                stream.write(f"evaluating the {which} generator on {n_eval} held-out windows ...\n")
+                stream.flush()
+            samples[which] = model.sample(n_eval, seed=params["seed"] + 10, which=which)
+            results[which] = evaluate(samples[which], test_windows, reference_repeats=test_repeats,
+                                      seed=params["seed"])
+            step = model.n_steps_ if which == "last" else model.best_step_
+            save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
+                            figures=False, metadata={**(data_info or {}), "generator": which, "step": step})
+        if on_results is not None:
+            on_results(model, results)
+        if figures:
+            _run_figures(model, params, train_windows, test_windows, run_dir, results, samples, data_info)
+    return model, results
+
+
+def _evaluation_dir(run_dir: Path, which: str) -> Path:
+    return run_dir / ("evaluation" if which == "last" else "evaluation_best")
+
+
+def _run_figures(model: Any, params: dict[str, Any], train_windows: np.ndarray, test_windows: np.ndarray,
+                 run_dir: Path, results: dict[str, Evaluation], samples: dict[str, np.ndarray],
+                 data_info: dict[str, Any] | None) -> None:
+    from spiqgan.evaluation import plotting
+
+    for which, ev in results.items():
+        step = model.n_steps_ if which == "last" else model.best_step_
+        title = f"{params.get('model', type(model).__name__)}, {which} generator (step {step}) vs held-out data"
+        save_evaluation_figures(ev, samples[which], test_windows, _evaluation_dir(run_dir, which), title=title)
+    if model.history_:
+        save_figure(plotting.plot_training(model.history_), run_dir / "training.png")
+    t, n = train_windows.shape[1:]
+    if isinstance(model, SpiQGAN) and n * t <= DEFAULT_JS_MAX_BITS:
+        n_snap = 2000  # enough windows for the pattern distributions; the rasters show 500 bins
+        snaps = {"start (step 0)": model.sample(n_snap, seed=params["seed"] + 20, which="start")}
+        if model.best_step_ is not None and model.best_step_ != model.n_steps_:
+            snaps[f"best (step {model.best_step_})"] = model.sample(n_snap, seed=params["seed"] + 20, which="best")
+        last = f"end (step {model.n_steps_})" + (", best" if model.best_step_ == model.n_steps_ else "")
+        snaps[last] = model.sample(n_snap, seed=params["seed"] + 20, which="last")
+        save_figure(plotting.plot_snapshots(train_windows, snaps), run_dir / "snapshots.png")
