@@ -1,6 +1,6 @@
 r"""A batched statevector simulator in torch: small pure functions, differentiable by autograd.
 
-Conventions (written down once, tested in ``tests/test_simulator.py``)
+Conventions (written down once, tested in ``tests/quantum/test_statevector.py``)
 -----------------------------------------------------------------------
 * A state of ``q`` qubits is ``state: (batch, 2**q)`` complex (``complex64`` by
   default, ``complex128`` on request). The batch axis is always there: every
