@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from spiqgan.cli import _build_parser
@@ -106,3 +107,20 @@ def test_no_stale_module_paths_in_the_docs():
             missing.append(name)
     assert not missing, missing
     assert os.path.isdir(ROOT / "docs" / "reference")
+
+
+TOML_BLOCKS = [(p.relative_to(ROOT).as_posix(), b) for p in PAGES for b in _blocks(p, ("toml",))]
+
+
+@pytest.mark.parametrize("page, block", TOML_BLOCKS, ids=[p for p, _ in TOML_BLOCKS])
+def test_documented_sweep_files_are_valid(page, block):
+    """A sweep file shown in the docs is accepted by the sweep reader, with the grid it says."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+
+    from spiqgan.experiments.sweep import parse_sweep
+
+    sweep = parse_sweep(tomllib.loads(block), page)
+    assert len(sweep.runs()) == int(np.prod([len(v) for v in sweep.grid.values()]))
