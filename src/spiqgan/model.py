@@ -427,7 +427,11 @@ class SpiQGAN:
     @classmethod
     def load(cls, path: str | Path) -> "SpiQGAN":
         """Restore a model written by :meth:`save`."""
-        tensors, meta = load_checkpoint(path)
+        return cls._from_checkpoint(*load_checkpoint(path))
+
+    @classmethod
+    def _from_checkpoint(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> "SpiQGAN":
+        """The model of a checkpoint already read (see :func:`spiqgan.io.checkpoint.load_checkpoint`)."""
         # hyperparameters that checkpoints of spiqgan 0.1 lack, with the behaviour those runs had
         model = cls(**{**_BEFORE_LIKELIHOOD, **meta["params"]})
         p = model.resolved_params()

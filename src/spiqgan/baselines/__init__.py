@@ -106,5 +106,5 @@ def load_model(path: str | Path):
     if name is None:
         from spiqgan.model import SpiQGAN
 
-        return SpiQGAN.load(path)
+        return SpiQGAN._from_checkpoint(tensors, meta)  # read once: the checksum is not computed twice
     return model_class(name)._from_checkpoint(tensors, meta)
