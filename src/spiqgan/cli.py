@@ -66,7 +66,7 @@ def _build_parser() -> argparse.ArgumentParser:
     threads = argparse.ArgumentParser(add_help=False)
     threads.add_argument("--threads", type=int, default=None, metavar="N",
                          help="torch threads (default: chosen by problem size and by how busy the machine is; "
-                              "see spiqgan.experiments.runs.default_threads)")
+                              "see spiqgan.cost.default_threads)")
 
     ev = sub.add_parser(
         "evaluate",
@@ -300,8 +300,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = make_model(name, n, t, preset=preset, **{**config, **given})
     params = model.resolved_params()
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
-    size = 2 ** model.circuit_config().n_qubits * t if isinstance(model, SpiQGAN) else None
-    threads = _set_threads(args, size)
+    threads = _set_threads(args, model)
     if isinstance(model, SpiQGAN):
         res = model.circuit_config()
         block = params["likelihood_block"]
@@ -424,23 +423,22 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if out.exists() and not args.force:
         raise DataError(f"--out {out} exists; give another name, or --force to overwrite it.")
     model = load_run(args.run_dir)
-    _set_threads(args, 2 ** model.circuit_config().n_qubits * model.n_timesteps if isinstance(model, SpiQGAN)
-                 else None)
+    _set_threads(args, model)
     windows = model.sample(args.windows, seed=args.seed, which=args.which)
     write_npy(args.out, windows)
     print(f"wrote {args.out}: {windows.shape[0]} windows of shape {windows.shape[1:]} ({args.which} generator)")
     return 0
 
 
-def _set_threads(args: argparse.Namespace, size: int | None) -> int:
-    """Set torch's thread count: ``--threads``, or :func:`spiqgan.cost.default_threads` for the problem size."""
+def _set_threads(args: argparse.Namespace, model: object) -> int:
+    """Set torch's thread count: ``--threads``, or :func:`spiqgan.cost.default_threads` for the model's size."""
     import torch
 
-    from spiqgan.cost import default_threads
+    from spiqgan.cost import default_threads, problem_size
 
     if args.threads is not None and args.threads < 1:
         raise DataError(f"--threads must be at least 1, got {args.threads}.")
-    threads = args.threads or default_threads(size)
+    threads = args.threads or default_threads(problem_size(model))
     torch.set_num_threads(threads)
     return threads
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from spiqgan.progress import format_bytes
 
-__all__ = ["default_threads", "describe_cost"]
+__all__ = ["default_threads", "problem_size", "describe_cost"]
 
 #: below this many amplitudes per noise draw and window (2^q t), one thread
 SMALL_PROBLEM = 100
@@ -48,6 +48,13 @@ def default_threads(size: int | None = None, cores: int | None = None, load: flo
     if size is not None and size < SMALL_PROBLEM:
         return 1
     return max(1, min(cores, cores - int(round(load))))
+
+
+def problem_size(model: Any) -> int | None:
+    """Amplitudes per noise draw and window, ``2^q t``, of a SpiQGAN model (``None`` for a classical one)."""
+    from spiqgan.model import SpiQGAN
+
+    return 2 ** model.circuit_config().n_qubits * model.n_timesteps if isinstance(model, SpiQGAN) else None
 
 
 def describe_cost(model: Any, threads: int) -> str:

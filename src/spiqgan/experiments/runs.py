@@ -116,7 +116,7 @@ def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         out = []
         for k in sorted(set(old) | set(new), key=str):
-            out += _differences(old.get(k, "(absent)"), new.get(k, "(absent)"), f"{prefix}{k}." if prefix or k else "")
+            out += _differences(old.get(k, "(absent)"), new.get(k, "(absent)"), f"{prefix}{k}.")
         return out
     return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
 
