@@ -21,7 +21,7 @@ STAGES = [
     ("evaluation",),
     ("quantum",),
     ("training",),
-    ("model", "baselines"),
+    ("model", "baselines", "born"),
     ("experiments", "cost"),
     ("cli", "__main__"),
 ]

@@ -14,7 +14,11 @@ folder and ``spiqgan compare`` puts them side by side:
 ``dg``            dichotomized Gaussian (Macke et al. 2009)           temporal (stationary)
 ``wgan-mlp``      Wasserstein GAN, MLP generator                      temporal
 ``wgan-conv``     Wasserstein GAN, convolutional generator            temporal
+``bitflip``       bit-flip model, IQP's classical look-alike           latent state
 ================  ==================================================  ===================
+
+The Born machines of :mod:`spiqgan.born` (``cry``, ``iqp``, and ``bitflip``,
+which is classical) are registered here with the rest.
 
 :func:`make_model` builds any of them, or SpiQGAN (``spiqgan``, ``qce2023``);
 :func:`load_model` reads any saved model back.
@@ -31,14 +35,16 @@ from spiqgan.baselines.dg import DichotomizedGaussian
 from spiqgan.baselines.maxent import Ising, KPairwise
 
 __all__ = ["IndependentBernoulli", "Ising", "KPairwise", "DichotomizedGaussian", "WindowModel", "CLASSICAL_MODELS",
-           "QUANTUM_MODELS", "MODEL_NAMES", "make_model", "hyperparameters", "load_model", "model_class", "model_params",
+           "QUANTUM_MODELS", "BORN_MODELS", "MODEL_NAMES", "make_model", "hyperparameters", "load_model", "model_class", "model_params",
            "ModelConfigError", "NotFittedError"]
 
 #: the SpiQGAN architectures (:class:`spiqgan.model.SpiQGAN`'s ``model`` hyperparameter)
 QUANTUM_MODELS = ("spiqgan", "qce2023")
+#: the Born machines of spiqgan.born: pairwise-coupled circuits with exact likelihoods (bitflip is classical)
+BORN_MODELS = ("cry", "iqp", "bitflip")
 #: the classical models by name (the WGANs are imported with torch, when asked for)
 CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "dg", "wgan-mlp", "wgan-conv")
-MODEL_NAMES = QUANTUM_MODELS + CLASSICAL_MODELS
+MODEL_NAMES = QUANTUM_MODELS + BORN_MODELS + CLASSICAL_MODELS
 
 
 def model_class(name: str) -> type:
@@ -51,6 +57,10 @@ def model_class(name: str) -> type:
         from spiqgan.baselines.wgan import WGAN_Conv, WGAN_MLP
 
         return WGAN_MLP if name == "wgan-mlp" else WGAN_Conv
+    if name in BORN_MODELS:
+        from spiqgan.born import BORN_MODELS as born
+
+        return born[name]
     classes = {c.name: c for c in (IndependentBernoulli, Ising, KPairwise, DichotomizedGaussian)}
     if name not in classes:
         raise ModelConfigError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}.")
@@ -71,7 +81,7 @@ def hyperparameters() -> dict[str, tuple[Any, list[str], bool]]:
     import inspect
 
     out: dict[str, tuple[Any, list[str], bool]] = {}
-    for name in ("spiqgan",) + CLASSICAL_MODELS:
+    for name in ("spiqgan",) + BORN_MODELS + CLASSICAL_MODELS:
         for key, param in inspect.signature(model_class(name).__init__).parameters.items():
             if key in ("self", "n_neurons", "n_timesteps", "model"):
                 continue

@@ -1,0 +1,322 @@
+r"""Born machines: patch generators of pairwise-coupled circuits, with a latent common input and memory.
+
+A window ``(t, n)`` is generated as in SpiQGAN, one sub-generator per time step,
+but each sub-generator is a circuit of :mod:`spiqgan.quantum.families` (one
+trainable coupling per pair of neurons) instead of the paper's chain, and its
+single-qubit angles are shifted by two inputs:
+
+* a **latent common state** :math:`z \in \mathbb R^d`, drawn once per window and
+  shared by every time step (SpiQGAN's shared noise, with few parameters): the
+  angle of neuron ``j`` at step ``s`` gains :math:`\sum_k U_{sjk} z_k`, a
+  low-rank loading (``d`` components, ``n d`` weights per step instead of a
+  ``q x q`` mixing matrix). ``z`` takes the ``m^d`` values of the Gauss-Hermite
+  rule of ``m = latent_nodes`` points per dimension, with its weights: a
+  discrete stand-in for :math:`\mathcal N(0, I_d)` under which the likelihood
+  is an exact finite sum (no Monte Carlo, no noise draws).
+* **memory** of the last ``memory`` patterns (``"cry"`` only): the angle of
+  neuron ``j`` at step ``s`` gains :math:`\sum_{l=1}^{L}\sum_i V_{l,ji} x_{s-l,i}`,
+  a classically controlled rotation (on hardware: mid-circuit measurement and
+  feed-forward). ``V`` is shared by all steps; steps before the window's first
+  are taken at the training firing rates.
+
+With both, the exact probability of a window is
+
+.. math:: P(x) = \sum_k w_k \prod_{s=1}^{t} P_s(x_s \mid x_{s-L..s-1}, z_k),
+
+each factor exact (:func:`spiqgan.quantum.families.distribution`), and the fit
+is exact maximum likelihood (L-BFGS, float64) on the distinct training windows
+weighted by their counts, with an L2 penalty ``l2`` on the couplings,
+loadings and memory weights.
+
+It starts from the **independent model**: the single-qubit angles reproduce the
+training firing rates of every neuron and step exactly when the couplings are
+zero. Zero couplings and loadings are a saddle of the likelihood (the IQP
+circuit, the bit-flip model and the latent loading have zero gradient there),
+so they start at small random values of standard deviation ``init_scale``
+(``0``: exactly the independent model).
+
+Trainable parameters: ``t n`` angles, ``n(n-1)/2`` couplings (``t`` times that
+with ``couplings="per_step"``), ``t n d`` loadings and ``L n^2`` memory
+weights; 65 at ``(n, t) = (10, 1)`` with ``d = 1``.
+
+``ControlledRY``, ``IQP`` and ``BitFlip`` are the three families; the bit-flip
+model is classical (IQP's look-alike) and is here because it shares
+everything with IQP except the interference.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from spiqgan.baselines.base import ModelConfigError, WindowModel
+from spiqgan.quantum import families as fam
+from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
+
+__all__ = ["BornMachine", "ControlledRY", "IQP", "BitFlip", "BORN_MODELS", "latent_rule"]
+
+
+def latent_rule(dim: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Hermite nodes ``(nodes**dim, dim)`` and weights (summing to 1) of a standard normal in ``dim`` dimensions."""
+    if dim == 0:
+        return np.zeros((1, 0)), np.ones(1)
+    x, w = np.polynomial.hermite_e.hermegauss(nodes)
+    w = w / w.sum()
+    grids = np.meshgrid(*([x] * dim), indexing="ij")
+    weights = np.meshgrid(*([w] * dim), indexing="ij")
+    return np.stack([g.ravel() for g in grids], 1), np.prod([v.ravel() for v in weights], 0)
+
+
+class BornMachine(WindowModel):
+    """A patch Born machine of one circuit family (see the module docstring).
+
+    Parameters
+    ----------
+    n_neurons, n_timesteps
+        ``n`` and ``t`` of the windows (``None``: those of the training windows).
+    latent_dim
+        ``d``, dimensions of the latent common state (0: none).
+    latent_nodes
+        ``m``, Gauss-Hermite points per latent dimension (``m^d`` latent values).
+    memory
+        ``L``, earlier patterns each step is conditioned on (``"cry"`` only);
+        ``None``: 1 for ``"cry"`` windows longer than one step, else 0.
+    couplings
+        ``"shared"``: one coupling per pair for all steps; ``"per_step"``: one per pair and step.
+    init_scale
+        Standard deviation of the initial couplings, loadings and memory weights.
+    steps
+        Largest number of L-BFGS iterations.
+    l2
+        L2 penalty per window on couplings, loadings and memory weights.
+    tol
+        Stop when an iteration changes the mean log-likelihood by less than this.
+    seed
+        Seeds the initial values and sampling.
+
+    Attributes
+    ----------
+    angles_, pairs_, loadings_, memory_, pad_ : np.ndarray
+        ``(t, n)``, ``(n(n-1)/2,)`` or ``(t, n(n-1)/2)``, ``(t, n, d)``, ``(L, n, n)``, ``(n,)`` (the
+        firing rates standing in for the patterns before a window).
+    """
+
+    #: the circuit family (:data:`spiqgan.quantum.families.FAMILIES`)
+    family: ClassVar[str] = ""
+    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "pad_")
+
+    def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
+                 latent_nodes: int = 12, memory: int | None = None, couplings: str = "shared",
+                 init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
+                 seed: int = 0) -> None:
+        super().__init__(n_neurons, n_timesteps, seed=seed)
+        self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
+        self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
+
+    # ------------------------------------------------------------ params
+    def resolved_params(self) -> dict[str, Any]:
+        p = super().resolved_params()
+        self._check_positive(p, ("latent_nodes", "steps"))
+        self._check_positive(p, ("tol",), float)
+        for k in ("latent_dim",) + (() if p["memory"] is None else ("memory",)):
+            if isinstance(p[k], bool) or not isinstance(p[k], (int, np.integer)) or p[k] < 0:
+                raise ModelConfigError(f"{k} must be an integer >= 0, got {p[k]!r}.")
+        for k in ("init_scale", "l2"):
+            if isinstance(p[k], bool) or not isinstance(p[k], (int, float)) or not math.isfinite(p[k]) or p[k] < 0:
+                raise ModelConfigError(f"{k} must be a number >= 0, got {p[k]!r}.")
+        if p["couplings"] not in ("shared", "per_step"):
+            raise ModelConfigError(f"couplings must be 'shared' or 'per_step', got {p['couplings']!r}.")
+        if p["latent_nodes"] ** p["latent_dim"] > 4096:
+            raise ModelConfigError(f"latent_nodes ** latent_dim = {p['latent_nodes']}**{p['latent_dim']} latent values "
+                                   "is more than 4096; use fewer nodes or dimensions.")
+        if p["memory"] and self.family != "cry":
+            raise ModelConfigError(f"memory conditions each step on earlier patterns, which only the 'cry' family "
+                                   f"does; model {self.name!r} takes memory=0.")
+        if p["n_neurons"] is not None and p["n_neurons"] > 16:
+            raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
+                                   "than 16 neurons.")
+        return p
+
+    def _memory(self, p: dict[str, Any]) -> int:
+        if p["memory"] is None:
+            return 1 if self.family == "cry" and p["n_timesteps"] > 1 else 0
+        return min(int(p["memory"]), p["n_timesteps"] - 1)
+
+    def _n_parameters(self) -> int:
+        return sum(int(np.asarray(getattr(self, k)).size) for k in self._FITTED if k != "pad_")
+
+    # ------------------------------------------------------------ model
+    def _tensors(self) -> dict[str, torch.Tensor]:
+        return {k: torch.as_tensor(np.asarray(getattr(self, k)), dtype=torch.float64) for k in self._FITTED}
+
+    def _latent(self) -> tuple[torch.Tensor, torch.Tensor]:
+        z, w = latent_rule(self.params_["latent_dim"], self.params_["latent_nodes"])
+        return torch.as_tensor(z, dtype=torch.float64), torch.as_tensor(w, dtype=torch.float64)
+
+    @staticmethod
+    def _step_angles(v: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
+        """Angles of every latent value and step without memory: ``(K, t, n)``."""
+        return v["angles_"][None] + torch.einsum("tnd,kd->ktn", v["loadings_"], z)
+
+    def _memory_term(self, v: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """``sum_l V_l x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``."""
+        mem = v["memory_"]
+        b, t, n = x.shape
+        padded = torch.cat([v["pad_"].expand(b, mem.shape[0], n), x], 1)
+        out = torch.zeros_like(x)
+        for lag in range(1, mem.shape[0] + 1):
+            out = out + padded[:, mem.shape[0] - lag: mem.shape[0] - lag + t] @ mem[lag - 1].T
+        return out
+
+    def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
+                        logw: torch.Tensor) -> torch.Tensor:
+        """Exact ``log P(x)`` of windows ``x: (B, t, n)`` float64, ``(B,)``."""
+        n = x.shape[2]
+        base = self._step_angles(v, z)  # (K, t, n)
+        if self.family == "cry":
+            wl = fam.lower_triangular(v["pairs_"], n).expand(x.shape[1], n, n)  # (t, n, n)
+            inner = torch.einsum("bti,tji->btj", x, wl)  # sum_{i<j} W_ji x_i
+            angles = base[:, None] + (inner + self._memory_term(v, x))[None]  # (K, B, t, n)
+            log1, log0 = fam.cry_log_conditionals(angles)
+            per_k = (x * log1 + (1 - x) * log0).sum((-1, -2))  # (K, B)
+        else:
+            dist = fam.distribution(self.family, base, v["pairs_"])  # (K, t, 2**n)
+            idx = bits_to_indices(x.to(torch.uint8))  # (B, t)
+            logp = torch.log(dist.clamp_min(torch.finfo(dist.dtype).tiny))
+            steps = torch.arange(x.shape[1])
+            per_k = logp[:, steps[None, :], idx].sum(-1)  # (K, B)
+        return torch.logsumexp(per_k + logw[:, None], dim=0)
+
+    def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
+        """Exact natural-log probability of each window ``(B, t, n)``: ``(B,)``."""
+        from spiqgan.data.raster import check_windows
+
+        self._check_fitted()
+        x = check_windows(windows, what="windows")
+        p = self.params_
+        if x.shape[1:] != (p["n_timesteps"], p["n_neurons"]):
+            raise ModelConfigError(f"windows have (t, n) = {x.shape[1:]}; the model is for "
+                                   f"({p['n_timesteps']}, {p['n_neurons']}).")
+        z, w = self._latent()
+        with torch.no_grad():
+            out = self._log_likelihood(self._tensors(), torch.as_tensor(x, dtype=torch.float64), z, torch.log(w))
+        return out.numpy()
+
+    # ------------------------------------------------------------ fit
+    def progress_steps(self) -> int:
+        return int(self.steps)
+
+    def _initial(self, x: np.ndarray, p: dict[str, Any]) -> dict[str, torch.Tensor]:
+        t, n = p["n_timesteps"], p["n_neurons"]
+        rng = torch.Generator().manual_seed(int(p["seed"]))
+        rates = torch.as_tensor(x.mean(0, dtype=np.float64))  # (t, n)
+        n_pairs = n * (n - 1) // 2
+        scale = float(p["init_scale"])
+
+        def small(*shape: int) -> torch.Tensor:
+            return torch.randn(*shape, generator=rng, dtype=torch.float64) * scale
+
+        return {"angles_": fam.independent_angles(self.family, rates),
+                "pairs_": small(n_pairs) if p["couplings"] == "shared" else small(t, n_pairs),
+                "loadings_": small(t, n, p["latent_dim"]),
+                "memory_": small(self._memory(p), n, n),
+                "pad_": rates.mean(0)}
+
+    def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
+        flat = x.reshape(x.shape[0], -1)
+        unique, counts = np.unique(flat, axis=0, return_counts=True)
+        xu = torch.as_tensor(unique.reshape(-1, *x.shape[1:]), dtype=torch.float64)
+        weight = torch.as_tensor(counts / counts.sum(), dtype=torch.float64)
+        values = self._initial(x, p)
+        trained = {k: torch.nn.Parameter(v) for k, v in values.items() if k != "pad_"}
+        z, w = self._latent()
+        logw = torch.log(w)
+        penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_")]
+        opt = torch.optim.LBFGS(list(trained.values()), lr=1.0, max_iter=int(p["steps"]),
+                                max_eval=int(p["steps"]) * 5 // 4, tolerance_grad=1e-12, tolerance_change=p["tol"],
+                                history_size=50, line_search_fn="strong_wolfe")
+        chunk = max(1, 2**22 // (z.shape[0] * x.shape[1] * x.shape[2]))
+
+        def closure() -> torch.Tensor:
+            opt.zero_grad()
+            total = torch.zeros((), dtype=torch.float64)
+            v = {**trained, "pad_": values["pad_"]}
+            for start in range(0, xu.shape[0], chunk):
+                part = -(self._log_likelihood(v, xu[start:start + chunk], z, logw) * weight[start:start + chunk]).sum()
+                part.backward()
+                total = total + part.detach()
+            if p["l2"] > 0:
+                reg = 0.5 * p["l2"] * sum((t_ ** 2).sum() for t_ in penalized)
+                reg.backward()
+                total = total + reg.detach()
+            self.history_.append({"step": len(self.history_) + 1, "nll": float(total)})
+            if progress is not None and len(self.history_) <= p["steps"]:
+                progress.update(1)
+            return total
+
+        opt.step(closure)
+        for k, v in trained.items():
+            setattr(self, k, v.detach().numpy().copy())
+        self.pad_ = values["pad_"].numpy().copy()
+
+    # ------------------------------------------------------------ sample
+    def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
+        p = self.params_
+        t, n = p["n_timesteps"], p["n_neurons"]
+        v = self._tensors()
+        z, w = self._latent()
+        gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
+        which = torch.multinomial(w, n_windows, replacement=True, generator=gen)  # latent value of each window
+        with torch.no_grad():
+            base = self._step_angles(v, z)[which]  # (N, t, n)
+            if self.family != "cry":
+                dist = fam.distribution(self.family, self._step_angles(v, z), v["pairs_"])  # (K, t, 2**n)
+                return indices_to_bits(sample_indices(dist[which], gen), n).numpy()
+            wl = fam.lower_triangular(v["pairs_"], n).expand(t, n, n)
+            x = torch.zeros(n_windows, t, n, dtype=torch.float64)
+            for s in range(t):
+                mem = self._memory_term(v, x)[:, s]  # only steps before s are read
+                for j in range(n):
+                    angle = base[:, s, j] + mem[:, j] + x[:, s] @ wl[s, j]
+                    prob = 0.5 - 0.5 * torch.cos(angle)
+                    x[:, s, j] = (torch.rand(n_windows, generator=gen, dtype=torch.float64) < prob).double()
+            return x.to(torch.uint8).numpy()
+
+    # ------------------------------------------------------------ resources
+    def resources(self) -> dict[str, Any]:
+        """Qubits, trainable parameters and two-qubit gates per sub-generator (the circuit a device would run)."""
+        self._check_fitted()
+        p = self.params_
+        n, t, mem = p["n_neurons"], p["n_timesteps"], self._memory(p)
+        return {"family": self.family, "interference": fam.INTERFERENCE[self.family], "qubits": n,
+                "sub_generators": t, "latent_values": p["latent_nodes"] ** p["latent_dim"],
+                "two_qubit_gates_per_sub_generator": n * (n - 1) // 2, "memory": mem,
+                "trainable_parameters": self.n_parameters}
+
+
+class ControlledRY(BornMachine):
+    """Controlled-RY Born machine (``--model cry``): exact, no interference; see :mod:`spiqgan.quantum.families`."""
+
+    name = "cry"
+    family = "cry"
+
+
+class IQP(BornMachine):
+    """IQP Born machine (``--model iqp``): commuting ZZ phases between Hadamards, interference."""
+
+    name = "iqp"
+    family = "iqp"
+
+
+class BitFlip(BornMachine):
+    """The bit-flip model (``--model bitflip``): IQP's classical look-alike, the same parameters without interference."""
+
+    name = "bitflip"
+    family = "bitflip"
+
+
+#: the Born machines by model name
+BORN_MODELS = {c.name: c for c in (ControlledRY, IQP, BitFlip)}

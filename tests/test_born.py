@@ -1,0 +1,119 @@
+"""Born machines: exact likelihoods against brute-force enumeration, the independent start, sampling, save/load."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from spiqgan.baselines import ModelConfigError, load_model, make_model
+from spiqgan.born import BitFlip, ControlledRY, IQP, latent_rule
+from spiqgan.quantum import families as fam
+
+
+def _windows(n_windows: int, t: int, n: int, seed: int = 0) -> np.ndarray:
+    """Correlated toy windows: a slow common drive in each window, neurons firing more together."""
+    rng = np.random.default_rng(seed)
+    drive = rng.normal(size=(n_windows, 1, 1))
+    p = 1 / (1 + np.exp(-(-1.5 + 1.2 * drive + 0.3 * rng.normal(size=(n_windows, t, n)))))
+    return (rng.random((n_windows, t, n)) < p).astype(np.uint8)
+
+
+def _all_windows(t: int, n: int) -> np.ndarray:
+    return np.array(list(itertools.product((0, 1), repeat=t * n)), dtype=np.uint8).reshape(-1, t, n)
+
+
+def _brute_force(model, windows: np.ndarray) -> np.ndarray:
+    """P(x) from the definition: a sum over latent values of a product over steps of each step's exact distribution."""
+    p = model.params_
+    t, n = p["n_timesteps"], p["n_neurons"]
+    z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
+    mem = np.asarray(model.memory_)
+    out = np.zeros(len(windows))
+    for b, x in enumerate(windows):
+        for zk, wk in zip(z, w):
+            prob = wk
+            for s in range(t):
+                angles = model.angles_[s] + model.loadings_[s] @ zk
+                for lag in range(1, mem.shape[0] + 1):
+                    prev = x[s - lag] if s - lag >= 0 else model.pad_
+                    angles = angles + mem[lag - 1] @ prev
+                pairs = model.pairs_ if model.pairs_.ndim == 1 else model.pairs_[s]
+                dist = fam.distribution(model.family, torch.tensor(angles), torch.tensor(pairs)).numpy()
+                prob *= dist[int("".join(map(str, x[s])), 2)]
+            out[b] += prob
+    return out
+
+
+CASES = [
+    (ControlledRY, 2, 2, dict(latent_dim=1, latent_nodes=3, memory=1)),
+    (ControlledRY, 3, 2, dict(latent_dim=2, latent_nodes=2, memory=2, couplings="per_step")),
+    (ControlledRY, 3, 1, dict(latent_dim=0)),
+    (IQP, 2, 2, dict(latent_dim=1, latent_nodes=3)),
+    (IQP, 3, 1, dict(latent_dim=1, latent_nodes=4, couplings="per_step")),
+    (BitFlip, 2, 2, dict(latent_dim=1, latent_nodes=3)),
+]
+
+
+@pytest.mark.parametrize("cls, n, t, kw", CASES, ids=lambda c: getattr(c, "__name__", None))
+def test_likelihood_is_exact(cls, n, t, kw):
+    model = cls(n, t, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
+    every = _all_windows(t, n)
+    logp = model.log_likelihood(every)
+    np.testing.assert_allclose(np.exp(logp), _brute_force(model, every), rtol=1e-10, atol=1e-14)
+    assert np.exp(logp).sum() == pytest.approx(1.0, abs=1e-10)
+
+
+@pytest.mark.parametrize("cls, n, t, kw", CASES, ids=lambda c: getattr(c, "__name__", None))
+def test_samples_follow_the_likelihood(cls, n, t, kw):
+    model = cls(n, t, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
+    draws = model.sample(40000, seed=3)
+    every = _all_windows(t, n)
+    keys = {w.tobytes(): i for i, w in enumerate(every)}
+    freq = np.bincount([keys[w.tobytes()] for w in draws], minlength=len(every)) / len(draws)
+    expected = np.exp(model.log_likelihood(every))
+    assert np.abs(freq - expected).max() < 5 * np.sqrt(expected.max() / len(draws))
+
+
+@pytest.mark.parametrize("cls", [ControlledRY, IQP, BitFlip])
+def test_fit_starts_at_the_independent_model(cls):
+    """With init_scale=0 and no steps beyond the first evaluation, every neuron and step keeps its training rate."""
+    x = _windows(500, 3, 4)
+    model = cls(4, 3, init_scale=0.0, steps=1, latent_dim=1, memory=0)
+    start = model._initial(x, model.resolved_params() | {"n_timesteps": 3, "n_neurons": 4})
+    dist = fam.distribution(cls.family, start["angles_"], start["pairs_"])
+    rates = dist @ fam._pattern_bits(4, torch.float64)
+    np.testing.assert_allclose(rates.numpy(), x.mean(0), atol=1e-12)
+
+
+def test_fit_improves_on_the_independent_start_and_counts_parameters():
+    x = _windows(3000, 3, 4, seed=1)
+    model = ControlledRY(4, 3, steps=60, seed=0).fit(x)
+    nll = [h["nll"] for h in model.history_]
+    assert nll[-1] < nll[0] - 0.01
+    # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 by default for t > 1)
+    assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + 16
+    assert model.resources()["trainable_parameters"] == model.n_parameters
+    assert ControlledRY(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
+
+
+def test_save_load_round_trip(tmp_path):
+    model = make_model("iqp", 3, 2, steps=3, latent_nodes=3).fit(_windows(100, 2, 3))
+    path = model.save(tmp_path / "m.safetensors")
+    again = load_model(path)
+    assert isinstance(again, IQP)
+    np.testing.assert_array_equal(again.sample(50, seed=4), model.sample(50, seed=4))
+    np.testing.assert_allclose(again.log_likelihood(_windows(20, 2, 3)), model.log_likelihood(_windows(20, 2, 3)))
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(memory=1), "only the 'cry' family"),
+    (dict(couplings="all"), "couplings must be"),
+    (dict(latent_dim=-1), "latent_dim must be"),
+    (dict(latent_nodes=20, latent_dim=3), "more than 4096"),
+])
+def test_bad_options_are_one_line_errors(kw, match):
+    with pytest.raises(ModelConfigError, match=match):
+        IQP(2, 2, **kw).fit(_windows(10, 2, 2))
