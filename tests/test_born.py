@@ -30,16 +30,19 @@ def _brute_force(model, windows: np.ndarray) -> np.ndarray:
     p = model.params_
     t, n = p["n_timesteps"], p["n_neurons"]
     z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
-    mem = np.asarray(model.memory_)
+    mem, own = np.asarray(model.memory_), np.asarray(model.own_)
     out = np.zeros(len(windows))
     for b, x in enumerate(windows):
         for zk, wk in zip(z, w):
             prob = wk
             for s in range(t):
                 angles = model.angles_[s] + model.loadings_[s] @ zk
-                for lag in range(1, mem.shape[0] + 1):
+                for lag in range(1, max(mem.shape[0], own.shape[0]) + 1):
                     prev = x[s - lag] if s - lag >= 0 else model.pad_
-                    angles = angles + mem[lag - 1] @ prev
+                    if lag <= mem.shape[0]:
+                        angles = angles + mem[lag - 1] @ prev
+                    if lag <= own.shape[0]:
+                        angles = angles + own[lag - 1] * prev
                 pairs = model.pairs_ if model.pairs_.ndim == 1 else model.pairs_[s]
                 dist = fam.distribution(model.family, torch.tensor(angles), torch.tensor(pairs)).numpy()
                 prob *= dist[int("".join(map(str, x[s])), 2)]
@@ -50,6 +53,7 @@ def _brute_force(model, windows: np.ndarray) -> np.ndarray:
 CASES = [
     (ControlledRY, 2, 2, dict(latent_dim=1, latent_nodes=3, memory=1)),
     (ControlledRY, 3, 2, dict(latent_dim=2, latent_nodes=2, memory=2, couplings="per_step")),
+    (ControlledRY, 2, 4, dict(latent_dim=1, latent_nodes=2, memory=1, history=3)),
     (ControlledRY, 3, 1, dict(latent_dim=0)),
     (IQP, 2, 2, dict(latent_dim=1, latent_nodes=3)),
     (IQP, 3, 1, dict(latent_dim=1, latent_nodes=4, couplings="per_step")),
@@ -81,7 +85,7 @@ def test_samples_follow_the_likelihood(cls, n, t, kw):
 def test_fit_starts_at_the_independent_model(cls):
     """With init_scale=0 and no steps beyond the first evaluation, every neuron and step keeps its training rate."""
     x = _windows(500, 3, 4)
-    model = cls(4, 3, init_scale=0.0, steps=1, latent_dim=1, memory=0)
+    model = cls(4, 3, init_scale=0.0, steps=1, latent_dim=1, memory=0, history=0)
     start = model._initial(x, model.resolved_params() | {"n_timesteps": 3, "n_neurons": 4})
     dist = fam.distribution(cls.family, start["angles_"], start["pairs_"])
     rates = dist @ fam._pattern_bits(4, torch.float64)
@@ -93,8 +97,9 @@ def test_fit_improves_on_the_independent_start_and_counts_parameters():
     model = ControlledRY(4, 3, steps=60, seed=0).fit(x)
     nll = [h["nll"] for h in model.history_]
     assert nll[-1] < nll[0] - 0.01
-    # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 by default for t > 1)
-    assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + 16
+    # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 by default for t > 1),
+    # own history H n (H = t - 1 by default)
+    assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + 16 + 2 * 4
     assert model.resources()["trainable_parameters"] == model.n_parameters
     assert ControlledRY(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
 
@@ -110,6 +115,7 @@ def test_save_load_round_trip(tmp_path):
 
 @pytest.mark.parametrize("kw, match", [
     (dict(memory=1), "only the 'cry' family"),
+    (dict(history=2), "only the 'cry' family"),
     (dict(couplings="all"), "couplings must be"),
     (dict(latent_dim=-1), "latent_dim must be"),
     (dict(latent_nodes=20, latent_dim=3), "more than 4096"),

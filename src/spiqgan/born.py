@@ -106,14 +106,16 @@ class BornMachine(WindowModel):
 
     #: the circuit family (:data:`spiqgan.quantum.families.FAMILIES`)
     family: ClassVar[str] = ""
-    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "pad_")
+    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "pad_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
-                 latent_nodes: int = 12, memory: int | None = None, couplings: str = "shared",
+                 latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
+                 couplings: str = "shared",
                  init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
+        self.history = history
         self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
 
     # ------------------------------------------------------------ params
@@ -121,7 +123,7 @@ class BornMachine(WindowModel):
         p = super().resolved_params()
         self._check_positive(p, ("latent_nodes", "steps"))
         self._check_positive(p, ("tol",), float)
-        for k in ("latent_dim",) + (() if p["memory"] is None else ("memory",)):
+        for k in ("latent_dim",) + tuple(k for k in ("memory", "history") if p[k] is not None):
             if isinstance(p[k], bool) or not isinstance(p[k], (int, np.integer)) or p[k] < 0:
                 raise ModelConfigError(f"{k} must be an integer >= 0, got {p[k]!r}.")
         for k in ("init_scale", "l2"):
@@ -132,18 +134,21 @@ class BornMachine(WindowModel):
         if p["latent_nodes"] ** p["latent_dim"] > 4096:
             raise ModelConfigError(f"latent_nodes ** latent_dim = {p['latent_nodes']}**{p['latent_dim']} latent values "
                                    "is more than 4096; use fewer nodes or dimensions.")
-        if p["memory"] and self.family != "cry":
-            raise ModelConfigError(f"memory conditions each step on earlier patterns, which only the 'cry' family "
-                                   f"does; model {self.name!r} takes memory=0.")
+        for k in ("memory", "history"):
+            if p[k] and self.family != "cry":
+                raise ModelConfigError(f"{k} conditions each step on earlier patterns, which only the 'cry' family "
+                                       f"does; model {self.name!r} takes {k}=0.")
         if p["n_neurons"] is not None and p["n_neurons"] > 16:
             raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
                                    "than 16 neurons.")
         return p
 
-    def _memory(self, p: dict[str, Any]) -> int:
-        if p["memory"] is None:
-            return 1 if self.family == "cry" and p["n_timesteps"] > 1 else 0
-        return min(int(p["memory"]), p["n_timesteps"] - 1)
+    def _memory(self, p: dict[str, Any], key: str = "memory") -> int:
+        """Lags of ``memory`` (full matrices; default 1) or ``history`` (own spikes; default all ``t - 1``) in use."""
+        t = p["n_timesteps"]
+        if p[key] is None:
+            return 0 if self.family != "cry" else (min(1, t - 1) if key == "memory" else t - 1)
+        return min(int(p[key]), t - 1)
 
     def _n_parameters(self) -> int:
         return sum(int(np.asarray(getattr(self, k)).size) for k in self._FITTED if k != "pad_")
@@ -162,13 +167,18 @@ class BornMachine(WindowModel):
         return v["angles_"][None] + torch.einsum("tnd,kd->ktn", v["loadings_"], z)
 
     def _memory_term(self, v: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        """``sum_l V_l x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``."""
-        mem = v["memory_"]
+        """``sum_l V_l x_{s-l} + h_l * x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``."""
+        mem, own = v["memory_"], v["own_"]
         b, t, n = x.shape
-        padded = torch.cat([v["pad_"].expand(b, mem.shape[0], n), x], 1)
+        lags = max(mem.shape[0], own.shape[0])
+        padded = torch.cat([v["pad_"].expand(b, lags, n), x], 1)
         out = torch.zeros_like(x)
-        for lag in range(1, mem.shape[0] + 1):
-            out = out + padded[:, mem.shape[0] - lag: mem.shape[0] - lag + t] @ mem[lag - 1].T
+        for lag in range(1, lags + 1):
+            before = padded[:, lags - lag: lags - lag + t]  # x_{s - lag} for every step s
+            if lag <= mem.shape[0]:
+                out = out + before @ mem[lag - 1].T
+            if lag <= own.shape[0]:
+                out = out + before * own[lag - 1]
         return out
 
     def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
@@ -223,6 +233,7 @@ class BornMachine(WindowModel):
                 "pairs_": small(n_pairs) if p["couplings"] == "shared" else small(t, n_pairs),
                 "loadings_": small(t, n, p["latent_dim"]),
                 "memory_": small(self._memory(p), n, n),
+                "own_": small(self._memory(p, "history"), n),
                 "pad_": rates.mean(0)}
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
@@ -234,7 +245,7 @@ class BornMachine(WindowModel):
         trained = {k: torch.nn.Parameter(v) for k, v in values.items() if k != "pad_"}
         z, w = self._latent()
         logw = torch.log(w)
-        penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_")]
+        penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_", "own_")]
         opt = torch.optim.LBFGS(list(trained.values()), lr=1.0, max_iter=int(p["steps"]),
                                 max_eval=int(p["steps"]) * 5 // 4, tolerance_grad=1e-12, tolerance_change=p["tol"],
                                 history_size=50, line_search_fn="strong_wolfe")
