@@ -106,16 +106,16 @@ class BornMachine(WindowModel):
 
     #: the circuit family (:data:`spiqgan.quantum.families.FAMILIES`)
     family: ClassVar[str] = ""
-    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "pad_")
+    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "stay_", "pad_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
                  latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
-                 couplings: str = "shared",
+                 switching: bool = True, calibrate: int = 5, couplings: str = "shared",
                  init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
-        self.history = history
+        self.history, self.switching, self.calibrate = history, switching, calibrate
         self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
 
     # ------------------------------------------------------------ params
@@ -123,7 +123,7 @@ class BornMachine(WindowModel):
         p = super().resolved_params()
         self._check_positive(p, ("latent_nodes", "steps"))
         self._check_positive(p, ("tol",), float)
-        for k in ("latent_dim",) + tuple(k for k in ("memory", "history") if p[k] is not None):
+        for k in ("latent_dim", "calibrate") + tuple(k for k in ("memory", "history") if p[k] is not None):
             if isinstance(p[k], bool) or not isinstance(p[k], (int, np.integer)) or p[k] < 0:
                 raise ModelConfigError(f"{k} must be an integer >= 0, got {p[k]!r}.")
         for k in ("init_scale", "l2"):
@@ -191,14 +191,32 @@ class BornMachine(WindowModel):
             inner = torch.einsum("bti,tji->btj", x, wl)  # sum_{i<j} W_ji x_i
             angles = base[:, None] + (inner + self._memory_term(v, x))[None]  # (K, B, t, n)
             log1, log0 = fam.cry_log_conditionals(angles)
-            per_k = (x * log1 + (1 - x) * log0).sum((-1, -2))  # (K, B)
+            per_step = (x * log1 + (1 - x) * log0).sum(-1)  # (K, B, t)
         else:
             dist = fam.distribution(self.family, base, v["pairs_"])  # (K, t, 2**n)
             idx = bits_to_indices(x.to(torch.uint8))  # (B, t)
             logp = torch.log(dist.clamp_min(torch.finfo(dist.dtype).tiny))
             steps = torch.arange(x.shape[1])
-            per_k = logp[:, steps[None, :], idx].sum(-1)  # (K, B)
-        return torch.logsumexp(per_k + logw[:, None], dim=0)
+            per_step = logp[:, steps[None, :], idx]  # (K, B, t)
+        return self._forward(per_step, logw, v["stay_"])
+
+    @staticmethod
+    def _forward(per_step: torch.Tensor, logw: torch.Tensor, stay: torch.Tensor) -> torch.Tensor:
+        r"""``log P(x)`` from ``log P(x_s | ..., z_k)``, ``(K, B, t)``, summed over the latent's paths (forward algorithm).
+
+        The latent keeps its value from one step to the next with probability
+        :math:`
+ho = \sigma(	ext{stay})` and is redrawn from its weights otherwise;
+        with no ``stay`` parameter it keeps its value for the whole window.
+        """
+        if stay.numel() == 0:
+            return torch.logsumexp(per_step.sum(-1) + logw[:, None], dim=0)
+        log_keep, log_jump = torch.nn.functional.logsigmoid(stay), torch.nn.functional.logsigmoid(-stay)
+        alpha = logw[:, None] + per_step[..., 0]  # (K, B)
+        for s in range(1, per_step.shape[-1]):
+            jump = log_jump + logw[:, None] + torch.logsumexp(alpha, dim=0, keepdim=True)
+            alpha = per_step[..., s] + torch.logaddexp(log_keep + alpha, jump)
+        return torch.logsumexp(alpha, dim=0)
 
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
         """Exact natural-log probability of each window ``(B, t, n)``: ``(B,)``."""
@@ -234,6 +252,9 @@ class BornMachine(WindowModel):
                 "loadings_": small(t, n, p["latent_dim"]),
                 "memory_": small(self._memory(p), n, n),
                 "own_": small(self._memory(p, "history"), n),
+                # the latent's log-odds of keeping its value from one step to the next (0.9 at the start)
+                "stay_": torch.full((1 if p["latent_dim"] and t > 1 and p["switching"] else 0,), math.log(9.0),
+                                    dtype=torch.float64),
                 "pad_": rates.mean(0)}
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
@@ -272,6 +293,24 @@ class BornMachine(WindowModel):
         for k, v in trained.items():
             setattr(self, k, v.detach().numpy().copy())
         self.pad_ = values["pad_"].numpy().copy()
+        if self._memory(p) or self._memory(p, "history"):
+            self._calibrate(x.mean(0, dtype=np.float64), p)
+
+    def _calibrate(self, rates: np.ndarray, p: dict[str, Any], windows: int = 20000) -> None:
+        r"""Shift the single-qubit angles until the model's own firing rates are the training rates.
+
+        With memory, the likelihood fits each step given *real* earlier steps; a
+        generated window feeds back its own, and small errors compound (a
+        self-exciting neuron drifts up or down over the window). ``calibrate``
+        rounds of: draw ``windows`` windows, and move each angle by the difference of
+        :math:`2\arcsin\sqrt r` between the training rate and the drawn one.
+        """
+        self._fitted_flag = True
+        target = fam.independent_angles("cry", torch.as_tensor(rates)).numpy()
+        for round_ in range(int(p["calibrate"])):
+            drawn = self._sample(windows, np.random.default_rng([int(p["seed"]), round_])).mean(0, dtype=np.float64)
+            now = fam.independent_angles("cry", torch.as_tensor(drawn)).numpy()
+            self.angles_ = self.angles_ + np.sign(np.sin(self.angles_)) * (target - now)  # the rate rises with |angle|
 
     # ------------------------------------------------------------ sample
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
@@ -280,12 +319,23 @@ class BornMachine(WindowModel):
         v = self._tensors()
         z, w = self._latent()
         gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
-        which = torch.multinomial(w, n_windows, replacement=True, generator=gen)  # latent value of each window
+        which = torch.multinomial(w, n_windows, replacement=True, generator=gen)  # the latent value at step 0
+        states = [which]
+        if v["stay_"].numel():  # keep it with probability sigmoid(stay), else redraw it
+            keep = torch.sigmoid(v["stay_"])[0]
+            for _ in range(1, t):
+                redraw = torch.multinomial(w, n_windows, replacement=True, generator=gen)
+                kept = torch.rand(n_windows, generator=gen, dtype=torch.float64) < keep
+                states.append(torch.where(kept, states[-1], redraw))
+        else:
+            states *= t
+        path = torch.stack(states, 1)  # (N, t)
+        steps = torch.arange(t)
         with torch.no_grad():
-            base = self._step_angles(v, z)[which]  # (N, t, n)
             if self.family != "cry":
                 dist = fam.distribution(self.family, self._step_angles(v, z), v["pairs_"])  # (K, t, 2**n)
-                return indices_to_bits(sample_indices(dist[which], gen), n).numpy()
+                return indices_to_bits(sample_indices(dist[path, steps], gen), n).numpy()
+            base = self._step_angles(v, z)[path, steps]  # (N, t, n)
             wl = fam.lower_triangular(v["pairs_"], n).expand(t, n, n)
             x = torch.zeros(n_windows, t, n, dtype=torch.float64)
             for s in range(t):

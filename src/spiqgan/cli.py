@@ -19,7 +19,7 @@ from typing import Sequence
 from spiqgan import __version__
 from spiqgan.data.raster import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
 from spiqgan.exceptions import DataError, SpiqganError
-from spiqgan.baselines import MODEL_NAMES
+from spiqgan.baselines import DEFAULT_MODEL, MODEL_NAMES
 from spiqgan.experiments.compare import DEFAULT_MODELS, DEFAULT_SIZES
 from spiqgan.cost import describe_cost
 from spiqgan.evaluation.scoring import DEFAULT_DRAWS
@@ -120,8 +120,10 @@ def _build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--no-progress", action="store_true", help="no progress line")
     tr.add_argument("--no-figures", action="store_true", help="no figures")
     tr.add_argument("--model", choices=MODEL_NAMES, default=None,
-                    help="spiqgan (default), qce2023, or a classical model: bernoulli, ising, kpairwise, dg "
-                         "(dichotomized Gaussian), wgan-mlp, wgan-conv (see spiqgan.baselines)")
+                    help="cry (default: controlled-RY Born machine), iqp (IQP Born machine), spiqgan (the paper's "
+                         "patch GAN; the default with --preset), qce2023, or a classical model: bitflip (IQP's "
+                         "look-alike), bernoulli, ising, kpairwise, dg (dichotomized Gaussian), wgan-mlp, wgan-conv "
+                         "(see spiqgan.born and spiqgan.baselines)")
     _add_hyperparameters(tr)
     tr.set_defaults(func=_cmd_train)
 
@@ -190,7 +192,8 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
     from spiqgan.baselines import hyperparameters
 
     groups = {"spiqgan": p.add_argument_group("SpiQGAN hyperparameters (see spiqgan.model.SpiQGAN)"),
-              "classical": p.add_argument_group("classical-model hyperparameters (see spiqgan.baselines)")}
+              "classical": p.add_argument_group("hyperparameters of the Born machines and classical models "
+                                                "(see spiqgan.born, spiqgan.baselines)")}
     for name, (default, users, same) in hyperparameters().items():
         flag = "--" + name.replace("_", "-")
         group = groups["spiqgan" if "spiqgan" in users else "classical"]
@@ -227,7 +230,7 @@ _PARAM_HELP = {
     "noise_mixing": "encode trainable mixtures of all noise components on every qubit (needs --trainable-encoding)",
     "readout": "measured bitstrings or thresholded probabilities",
     "init": "initial angles: uniform in [0, 2 pi) or near identity",
-    "init_scale": "std of the near-identity initialization",
+    "init_scale": "std of the near-identity initialization (spiqgan) or of the initial couplings (Born machines)",
     "qce_offset": "QCE 2023 readout constant c (neuron active when p_j > c; None: 2^-f)",
     "objective": "adversarial (the papers), likelihood (maximum likelihood, no critic) or hybrid (likelihood, then adversarial)",
     "pretrain_steps": "likelihood steps before the adversarial ones (hybrid)",
@@ -258,6 +261,12 @@ _PARAM_HELP = {
     "l2": "L2 penalty on the parameters",
     "tol": "convergence tolerance of the exact fit",
     "lr": "learning rate of the Monte Carlo fit",
+    "latent_dim": "dimensions d of the latent common state (0: none)",
+    "latent_nodes": "Gauss-Hermite values per latent dimension",
+    "memory": "earlier patterns each step is conditioned on (full couplings; cry only)",
+    "history": "earlier steps of each neuron's own spikes each step is conditioned on (cry only)",
+    "switching": "the latent state may change between steps (a sticky Markov chain) or is fixed per window",
+    "couplings": "one coupling per pair shared by all steps, or per step",
     "mc_chains": "Gibbs chains",
     "burn_in": "Gibbs sweeps before the first sample",
     "thin": "Gibbs sweeps between samples",
@@ -293,7 +302,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = _read_toml(args.config) if args.config else {}
     preset = args.preset or config.pop("preset", None)
     config.pop("preset", None)
-    name = args.model or config.pop("model", None) or "spiqgan"
+    name = args.model or config.pop("model", None) or ("spiqgan" if preset else DEFAULT_MODEL)
     config.pop("model", None)
     given = {k: getattr(args, k) for k in hyperparameters() if getattr(args, k, None) is not None}
     n, t = raster.n_neurons, args.timesteps

@@ -35,7 +35,7 @@ from spiqgan.baselines.dg import DichotomizedGaussian
 from spiqgan.baselines.maxent import Ising, KPairwise
 
 __all__ = ["IndependentBernoulli", "Ising", "KPairwise", "DichotomizedGaussian", "WindowModel", "CLASSICAL_MODELS",
-           "QUANTUM_MODELS", "BORN_MODELS", "MODEL_NAMES", "make_model", "hyperparameters", "load_model", "model_class", "model_params",
+           "QUANTUM_MODELS", "BORN_MODELS", "DEFAULT_MODEL", "MODEL_NAMES", "make_model", "hyperparameters", "load_model", "model_class", "model_params",
            "ModelConfigError", "NotFittedError"]
 
 #: the SpiQGAN architectures (:class:`spiqgan.model.SpiQGAN`'s ``model`` hyperparameter)
@@ -45,6 +45,9 @@ BORN_MODELS = ("cry", "iqp", "bitflip")
 #: the classical models by name (the WGANs are imported with torch, when asked for)
 CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "dg", "wgan-mlp", "wgan-conv")
 MODEL_NAMES = QUANTUM_MODELS + BORN_MODELS + CLASSICAL_MODELS
+#: what ``spiqgan train`` fits without --model or --preset: the family that measured best per parameter
+#: (benchmarks/born_fit.py)
+DEFAULT_MODEL = "cry"
 
 
 def model_class(name: str) -> type:

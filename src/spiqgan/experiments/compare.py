@@ -33,7 +33,7 @@ __all__ = ["comparison_sweep", "comparison_rows", "comparison_table", "reference
            "DEFAULT_SIZES"]
 
 #: the models of ``spiqgan compare`` unless told otherwise
-DEFAULT_MODELS = ("spiqgan", "bernoulli", "ising", "kpairwise", "dg", "wgan-mlp")
+DEFAULT_MODELS = ("cry", "iqp", "bitflip", "spiqgan", "bernoulli", "ising", "kpairwise", "dg", "wgan-mlp")
 #: generator sizes of the classical GANs: matched to SpiQGAN's parameter count, and two fixed sizes
 DEFAULT_SIZES: tuple[int | str, ...] = ("matched", 8, 64)
 
