@@ -79,7 +79,7 @@ def test_train_sample_evaluate_end_to_end(tmp_path, capsys):
     run = tmp_path / "run"
     config = tmp_path / "hp.toml"
     config.write_text('steps = 8\neval-every = 4\njs_windows = 200\nlr_generator = 0.02\n')
-    argv = ["train", "--neurons", "0-2", "--timesteps", "2", "--config", str(config), "--seed", "1",
+    argv = ["train", "--model", "spiqgan", "--neurons", "0-2", "--timesteps", "2", "--config", str(config), "--seed", "1",
             "--out", str(run), "--no-progress"]
     assert main(argv) == 0
     out = capsys.readouterr().out
@@ -102,7 +102,7 @@ def test_train_sample_evaluate_end_to_end(tmp_path, capsys):
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["train", "--out", "x", "--loss", "kk"], "invalid choice"),
+        (["train", "--model", "spiqgan", "--out", "x", "--loss", "kk"], "invalid choice"),
         (["train", "--out", "x", "--steps", "0", "--no-progress"], "steps must be a positive integer"),
         (["train", "--out", "x", "--config", "missing.toml"], "missing.toml: no such config file"),
         (["sample", "nowhere", "--out", "s.npy"], "no such checkpoint file"),

@@ -59,8 +59,15 @@ def problem_size(model: Any) -> int | None:
 
 def describe_cost(model: Any, threads: int) -> str:
     """One line: qubits, parameters, the simulator's state size per step, threads."""
+    from spiqgan.born import BornMachine
     from spiqgan.model import SpiQGAN
 
+    if isinstance(model, BornMachine):
+        p = model.resolved_params()
+        latent = p["latent_nodes"] ** p["latent_dim"]
+        return (f"cost: exact likelihood of the distinct training windows under {latent} latent value(s), "
+                f"2^{model.n_neurons} patterns per step at most, {p['steps']} L-BFGS iterations at most "
+                f"(parameters counted after the fit); {threads} torch thread(s)")
     if not isinstance(model, SpiQGAN):
         return f"cost: a classical fit (its parameters are counted after it); {threads} torch thread(s)"
     p = model.resolved_params()

@@ -19,7 +19,7 @@ from spiqgan.exceptions import RunFolderError
 from spiqgan.experiments.runs import CHECKPOINT_LAST, run_lock
 
 # a small likelihood run: 3 neurons, 2 bins, checkpoints every 5 steps
-TRAIN = ["train", "--neurons", "0-2", "--timesteps", "2", "--eval-every", "5", "--js-windows", "200",
+TRAIN = ["train", "--model", "spiqgan", "--neurons", "0-2", "--timesteps", "2", "--eval-every", "5", "--js-windows", "200",
          "--no-figures", "--no-progress", "--threads", "1"]
 
 
@@ -196,7 +196,7 @@ def test_readme_sample_then_evaluate_on_the_recording(recording_path, tmp_path, 
     """The README's recipe: train, sample, evaluate with the recording's --repeat-length."""
     data = ["--data", str(recording_path), "--repeat-length", "953", "--neurons", "0-3", "--timesteps", "5"]
     run = tmp_path / "run"
-    assert main(["train", *data, "--steps", "5", "--eval-every", "5", "--js-windows", "200", "--no-figures",
+    assert main(["train", "--model", "spiqgan", *data, "--steps", "5", "--eval-every", "5", "--js-windows", "200", "--no-figures",
                  "--no-progress", "--out", str(run)]) == 0
     assert main(["sample", str(run), "--windows", "2000", "--seed", "1", "--out", str(tmp_path / "samples.npy")]) == 0
     capsys.readouterr()
