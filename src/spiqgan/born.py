@@ -296,21 +296,25 @@ ho = \sigma(	ext{stay})` and is redrawn from its weights otherwise;
         if self._memory(p) or self._memory(p, "history"):
             self._calibrate(x.mean(0, dtype=np.float64), p)
 
-    def _calibrate(self, rates: np.ndarray, p: dict[str, Any], windows: int = 20000) -> None:
+    def _calibrate(self, rates: np.ndarray, p: dict[str, Any], windows: int = 50000, step: float = 0.7) -> None:
         r"""Shift the single-qubit angles until the model's own firing rates are the training rates.
 
         With memory, the likelihood fits each step given *real* earlier steps; a
         generated window feeds back its own, and small errors compound (a
         self-exciting neuron drifts up or down over the window). ``calibrate``
-        rounds of: draw ``windows`` windows, and move each angle by the difference of
-        :math:`2\arcsin\sqrt r` between the training rate and the drawn one.
+        rounds of: draw ``windows`` windows, and move each neuron's angles (at every
+        step alike) by ``step`` times the difference of :math:`2\arcsin\sqrt r`
+        between its training rate and its drawn rate, averaged over the steps (per
+        step, the draws are too few for rare neurons; below 1, because the feedback
+        amplifies a shift and a full step overshoots).
         """
         self._fitted_flag = True
-        target = fam.independent_angles("cry", torch.as_tensor(rates)).numpy()
+        target = fam.independent_angles("cry", torch.as_tensor(rates.mean(0))).numpy()
         for round_ in range(int(p["calibrate"])):
-            drawn = self._sample(windows, np.random.default_rng([int(p["seed"]), round_])).mean(0, dtype=np.float64)
+            drawn = self._sample(windows, np.random.default_rng([int(p["seed"]), round_])).mean((0, 1), dtype=np.float64)
             now = fam.independent_angles("cry", torch.as_tensor(drawn)).numpy()
-            self.angles_ = self.angles_ + np.sign(np.sin(self.angles_)) * (target - now)  # the rate rises with |angle|
+            # the rate rises with |angle|: move each angle away from 0 to raise it
+            self.angles_ = self.angles_ + step * np.sign(np.sin(self.angles_)) * (target - now)[None]
 
     # ------------------------------------------------------------ sample
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
