@@ -111,6 +111,20 @@ def test_fit_improves_on_the_independent_start_and_counts_parameters():
     assert ControlledRY(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
 
 
+def test_progress_counts_the_likelihood_evaluations():
+    """The progress line gets the evaluation number (it got 1 every time, so its time estimate said 2 h for 20 s)."""
+    steps = []
+
+    class Bar:
+        def update(self, step, **fields):
+            steps.append((step, fields["nll"]))
+
+    model = ControlledRY(4, 2, steps=20, seed=0).fit(_windows(500, 2, 4), progress=Bar())
+    assert [s for s, _ in steps] == list(range(1, len(steps) + 1))
+    assert 10 <= len(steps) <= 20
+    assert steps[0][1] == pytest.approx(model.history_[0]["nll"])
+
+
 def test_save_load_round_trip(tmp_path):
     model = make_model("iqp", 3, 2, steps=3, latent_nodes=3).fit(_windows(100, 2, 3))
     path = model.save(tmp_path / "m.safetensors")

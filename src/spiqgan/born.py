@@ -286,7 +286,7 @@ ho = \sigma(	ext{stay})` and is redrawn from its weights otherwise;
                 total = total + reg.detach()
             self.history_.append({"step": len(self.history_) + 1, "nll": float(total)})
             if progress is not None and len(self.history_) <= p["steps"]:
-                progress.update(1)
+                progress.update(len(self.history_), nll=float(total))
             return total
 
         opt.step(closure)
