@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spiqgan.baselines import ModelConfigError, load_model, make_model
-from spiqgan.born import BitFlip, ControlledRY, IQP, latent_rule
+from spiqgan.born import BitFlip, ControlledRY, IQP, latent_rule, mmd_squared
 from spiqgan.quantum import families as fam
 
 
@@ -125,6 +125,45 @@ def test_progress_counts_the_likelihood_evaluations():
     assert steps[0][1] == pytest.approx(model.history_[0]["nll"])
 
 
+@pytest.mark.parametrize("bandwidth", [0.5, 1.0, 3.0])
+def test_mmd_from_the_walsh_spectrum_is_the_kernel_double_sum(bandwidth):
+    m = 5
+    rng = np.random.default_rng(3)
+    p, q = rng.dirichlet(np.ones(2**m)), rng.dirichlet(np.ones(2**m))
+    bits = _all_windows(1, m)[:, 0].astype(float)
+    hamming = (bits[:, None, :] != bits[None, :, :]).sum(-1)
+    kernel = np.exp(-hamming / (2 * bandwidth**2))
+    direct = (p - q) @ kernel @ (p - q)
+    walsh = mmd_squared(torch.as_tensor(p), torch.as_tensor(q), m, bandwidth)
+    assert float(walsh) == pytest.approx(direct, rel=1e-12, abs=1e-15)
+    assert float(mmd_squared(torch.as_tensor(p), torch.as_tensor(p), m, bandwidth)) == pytest.approx(0, abs=1e-15)
+
+
+def test_mmd_refuses_windows_of_more_than_16_bits():
+    with pytest.raises(ModelConfigError, match="t n = 20 is more than 16 bits"):
+        IQP(5, 4, objective="mmd").fit(_windows(10, 4, 5))
+
+
+@pytest.mark.parametrize("cls, t, kw", [(IQP, 1, {}), (ControlledRY, 2, {})])
+def test_mmd_fit_lowers_the_exact_mmd_and_skips_calibration(cls, t, kw):
+    x = _windows(4000, t, 5, seed=2)
+    model = cls(5, t, objective="mmd", steps=80, seed=0, **kw).fit(x)
+    loss = [h["generator_loss"] for h in model.history_]
+    assert loss[-1] < 0.5 * loss[0]  # relative to the independent model's MMD
+    bits = 5 * t
+    every = _all_windows(t, 5)
+    p = torch.as_tensor(np.exp(model.log_likelihood(every)))
+    data = np.bincount([int("".join(map(str, w.ravel())), 2) for w in x], minlength=2**bits) / len(x)
+    rates = x.mean(0).ravel()
+    flat = every.reshape(len(every), -1)
+    indep = np.prod(np.where(flat == 1, rates, 1 - rates), axis=1)
+    fitted = float(mmd_squared(p, torch.as_tensor(data), bits, 1.0))
+    start = float(mmd_squared(torch.as_tensor(indep), torch.as_tensor(data), bits, 1.0))
+    assert fitted < 0.5 * start
+    assert fitted / start == pytest.approx(loss[-1] - 0.5 * 1e-4 * sum(
+        float((np.asarray(getattr(model, k)) ** 2).sum()) for k in ("pairs_", "loadings_", "memory_", "own_")), rel=1e-3)
+
+
 def test_save_load_round_trip(tmp_path):
     model = make_model("iqp", 3, 2, steps=3, latent_nodes=3).fit(_windows(100, 2, 3))
     path = model.save(tmp_path / "m.safetensors")
@@ -138,6 +177,8 @@ def test_save_load_round_trip(tmp_path):
     (dict(memory=1), "only the 'cry' family"),
     (dict(history=2), "only the 'cry' family"),
     (dict(couplings="all"), "couplings must be"),
+    (dict(objective="kl"), "objective must be"),
+    (dict(bandwidth=0.0), "bandwidth"),
     (dict(latent_dim=-1), "latent_dim must be"),
     (dict(latent_nodes=20, latent_dim=3), "more than 4096"),
 ])

@@ -28,6 +28,21 @@ is exact maximum likelihood (L-BFGS, float64) on the distinct training windows
 weighted by their counts, with an L2 penalty ``l2`` on the couplings,
 loadings and memory weights.
 
+The other objective, ``objective="mmd"``, minimizes the maximum mean
+discrepancy between the model's windows and the training windows under the
+kernel :math:`k(x, y) = e^{-|x - y|^2 / 2\sigma^2}` on the ``m = t n`` bits
+(``sigma = bandwidth``). It factorizes over bits, so in the Walsh basis it is
+diagonal (:func:`mmd_squared`):
+
+.. math:: \mathrm{MMD}^2 = 2^{-m} \sum_{S} (1 + a)^{m - |S|} (1 - a)^{|S|}
+          \left(\langle Z_S \rangle_P - \langle Z_S \rangle_{\text{data}}\right)^2,
+          \quad a = e^{-1/2\sigma^2},
+
+a weighted sum over expectation values of Pauli-Z strings, the quantity IQP
+circuits give cheaply on hardware. Here the ``<Z_S>`` come exactly from
+``P`` over all ``2^m`` windows (``m <= 16``). Since it scores the model's own
+windows (generated steps feed the memory), it needs no calibration.
+
 It starts from the **independent model**: the single-qubit angles reproduce the
 training firing rates of every neuron and step exactly when the couplings are
 zero. Zero couplings and loadings are a saddle of the likelihood (the IQP
@@ -56,7 +71,13 @@ from spiqgan.baselines.base import ModelConfigError, WindowModel
 from spiqgan.quantum import families as fam
 from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
 
-__all__ = ["BornMachine", "ControlledRY", "IQP", "BitFlip", "BORN_MODELS", "latent_rule"]
+__all__ = ["BornMachine", "ControlledRY", "IQP", "BitFlip", "BORN_MODELS", "BORN_CHOICES", "latent_rule",
+           "mmd_squared"]
+
+#: the allowed values of the Born machines' string hyperparameters
+BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), "couplings": ("shared", "per_step")}
+#: the most bits (t n) a window may have for the MMD objective, which enumerates every window
+MMD_MAX_BITS = 16
 
 
 def latent_rule(dim: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,6 +89,20 @@ def latent_rule(dim: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
     grids = np.meshgrid(*([x] * dim), indexing="ij")
     weights = np.meshgrid(*([w] * dim), indexing="ij")
     return np.stack([g.ravel() for g in grids], 1), np.prod([v.ravel() for v in weights], 0)
+
+
+def mmd_squared(p: torch.Tensor, q: torch.Tensor, n_bits: int, bandwidth: float) -> torch.Tensor:
+    r"""MMD\ :sup:`2` of two distributions over ``2**n_bits`` bit strings (last axis) under the Gaussian kernel.
+
+    ``k(x, y) = a^{|x - y|}`` with ``a = exp(-1 / 2 bandwidth^2)`` and ``|x - y|`` the Hamming
+    distance; equal to ``(p - q) K (p - q)`` but computed from the Walsh spectrum of ``p - q``
+    (the Pauli-Z expectation values), in ``O(m 2^m)`` instead of ``O(4^m)``.
+    """
+    a = math.exp(-1.0 / (2.0 * bandwidth**2))
+    spectrum = fam.walsh_hadamard(p - q, n_bits)
+    order = fam._pattern_bits(n_bits, p.dtype).sum(-1)  # |S| of every Walsh index
+    eig = (1 + a) ** (n_bits - order) * (1 - a) ** order
+    return (eig * spectrum**2).sum(-1) / 2**n_bits
 
 
 class BornMachine(WindowModel):
@@ -84,8 +119,21 @@ class BornMachine(WindowModel):
     memory
         ``L``, earlier patterns each step is conditioned on (``"cry"`` only);
         ``None``: 1 for ``"cry"`` windows longer than one step, else 0.
+    history
+        ``H``, earlier steps of each neuron's own spikes each step is conditioned on
+        (``"cry"`` only; one weight per lag and neuron); ``None``: ``t - 1`` for ``"cry"``, else 0.
+    switching
+        For ``t > 1``: the latent value may change between steps (kept with a fitted
+        probability, else redrawn) instead of staying fixed for the whole window.
+    calibrate
+        Rounds of rate calibration after a likelihood fit with memory (see :meth:`_calibrate`).
     couplings
         ``"shared"``: one coupling per pair for all steps; ``"per_step"``: one per pair and step.
+    objective
+        ``"likelihood"`` (exact maximum likelihood) or ``"mmd"`` (exact MMD over all
+        windows, ``t n <= 16``; see the module docstring).
+    bandwidth
+        ``sigma`` of the MMD kernel, in bits.
     init_scale
         Standard deviation of the initial couplings, loadings and memory weights.
     steps
@@ -99,8 +147,9 @@ class BornMachine(WindowModel):
 
     Attributes
     ----------
-    angles_, pairs_, loadings_, memory_, pad_ : np.ndarray
-        ``(t, n)``, ``(n(n-1)/2,)`` or ``(t, n(n-1)/2)``, ``(t, n, d)``, ``(L, n, n)``, ``(n,)`` (the
+    angles_, pairs_, loadings_, memory_, own_, stay_, pad_ : np.ndarray
+        ``(t, n)``, ``(n(n-1)/2,)`` or ``(t, n(n-1)/2)``, ``(t, n, d)``, ``(L, n, n)``, ``(H, n)``,
+        ``(1,)`` or ``(0,)`` (the latent's log-odds of keeping its value), ``(n,)`` (the
         firing rates standing in for the patterns before a window).
     """
 
@@ -111,26 +160,32 @@ class BornMachine(WindowModel):
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
                  latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
                  switching: bool = True, calibrate: int = 5, couplings: str = "shared",
-                 init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
+                 objective: str = "likelihood", bandwidth: float = 1.0, init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
         self.history, self.switching, self.calibrate = history, switching, calibrate
         self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
+        self.objective, self.bandwidth = objective, bandwidth
 
     # ------------------------------------------------------------ params
     def resolved_params(self) -> dict[str, Any]:
         p = super().resolved_params()
         self._check_positive(p, ("latent_nodes", "steps"))
-        self._check_positive(p, ("tol",), float)
+        self._check_positive(p, ("tol", "bandwidth"), float)
         for k in ("latent_dim", "calibrate") + tuple(k for k in ("memory", "history") if p[k] is not None):
             if isinstance(p[k], bool) or not isinstance(p[k], (int, np.integer)) or p[k] < 0:
                 raise ModelConfigError(f"{k} must be an integer >= 0, got {p[k]!r}.")
         for k in ("init_scale", "l2"):
             if isinstance(p[k], bool) or not isinstance(p[k], (int, float)) or not math.isfinite(p[k]) or p[k] < 0:
                 raise ModelConfigError(f"{k} must be a number >= 0, got {p[k]!r}.")
-        if p["couplings"] not in ("shared", "per_step"):
-            raise ModelConfigError(f"couplings must be 'shared' or 'per_step', got {p['couplings']!r}.")
+        for k, allowed in BORN_CHOICES.items():
+            if p[k] not in allowed:
+                raise ModelConfigError(f"{k} must be one of {', '.join(map(repr, allowed))}, got {p[k]!r}.")
+        bits = (p["n_neurons"] or 0) * (p["n_timesteps"] or 0)
+        if p["objective"] == "mmd" and bits > MMD_MAX_BITS:
+            raise ModelConfigError(f"objective 'mmd' enumerates all 2**(t n) windows; t n = {bits} is more than "
+                                   f"{MMD_MAX_BITS} bits. Use objective 'likelihood', or fewer neurons or steps.")
         if p["latent_nodes"] ** p["latent_dim"] > 4096:
             raise ModelConfigError(f"latent_nodes ** latent_dim = {p['latent_nodes']}**{p['latent_dim']} latent values "
                                    "is more than 4096; use fewer nodes or dimensions.")
@@ -205,8 +260,7 @@ class BornMachine(WindowModel):
         r"""``log P(x)`` from ``log P(x_s | ..., z_k)``, ``(K, B, t)``, summed over the latent's paths (forward algorithm).
 
         The latent keeps its value from one step to the next with probability
-        :math:`
-ho = \sigma(	ext{stay})` and is redrawn from its weights otherwise;
+        :math:`\rho = \sigma(\text{stay})` and is redrawn from its weights otherwise;
         with no ``stay`` parameter it keeps its value for the whole window.
         """
         if stay.numel() == 0:
@@ -258,43 +312,71 @@ ho = \sigma(	ext{stay})` and is redrawn from its weights otherwise;
                 "pad_": rates.mean(0)}
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
-        flat = x.reshape(x.shape[0], -1)
-        unique, counts = np.unique(flat, axis=0, return_counts=True)
-        xu = torch.as_tensor(unique.reshape(-1, *x.shape[1:]), dtype=torch.float64)
-        weight = torch.as_tensor(counts / counts.sum(), dtype=torch.float64)
         values = self._initial(x, p)
         trained = {k: torch.nn.Parameter(v) for k, v in values.items() if k != "pad_"}
         z, w = self._latent()
         logw = torch.log(w)
         penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_", "own_")]
+        loss = (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, logw)
+        key = "nll" if p["objective"] == "likelihood" else "generator_loss"  # a column of metrics.csv
         opt = torch.optim.LBFGS(list(trained.values()), lr=1.0, max_iter=int(p["steps"]),
                                 max_eval=int(p["steps"]) * 5 // 4, tolerance_grad=1e-12, tolerance_change=p["tol"],
                                 history_size=50, line_search_fn="strong_wolfe")
-        chunk = max(1, 2**22 // (z.shape[0] * x.shape[1] * x.shape[2]))
 
         def closure() -> torch.Tensor:
             opt.zero_grad()
-            total = torch.zeros((), dtype=torch.float64)
-            v = {**trained, "pad_": values["pad_"]}
-            for start in range(0, xu.shape[0], chunk):
-                part = -(self._log_likelihood(v, xu[start:start + chunk], z, logw) * weight[start:start + chunk]).sum()
-                part.backward()
-                total = total + part.detach()
+            total = loss({**trained, "pad_": values["pad_"]})
             if p["l2"] > 0:
                 reg = 0.5 * p["l2"] * sum((t_ ** 2).sum() for t_ in penalized)
                 reg.backward()
                 total = total + reg.detach()
-            self.history_.append({"step": len(self.history_) + 1, "nll": float(total)})
+            self.history_.append({"step": len(self.history_) + 1, key: float(total)})
             if progress is not None and len(self.history_) <= p["steps"]:
-                progress.update(len(self.history_), nll=float(total))
+                progress.update(len(self.history_), **{key: float(total)})
             return total
 
         opt.step(closure)
         for k, v in trained.items():
             setattr(self, k, v.detach().numpy().copy())
         self.pad_ = values["pad_"].numpy().copy()
-        if self._memory(p) or self._memory(p, "history"):
+        if p["objective"] == "likelihood" and (self._memory(p) or self._memory(p, "history")):
             self._calibrate(x.mean(0, dtype=np.float64), p)
+
+    def _likelihood_loss(self, x: np.ndarray, p: dict[str, Any], z: torch.Tensor, logw: torch.Tensor):
+        """``loss(values)``: the mean negative log-likelihood of the windows ``x``, its gradient accumulated."""
+        unique, counts = np.unique(x.reshape(x.shape[0], -1), axis=0, return_counts=True)
+        xu = torch.as_tensor(unique.reshape(-1, *x.shape[1:]), dtype=torch.float64)
+        weight = torch.as_tensor(counts / counts.sum(), dtype=torch.float64)
+        chunk = max(1, 2**22 // (z.shape[0] * x.shape[1] * x.shape[2]))
+
+        def loss(v: dict[str, torch.Tensor]) -> torch.Tensor:
+            total = torch.zeros((), dtype=torch.float64)
+            for start in range(0, xu.shape[0], chunk):
+                part = -(self._log_likelihood(v, xu[start:start + chunk], z, logw) * weight[start:start + chunk]).sum()
+                part.backward()
+                total = total + part.detach()
+            return total
+
+        return loss
+
+    def _mmd_loss(self, x: np.ndarray, p: dict[str, Any], z: torch.Tensor, logw: torch.Tensor):
+        """``loss(values)``: MMD^2 between the model's and the data's window distributions (exact), per
+        its value at the independent start (so that ``tol`` means the same at any scale), gradient accumulated."""
+        t, n = x.shape[1:]
+        bits = t * n
+        every = indices_to_bits(torch.arange(2**bits), bits).reshape(-1, t, n).to(torch.float64)
+        flat = bits_to_indices(torch.as_tensor(x.reshape(x.shape[0], 1, bits)))[:, 0]
+        data = torch.bincount(flat, minlength=2**bits).to(torch.float64) / x.shape[0]
+        independent = torch.as_tensor(x.mean(0, dtype=np.float64)).clamp(1e-12, 1 - 1e-12)  # (t, n)
+        scale = mmd_squared(torch.exp((every * independent.log() + (1 - every) * (1 - independent).log()).sum((1, 2))),
+                            data, bits, p["bandwidth"]).clamp_min(1e-300)
+
+        def loss(v: dict[str, torch.Tensor]) -> torch.Tensor:
+            value = mmd_squared(torch.exp(self._log_likelihood(v, every, z, logw)), data, bits, p["bandwidth"]) / scale
+            value.backward()
+            return value.detach()
+
+        return loss
 
     def _calibrate(self, rates: np.ndarray, p: dict[str, Any], windows: int = 50000, step: float = 0.7) -> None:
         r"""Shift the single-qubit angles until the model's own firing rates are the training rates.

@@ -23,6 +23,7 @@ from spiqgan.baselines import DEFAULT_MODEL, MODEL_NAMES
 from spiqgan.experiments.compare import DEFAULT_MODELS, DEFAULT_SIZES
 from spiqgan.cost import describe_cost
 from spiqgan.evaluation.scoring import DEFAULT_DRAWS
+from spiqgan.born import BORN_CHOICES
 from spiqgan.model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
 
 log = logging.getLogger("spiqgan")
@@ -206,7 +207,7 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
             group.add_argument(flag, type=_size, default=None, metavar="H", help=help_text)
         else:
             kind = float if default is None else type(default)
-            choices = PARAM_CHOICES.get(name)
+            choices = tuple(dict.fromkeys(PARAM_CHOICES.get(name, ()) + BORN_CHOICES.get(name, ()))) or None
             group.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
                                help=help_text)
 
@@ -232,7 +233,10 @@ _PARAM_HELP = {
     "init": "initial angles: uniform in [0, 2 pi) or near identity",
     "init_scale": "std of the near-identity initialization (spiqgan) or of the initial couplings (Born machines)",
     "qce_offset": "QCE 2023 readout constant c (neuron active when p_j > c; None: 2^-f)",
-    "objective": "adversarial (the papers), likelihood (maximum likelihood, no critic) or hybrid (likelihood, then adversarial)",
+    "objective": "adversarial (the papers), likelihood (maximum likelihood, no critic) or hybrid (likelihood, then "
+                 "adversarial); Born machines: likelihood or mmd (exact maximum mean discrepancy, t n <= 16)",
+    "bandwidth": "sigma of the MMD kernel exp(-|x - y|^2 / 2 sigma^2), in bits",
+    "calibrate": "rounds that bring a fit with memory to the training firing rates (0: none)",
     "pretrain_steps": "likelihood steps before the adversarial ones (hybrid)",
     "noise_samples": "noise draws per likelihood step (Monte Carlo)",
     "likelihood_block": "fit the composite likelihood of every L consecutive steps (0: the whole window)",
