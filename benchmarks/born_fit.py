@@ -45,10 +45,12 @@ QUANTUM = ("cry", "iqp")
 STATIC = ("ising", "kpairwise", "iqp", "bitflip")  # fitted at t = 1 only
 
 
-def split(data_dir: Path, n: int, t: int):
+def split(data_dir: Path, n: int, t: int, train_repeats: bool = False):
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
     train, test = recording.select_neurons(f"0-{n - 1}").split()
     test_w, test_reps = test.windows(t, return_repeats=True)
+    if train_repeats:
+        return (*train.windows(t, return_repeats=True), test_w, test_reps)
     return train.windows(t), test_w, test_reps
 
 
@@ -59,7 +61,7 @@ def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> d
     from spiqgan.baselines import make_model
 
     torch.set_num_threads(1)
-    train_w, test_w, test_reps = split(Path(data_dir), n, t)
+    train_w, train_reps, test_w, test_reps = split(Path(data_dir), n, t, train_repeats=True)
     start = time.perf_counter()
     if name == "training data":
         pick = np.random.default_rng(seed).choice(len(train_w), len(test_w), replace=len(train_w) < len(test_w))
@@ -71,6 +73,9 @@ def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> d
     ev = evaluate(generated, test_w, reference_repeats=test_reps, seed=0)
     result = {"model": name, "n": n, "t": t, "seed": seed, "parameters": params, "seconds": seconds,
               "ratios": {r.statistic: r.ratio for r in ev.rows}}
+    if t == 1 and name != "training data":  # how well it fits what it was fitted to (in sample)
+        own = evaluate(generated, train_w, reference_repeats=train_reps, seed=0)
+        result["train_ratios"] = {r.statistic: r.ratio for r in own.rows}
     write_json(Path(out) / "runs" / f"{name.replace(' ', '-')}_n{n}_t{t}_s{seed}.json", result)
     return result
 
@@ -110,6 +115,24 @@ def table(results: list[dict]) -> tuple[list[str], dict]:
                          + " | ".join(_cell([r["ratios"].get(s) for r in rs]) for s, _ in names)
                          + f" | {np.mean([r['seconds'] for r in rs]):.0f} |")
     return lines, means
+
+
+def in_sample(results: list[dict]) -> list[str]:
+    """t = 1: the same statistics against the training repeats the models were fitted to."""
+    keys = ("covariance", "k_probability", "js_divergence")
+    groups: dict[tuple, list[dict]] = {}
+    for r in results:
+        if "train_ratios" in r:
+            groups.setdefault((r["model"], r["n"]), []).append(r)
+    if not groups:
+        return []
+    lines = ["", "In sample: the same samples against the training repeats (t = 1; floor from halves of them):", "",
+             "| model | n | parameters | pairwise covariance | k-probability | pattern JS divergence |",
+             "|---|---|---|---|---|---|"]
+    for (name, n), rs in sorted(groups.items(), key=lambda kv: (kv[0][1], models_at(1).index(kv[0][0]))):
+        lines.append(f"| {name} | {n} | {rs[0]['parameters']} | "
+                     + " | ".join(_cell([r["train_ratios"][k] for r in rs]) for k in keys) + " |")
+    return lines
 
 
 def targets(means: dict) -> list[str]:
@@ -178,7 +201,8 @@ def main() -> None:
             print(f"{r['model']:>14} ({r['n']}, {r['t']}) seed {r['seed']}: {r['seconds']:.0f} s", flush=True)
     lines, means = table(done)
     report = "\n".join(["(error / noise floor on held-out repeats, mean ± sd over seeds; "
-                        "command: python benchmarks/born_fit.py)", ""] + lines + ["", "Targets:"] + targets(means))
+                        "command: python benchmarks/born_fit.py)", ""] + lines + in_sample(done)
+                       + ["", "Targets:"] + targets(means))
     print(report)
     write_text(args.out / "born_fit.md", report + "\n")
     write_json(args.out / "born_fit.json", done)

@@ -1,4 +1,8 @@
-"""Fit quality on the salamander recording: the defaults, the paper's preset and the ablations.
+"""Fit quality on the salamander recording: SpiQGAN's defaults, the paper's preset and the ablations.
+
+("The defaults" here are those of ``--model spiqgan``, the paper's chain circuit. The
+default model of ``spiqgan train`` is now the controlled-RY Born machine, measured
+against the classical models by ``benchmarks/born_fit.py`` with this protocol.)
 
 The models are trained on the training repeats (0-197) of the shared 40-neuron
 recording, neurons ``0 .. n-1``. They are evaluated on the held-out repeats

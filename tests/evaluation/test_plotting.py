@@ -87,6 +87,16 @@ def test_one_colour_per_model_in_every_figure():
     assert to_hex(lines.axes[0].get_lines()[0].get_color()) == to_hex(plotting.model_color("kpairwise"))
 
 
+def test_every_model_has_its_own_colour():
+    """The comparison figure drew iqp and bitflip in one colour (both hashed to the same tab10 entry)."""
+    from matplotlib.colors import to_hex
+
+    from spiqgan.baselines import MODEL_NAMES
+
+    colours = {to_hex(plotting.model_color(m)) for m in MODEL_NAMES}
+    assert len(colours) == len(MODEL_NAMES)
+
+
 def test_plot_snapshots_one_column_per_stage():
     fig = plotting.plot_snapshots(_windows(0, (300, 1, 2)), {"start": _windows(1, (300, 1, 2)), "end": _windows(2, (300, 1, 2))})
     assert len(fig.axes) == 6  # a real column first, then one per stage
