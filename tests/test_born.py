@@ -139,6 +139,17 @@ def test_mmd_from_the_walsh_spectrum_is_the_kernel_double_sum(bandwidth):
     assert float(mmd_squared(torch.as_tensor(p), torch.as_tensor(p), m, bandwidth)) == pytest.approx(0, abs=1e-15)
 
 
+def test_cry_takes_more_neurons_than_the_enumerating_families():
+    """cry goes neuron by neuron (likelihood and sampling), so n is not limited to 16 as for iqp and bitflip."""
+    x = _windows(3000, 1, 24, seed=4)
+    model = ControlledRY(24, 1, steps=30, seed=0).fit(x)
+    assert model.n_parameters == 24 + 24 * 23 // 2 + 24
+    assert model.history_[-1]["nll"] < model.history_[0]["nll"]
+    np.testing.assert_allclose(model.sample(20000, seed=1).mean((0, 1)), x.mean((0, 1)), atol=0.03)
+    with pytest.raises(ModelConfigError, match="more than 16 neurons. Model 'cry'"):
+        IQP(24, 1).fit(x)
+
+
 def test_mmd_refuses_windows_of_more_than_16_bits():
     with pytest.raises(ModelConfigError, match="t n = 20 is more than 16 bits"):
         IQP(5, 4, objective="mmd").fit(_windows(10, 4, 5))

@@ -66,3 +66,17 @@ def test_a_slow_first_step_is_estimate_enough(monkeypatch):
     clock.now = 60.0  # a 19-neuron step: a minute
     bar.update(1)
     assert out.getvalue().startswith("first step took 60 s") and "about 1h39m for the 99 steps left" in out.getvalue()
+
+
+def test_restart_leaves_set_up_out_of_the_first_step(monkeypatch):
+    """A Born machine's first L-BFGS step counted torch.optim's 7 s import and promised 1 h for a 3 min fit."""
+    clock = _clock(monkeypatch)
+    out = io.StringIO()
+    bar = Progress(500, stream=out)
+    clock.now = 7.0  # set-up
+    bar.restart()
+    clock.now = 7.5
+    bar.update(1)
+    clock.now = 8.0
+    bar.update(2)
+    assert out.getvalue().startswith("one step took 0.5 s") and "about 4m09s for the 498 steps left" in out.getvalue()

@@ -78,6 +78,9 @@ __all__ = ["BornMachine", "ControlledRY", "IQP", "BitFlip", "BORN_MODELS", "BORN
 BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), "couplings": ("shared", "per_step")}
 #: the most bits (t n) a window may have for the MMD objective, which enumerates every window
 MMD_MAX_BITS = 16
+#: the most neurons of the families that enumerate a step's 2**n patterns (iqp, bitflip); cry has no limit:
+#: its likelihood and its sampling go neuron by neuron
+ENUMERATED_MAX_NEURONS = 16
 
 
 def latent_rule(dim: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -193,9 +196,10 @@ class BornMachine(WindowModel):
             if p[k] and self.family != "cry":
                 raise ModelConfigError(f"{k} conditions each step on earlier patterns, which only the 'cry' family "
                                        f"does; model {self.name!r} takes {k}=0.")
-        if p["n_neurons"] is not None and p["n_neurons"] > 16:
+        if p["n_neurons"] is not None and p["n_neurons"] > ENUMERATED_MAX_NEURONS and self.family != "cry":
             raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
-                                   "than 16 neurons.")
+                                   f"than {ENUMERATED_MAX_NEURONS} neurons. Model 'cry' (neuron by neuron, any n) "
+                                   "takes more.")
         return p
 
     def _memory(self, p: dict[str, Any], key: str = "memory") -> int:
@@ -322,6 +326,8 @@ class BornMachine(WindowModel):
         opt = torch.optim.LBFGS(list(trained.values()), lr=1.0, max_iter=int(p["steps"]),
                                 max_eval=int(p["steps"]) * 5 // 4, tolerance_grad=1e-12, tolerance_change=p["tol"],
                                 history_size=50, line_search_fn="strong_wolfe")
+        if hasattr(progress, "restart"):  # torch.optim's first use imports for seconds: not a step
+            progress.restart()
 
         def closure() -> torch.Tensor:
             opt.zero_grad()

@@ -65,8 +65,10 @@ def describe_cost(model: Any, threads: int) -> str:
     if isinstance(model, BornMachine):
         p = model.resolved_params()
         latent = p["latent_nodes"] ** p["latent_dim"]
+        per_step = (f"{model.n_neurons} conditionals" if model.family == "cry"
+                    else f"2^{model.n_neurons} patterns")
         return (f"cost: exact likelihood of the distinct training windows under {latent} latent value(s), "
-                f"2^{model.n_neurons} patterns per step at most, {p['steps']} L-BFGS iterations at most "
+                f"{per_step} per step, {p['steps']} L-BFGS iterations at most "
                 f"(parameters counted after the fit); {threads} torch thread(s)")
     if not isinstance(model, SpiQGAN):
         return f"cost: a classical fit (its parameters are counted after it); {threads} torch thread(s)"

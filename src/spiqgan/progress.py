@@ -68,6 +68,10 @@ class Progress:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def restart(self) -> None:
+        """Start the clock again: what came before (one-time set-up, not a step) is not timed as one."""
+        self.start = time.perf_counter()
+
     def line(self, step: int, fields: dict[str, float | None]) -> str:
         elapsed = time.perf_counter() - self.start
         done = step - (self.first or 0)
