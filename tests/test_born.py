@@ -68,6 +68,37 @@ CASES = [
 ]
 
 
+def test_count_term_likelihood_and_sampling_follow_the_definition():
+    """P(x_j = 1 | x_<j) = sin^2((theta_j + sum_i W_ji x_i + c[#earlier neurons firing]) / 2), step by step."""
+    n, t = 4, 2
+    model = ControlledRY(n, t, latent_dim=1, latent_nodes=3, memory=1, count_term=True, steps=5,
+                         init_scale=0.5).fit(_windows(300, t, n))
+    model.count_ = np.random.default_rng(0).normal(size=n)  # away from the fit's start at zero
+    assert model.n_parameters == 2 * 4 + 6 + 2 * 4 + 16 + 1 * 4 + 4 + 1
+    z, w = latent_rule(1, 3)
+    rho = 1 / (1 + np.exp(-model.stay_[0]))
+    wl = fam.lower_triangular(torch.as_tensor(model.pairs_), n).numpy()
+    every = _all_windows(t, n)
+    expected = np.zeros(len(every))
+    for b, x in enumerate(every):
+        for path in itertools.product(range(3), repeat=t):
+            prob = w[path[0]] * (rho * (path[0] == path[1]) + (1 - rho) * w[path[1]])
+            for s in range(t):
+                prev = x[s - 1] if s else model.pad_
+                for j in range(n):
+                    angle = (model.angles_[s, j] + model.loadings_[s, j] @ z[path[s]] + model.memory_[0, j] @ prev
+                             + model.own_[0, j] * prev[j] * (model.own_.shape[0] > 0 and s >= 0)
+                             + wl[j] @ x[s] + model.count_[int(x[s, :j].sum())])
+                    p1 = np.sin(angle / 2) ** 2
+                    prob *= p1 if x[s, j] else 1 - p1
+            expected[b] += prob
+    np.testing.assert_allclose(np.exp(model.log_likelihood(every)), expected, rtol=1e-10, atol=1e-14)
+    draws = model.sample(40000, seed=3)
+    idx = np.array([int("".join(map(str, d.ravel())), 2) for d in draws])
+    freq = np.bincount(idx, minlength=2 ** (t * n)) / len(draws)
+    assert np.abs(freq - expected).max() < 0.01
+
+
 @pytest.mark.parametrize("cls, n, t, kw", CASES, ids=lambda c: getattr(c, "__name__", None))
 def test_likelihood_is_exact(cls, n, t, kw):
     model = cls(n, t, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
@@ -187,6 +218,7 @@ def test_save_load_round_trip(tmp_path):
 @pytest.mark.parametrize("kw, match", [
     (dict(memory=1), "only the 'cry' family"),
     (dict(history=2), "only the 'cry' family"),
+    (dict(count_term=True), "only the 'cry' family"),
     (dict(couplings="all"), "couplings must be"),
     (dict(objective="kl"), "objective must be"),
     (dict(bandwidth=0.0), "bandwidth"),

@@ -128,6 +128,11 @@ class BornMachine(WindowModel):
     switching
         For ``t > 1``: the latent value may change between steps (kept with a fitted
         probability, else redrawn) instead of staying fixed for the whole window.
+    count_term
+        (``"cry"`` only) add ``c_k`` to neuron ``j``'s angle, ``k`` the number of neurons
+        ``0..j-1`` that fired at the step: ``n`` parameters shared by all steps and neurons, a
+        classically controlled rotation on the count (the autoregressive cousin of the
+        K-pairwise model's potential on the number of neurons firing).
     calibrate
         Rounds of rate calibration after a likelihood fit with memory (see :meth:`_calibrate`).
     couplings
@@ -150,24 +155,24 @@ class BornMachine(WindowModel):
 
     Attributes
     ----------
-    angles_, pairs_, loadings_, memory_, own_, stay_, pad_ : np.ndarray
+    angles_, pairs_, loadings_, memory_, own_, count_, stay_, pad_ : np.ndarray
         ``(t, n)``, ``(n(n-1)/2,)`` or ``(t, n(n-1)/2)``, ``(t, n, d)``, ``(L, n, n)``, ``(H, n)``,
-        ``(1,)`` or ``(0,)`` (the latent's log-odds of keeping its value), ``(n,)`` (the
+        ``(n,)`` or ``(0,)``, ``(1,)`` or ``(0,)`` (the latent's log-odds of keeping its value), ``(n,)`` (the
         firing rates standing in for the patterns before a window).
     """
 
     #: the circuit family (:data:`spiqgan.quantum.families.FAMILIES`)
     family: ClassVar[str] = ""
-    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "stay_", "pad_")
+    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "count_", "stay_", "pad_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
                  latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
-                 switching: bool = True, calibrate: int = 5, couplings: str = "shared",
+                 switching: bool = True, count_term: bool = False, calibrate: int = 5, couplings: str = "shared",
                  objective: str = "likelihood", bandwidth: float = 1.0, init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
-        self.history, self.switching, self.calibrate = history, switching, calibrate
+        self.history, self.switching, self.calibrate, self.count_term = history, switching, calibrate, count_term
         self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
         self.objective, self.bandwidth = objective, bandwidth
 
@@ -192,10 +197,10 @@ class BornMachine(WindowModel):
         if p["latent_nodes"] ** p["latent_dim"] > 4096:
             raise ModelConfigError(f"latent_nodes ** latent_dim = {p['latent_nodes']}**{p['latent_dim']} latent values "
                                    "is more than 4096; use fewer nodes or dimensions.")
-        for k in ("memory", "history"):
+        for k in ("memory", "history", "count_term"):
             if p[k] and self.family != "cry":
-                raise ModelConfigError(f"{k} conditions each step on earlier patterns, which only the 'cry' family "
-                                       f"does; model {self.name!r} takes {k}=0.")
+                raise ModelConfigError(f"{k} conditions rotations on measured spikes, which only the 'cry' family "
+                                       f"does; model {self.name!r} takes {k}={False if k == 'count_term' else 0}.")
         if p["n_neurons"] is not None and p["n_neurons"] > ENUMERATED_MAX_NEURONS and self.family != "cry":
             raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
                                    f"than {ENUMERATED_MAX_NEURONS} neurons. Model 'cry' (neuron by neuron, any n) "
@@ -248,6 +253,8 @@ class BornMachine(WindowModel):
         if self.family == "cry":
             wl = fam.lower_triangular(v["pairs_"], n).expand(x.shape[1], n, n)  # (t, n, n)
             inner = torch.einsum("bti,tji->btj", x, wl)  # sum_{i<j} W_ji x_i
+            if v["count_"].numel():  # c[k], k = how many of neurons 0..j-1 fired at this step
+                inner = inner + v["count_"][(torch.cumsum(x, -1) - x).long()]
             angles = base[:, None] + (inner + self._memory_term(v, x))[None]  # (K, B, t, n)
             log1, log0 = fam.cry_log_conditionals(angles)
             per_step = (x * log1 + (1 - x) * log0).sum(-1)  # (K, B, t)
@@ -310,6 +317,8 @@ class BornMachine(WindowModel):
                 "loadings_": small(t, n, p["latent_dim"]),
                 "memory_": small(self._memory(p), n, n),
                 "own_": small(self._memory(p, "history"), n),
+                # a bias by how many earlier neurons fired at the step (zero: the independent start)
+                "count_": torch.zeros(n if p["count_term"] else 0, dtype=torch.float64),
                 # the latent's log-odds of keeping its value from one step to the next (0.9 at the start)
                 "stay_": torch.full((1 if p["latent_dim"] and t > 1 and p["switching"] else 0,), math.log(9.0),
                                     dtype=torch.float64),
@@ -434,6 +443,8 @@ class BornMachine(WindowModel):
                 mem = self._memory_term(v, x)[:, s]  # only steps before s are read
                 for j in range(n):
                     angle = base[:, s, j] + mem[:, j] + x[:, s] @ wl[s, j]
+                    if v["count_"].numel():
+                        angle = angle + v["count_"][x[:, s, :j].sum(1).long()]
                     prob = 0.5 - 0.5 * torch.cos(angle)
                     x[:, s, j] = (torch.rand(n_windows, generator=gen, dtype=torch.float64) < prob).double()
             return x.to(torch.uint8).numpy()

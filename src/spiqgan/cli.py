@@ -270,6 +270,7 @@ _PARAM_HELP = {
     "memory": "earlier patterns each step is conditioned on (full couplings; cry only)",
     "history": "earlier steps of each neuron's own spikes each step is conditioned on (cry only)",
     "switching": "the latent state may change between steps (a sticky Markov chain) or is fixed per window",
+    "count_term": "a bias on each neuron by how many earlier neurons fired at the step (n parameters; cry only)",
     "couplings": "one coupling per pair shared by all steps, or per step",
     "mc_chains": "Gibbs chains",
     "burn_in": "Gibbs sweeps before the first sample",
