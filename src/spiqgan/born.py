@@ -103,7 +103,7 @@ def mmd_squared(p: torch.Tensor, q: torch.Tensor, n_bits: int, bandwidth: float)
     """
     a = math.exp(-1.0 / (2.0 * bandwidth**2))
     spectrum = fam.walsh_hadamard(p - q, n_bits)
-    order = fam._pattern_bits(n_bits, p.dtype).sum(-1)  # |S| of every Walsh index
+    order = indices_to_bits(torch.arange(2**n_bits), n_bits).sum(-1).to(p.dtype)  # |S| of every Walsh index
     eig = (1 + a) ** (n_bits - order) * (1 - a) ** order
     return (eig * spectrum**2).sum(-1) / 2**n_bits
 
@@ -167,8 +167,9 @@ class BornMachine(WindowModel):
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
                  latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
-                 switching: bool = True, count_term: bool = False, calibrate: int = 5, couplings: str = "shared",
-                 objective: str = "likelihood", bandwidth: float = 1.0, init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
+                 switching: bool = True, count_term: bool = False, calibrate: int = 5,
+                 couplings: str = "shared", objective: str = "likelihood", bandwidth: float = 1.0,
+                 init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings

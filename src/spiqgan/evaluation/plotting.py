@@ -214,7 +214,8 @@ def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | Non
     critic = ("critic", (("critic_loss", "critic loss"), ("wasserstein", "Wasserstein estimate")))
     panels = [critic] if any(column(k)[0].size for k, _ in critic[1]) else []  # likelihood training: no critic
     panels.append(("generator", (("nll", "negative log-likelihood (nats per window)"),
-                                 ("generator_loss", "generator loss (adversarial, or MMD² relative to the start)"), ("k_term", "K-term"))))
+                                 ("generator_loss", "generator loss (adversarial, or MMD² relative to the start)"),
+                                 ("k_term", "K-term"))))
     if axes is None:
         fig = _new_figure((4.4 * (len(panels) + 1), 3.6))
         axes = fig.subplots(1, len(panels) + 1)
