@@ -46,13 +46,11 @@ QUANTUM = ("cry", "iqp")
 STATIC = ("ising", "kpairwise", "iqp", "bitflip")  # fitted at t = 1 only
 
 
-def split(data_dir: Path, n: int, t: int, train_repeats: bool = False):
+def split(data_dir: Path, n: int, t: int):
+    """Training windows and their repeats, held-out windows and their repeats."""
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
     train, test = recording.select_neurons(f"0-{n - 1}").split()
-    test_w, test_reps = test.windows(t, return_repeats=True)
-    if train_repeats:
-        return (*train.windows(t, return_repeats=True), test_w, test_reps)
-    return train.windows(t), test_w, test_reps
+    return (*train.windows(t, return_repeats=True), *test.windows(t, return_repeats=True))
 
 
 def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> dict:
@@ -62,7 +60,7 @@ def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> d
     from spiqgan.baselines import make_model
 
     torch.set_num_threads(1)
-    train_w, train_reps, test_w, test_reps = split(Path(data_dir), n, t, train_repeats=True)
+    train_w, train_reps, test_w, test_reps = split(Path(data_dir), n, t)
     start = time.perf_counter()
     if name == "training data":
         pick = np.random.default_rng(seed).choice(len(train_w), len(test_w), replace=len(train_w) < len(test_w))

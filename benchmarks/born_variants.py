@@ -59,7 +59,7 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     n, t = map(int, argv[0].split("x"))
     torch.set_num_threads(1)
-    train_w, test_w, test_reps = split(DATA, n, t)
+    train_w, _, test_w, test_reps = split(DATA, n, t)
     if draws > 1:
         print(f"training windows ({len(train_w)}): {tail(train_w)}\nheld-out windows ({len(test_w)}): {tail(test_w)}")
     for spec in argv[1:]:

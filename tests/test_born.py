@@ -87,7 +87,7 @@ def test_count_term_likelihood_and_sampling_follow_the_definition():
                 prev = x[s - 1] if s else model.pad_
                 for j in range(n):
                     angle = (model.angles_[s, j] + model.loadings_[s, j] @ z[path[s]] + model.memory_[0, j] @ prev
-                             + model.own_[0, j] * prev[j] * (model.own_.shape[0] > 0 and s >= 0)
+                             + model.own_[0, j] * prev[j]
                              + wl[j] @ x[s] + model.count_[int(x[s, :j].sum())])
                     p1 = np.sin(angle / 2) ** 2
                     prob *= p1 if x[s, j] else 1 - p1
