@@ -46,10 +46,10 @@ QUANTUM = ("cry", "iqp")
 STATIC = ("ising", "kpairwise", "iqp", "bitflip")  # fitted at t = 1 only
 
 
-def split(data_dir: Path, n: int, t: int):
-    """Training windows and their repeats, held-out windows and their repeats."""
+def split(data_dir: Path, n: int, t: int, first: int = 0):
+    """Training windows and their repeats, held-out windows and their repeats (neurons ``first .. first + n - 1``)."""
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
-    train, test = recording.select_neurons(f"0-{n - 1}").split()
+    train, test = recording.select_neurons(f"{first}-{first + n - 1}").split()
     return (*train.windows(t, return_repeats=True), *test.windows(t, return_repeats=True))
 
 

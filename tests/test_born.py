@@ -246,3 +246,11 @@ def test_calibration_brings_the_sampled_rates_to_the_training_rates(recording_pa
         model = ControlledRY(4, 10, latent_dim=0, calibrate=rounds, seed=0).fit(x)
         errors[rounds] = np.abs(model.sample(40000, seed=5).mean((0, 1)) - rates).max()
     assert errors[0] > 1.5 * errors[5]
+
+
+def test_preview_counts_the_parameters_the_fit_will_have_and_times_a_step():
+    x = _windows(300, 2, 4)
+    model = ControlledRY(4, 2, steps=5, count_term=True)
+    preview = model.preview(x)
+    assert preview["seconds_per_step"] > 0 and preview["steps"] == 5
+    assert preview["parameters"] == model.fit(x).n_parameters

@@ -206,3 +206,14 @@ def test_checkpoints_from_before_the_likelihood_objective_still_load(windows, tm
     assert (loaded.objective, loaded.noise_mixing, loaded.lr_schedule) == ("adversarial", False, "constant")
     assert np.array_equal(loaded.sample(50, seed=0), old.sample(50, seed=0))
     assert math.isnan(loaded.history_[-1]["nll"])
+
+
+def test_preview_times_a_step_without_changing_the_fit():
+    x = (np.random.default_rng(0).random((200, 2, 3)) < 0.2).astype(np.uint8)
+    kw = dict(n_layers=2, steps=3, batch_size=16, noise_samples=8, eval_every=3, js_windows=100)
+    plain = SpiQGAN(3, 2, **kw).fit(x)
+    previewed = SpiQGAN(3, 2, **kw)
+    preview = previewed.preview(x)
+    assert preview["parameters"] == previewed.n_parameters and preview["seconds_per_step"] > 0
+    previewed.fit(x)
+    assert [r["nll"] for r in previewed.history_] == [r["nll"] for r in plain.history_]

@@ -62,6 +62,7 @@ everything with IQP except the interference.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -324,6 +325,26 @@ class BornMachine(WindowModel):
                 "stay_": torch.full((1 if p["latent_dim"] and t > 1 and p["switching"] else 0,), math.log(9.0),
                                     dtype=torch.float64),
                 "pad_": rates.mean(0)}
+
+    def preview(self, windows: np.ndarray) -> dict[str, Any]:
+        """Before a fit: its trainable parameters and the seconds of one objective evaluation (a step).
+
+        Times the loss and its gradient once, at the start values, on ``windows`` (the training windows).
+        """
+        from spiqgan.cost import warm_optimizers
+
+        p = self.resolved_params()
+        x = np.asarray(windows, dtype=np.uint8)
+        values = self._initial(x, p)
+        trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
+        z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
+        z, logw = torch.as_tensor(z, dtype=torch.float64), torch.log(torch.as_tensor(w, dtype=torch.float64))
+        loss = (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, logw)
+        warm_optimizers()
+        start = time.perf_counter()
+        loss({**trained, "pad_": values["pad_"]})
+        return {"parameters": sum(v.numel() for v in trained.values()), "seconds_per_step": time.perf_counter() - start,
+                "steps": int(p["steps"])}
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
         values = self._initial(x, p)

@@ -261,6 +261,8 @@ _PARAM_HELP = {
     "seed": "seed of the whole run",
     "dtype": "simulator precision",
     "device": "cpu or cuda",
+    "backend": "simulator: statevector (2^q amplitudes, q <= 20), mps (exact matrix-product states, any q; "
+               "likelihood objective) or auto (mps above a measured number of qubits)",
     "max_exact": "exact enumeration up to this many neurons, Gibbs sampling beyond",
     "l2": "L2 penalty on the parameters",
     "tol": "convergence tolerance of the exact fit",
@@ -328,7 +330,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
               f"{params['steps']} steps")
     else:
         print(f"model: {model!r}")
-    print(describe_cost(model, threads))
+    preview = model.preview(train_w) if hasattr(model, "preview") else None  # a timed first step
+    print(describe_cost(model, threads, preview))
     sys.stdout.flush()
     data_info = {
         "data": str(args.data) if args.data else "built-in synthetic",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +29,7 @@ from spiqgan.training.critic import Critic, Discriminator
 from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import NotFittedError
 from spiqgan.quantum.generator import PRESETS as CIRCUIT_PRESETS
-from spiqgan.quantum.generator import CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator
+from spiqgan.quantum.generator import BACKENDS, CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator, resolve_backend
 from spiqgan.progress import as_progress
 from spiqgan.training.loop import HISTORY_FIELDS, TrainingState, train_steps
 
@@ -55,6 +56,7 @@ _CHOICES = {
     "lipschitz": ("gp", "clip"),
     "lr_schedule": ("constant", "cosine"),
     "dtype": ("complex64", "complex128"),
+    "backend": BACKENDS,
 }
 #: the allowed values of every string hyperparameter of SpiQGAN (training and circuit)
 PARAM_CHOICES: dict[str, tuple[str, ...]] = {
@@ -62,9 +64,10 @@ PARAM_CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 
-#: values of the hyperparameters added with the likelihood objective that reproduce earlier runs
+#: values of the hyperparameters added since spiqgan 0.1 (the likelihood objective, the MPS backend)
+#: that reproduce earlier runs
 _BEFORE_LIKELIHOOD = dict(objective="adversarial", pretrain_steps=500, noise_samples=128, noise_mixing=False,
-                          lr_schedule="constant", likelihood_block=0)
+                          lr_schedule="constant", likelihood_block=0, backend="statevector")
 
 
 class SpiQGAN:
@@ -128,6 +131,10 @@ class SpiQGAN:
     device
         ``"cpu"`` or a torch device such as ``"cuda"``: where the generator and
         critic run. Results on different devices agree to rounding, not bit for bit.
+    backend
+        The simulator: ``"statevector"`` (at most 20 qubits), ``"mps"`` (exact
+        matrix-product states, any number of qubits; the likelihood objective) or
+        ``"auto"``: the MPS above ``2 l + 2`` qubits (:func:`spiqgan.quantum.generator.auto_mps_qubits`).
 
     Attributes
     ----------
@@ -184,6 +191,7 @@ class SpiQGAN:
         seed: int = 0,
         dtype: str = "complex64",
         device: str = "cpu",
+        backend: str = "auto",
     ) -> None:
         for name, value in list(locals().items()):
             if name != "self":
@@ -249,7 +257,12 @@ class SpiQGAN:
         for name in ("beta1", "beta2"):
             if not (0 <= p[name] < 1):
                 raise ConfigError(f"{name} must lie in [0, 1), got {p[name]!r}.")
-        self.circuit_config()  # validates the circuit
+        if resolve_backend(self.circuit_config(), p["backend"]) == "mps" and p["objective"] != "likelihood":
+            raise ConfigError(
+                f"objective {p['objective']!r} draws windows through the whole outcome distribution, which the mps "
+                f"backend does not form ({self.circuit_config().n_qubits} qubits): use objective 'likelihood' (the "
+                "default), or --backend statevector with at most 20 qubits."
+            )
         try:
             device = torch.device(p["device"])
         except (RuntimeError, TypeError) as exc:
@@ -268,19 +281,34 @@ class SpiQGAN:
     def n_parameters(self) -> int:
         """Trainable parameters of the generator (angles, and encoding weights when trainable); the critic is
         training scaffolding and does not count. Needs no training: the count follows from the hyperparameters."""
-        gen = self._state.generator if hasattr(self, "_state") else PatchGenerator(self.circuit_config(),
-                                                                                    self.n_timesteps)
+        gen = self._state.generator if hasattr(self, "_state") else PatchGenerator(
+            self.circuit_config(), self.n_timesteps, backend=self.backend)
         return int(sum(q.numel() for q in gen.parameters() if q.requires_grad))
 
     def progress_steps(self) -> int:
         """The steps :meth:`fit` reports to its progress object."""
         return int(self.steps)
 
+    def preview(self, windows: np.ndarray) -> dict[str, Any]:
+        """Before a fit: trainable parameters and the seconds of one training step, timed on a throw-away
+        generator (the same hyperparameters and seed) on ``windows`` (the training windows)."""
+        from spiqgan.cost import warm_optimizers
+        from spiqgan.training.loop import train_step
+
+        p = self.resolved_params()
+        state = self._build(p)
+        real = torch.as_tensor(np.asarray(windows), dtype=torch.float32, device=state.generator.rotations.device)
+        warm_optimizers()
+        start = time.perf_counter()
+        train_step(state, p, real, float(real.sum(dim=(1, 2)).mean()))
+        return {"parameters": self.n_parameters, "seconds_per_step": time.perf_counter() - start, "steps": int(p["steps"])}
+
     # ----------------------------------------------------------------- build
     def _build(self, p: dict[str, Any]) -> TrainingState:
         torch_dtype = torch.complex128 if p["dtype"] == "complex128" else torch.complex64
         device = torch.device(p["device"])
-        gen = PatchGenerator(self.circuit_config(), p["n_timesteps"], dtype=torch_dtype, seed=p["seed"]).to(device)
+        gen = PatchGenerator(self.circuit_config(), p["n_timesteps"], dtype=torch_dtype, seed=p["seed"],
+                             backend=p["backend"]).to(device)
         est.check_estimator(p["estimator"], gen)
         n_inputs = p["n_neurons"] * p["n_timesteps"]
         critic_cls = Discriminator if p["model"] == "qce2023" else Critic
@@ -376,7 +404,8 @@ class SpiQGAN:
         weights = {"last": None, "best": state.best_generator, "start": state.initial_generator}[which]
         if weights is None:
             return state.generator
-        gen = PatchGenerator(state.generator.config, state.generator.n_timesteps, dtype=state.generator.dtype)
+        gen = PatchGenerator(state.generator.config, state.generator.n_timesteps, dtype=state.generator.dtype,
+                             backend=state.generator.backend)
         gen.load_state_dict(weights)
         return gen.to(state.generator.rotations.device)
 

@@ -223,3 +223,11 @@ def test_train_says_what_it_costs_before_it_starts(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "cost: 4 qubits x 2 sub-generators" in out and "1 torch thread(s)" in out
     assert out.index("cost:") < out.index("held-out evaluation")
+
+
+def test_train_on_the_mps_backend_says_its_bond_dimension_and_a_timed_first_step(tmp_path, capsys):
+    assert main([*TRAIN, "--backend", "mps", "--n-layers", "3", "--steps", "2", "--out", str(tmp_path / "r")]) == 0
+    out = capsys.readouterr().out
+    cost = next(line for line in out.splitlines() if line.startswith("cost:"))
+    assert "4 qubits x 2 sub-generators" in cost and "mps backend, bond dimension 8 (exact)" in cost
+    assert "first step timed at" in cost and "for 2 steps" in cost

@@ -163,7 +163,6 @@ def test_noise_mixing_starts_as_the_diagonal_encoding_and_can_share_one_componen
         (dict(n_neurons=0), "n_neurons must be an integer >= 1"),
         (dict(n_neurons=3, n_ancillas=-1), "n_ancillas must be an integer >= 0"),
         (dict(n_neurons=3, n_layers=0), "n_layers must be an integer >= 1"),
-        (dict(n_neurons=20, n_ancillas=1), "21 qubits per sub-generator is more than the limit of 20"),
         (dict(n_neurons=3, noise_layers="some"), "noise_layers must be one of all, first"),
         (dict(n_neurons=3, noise_scale=5), "noise_scale must lie in"),
         (dict(n_neurons=3, readout="basis"), "belongs to the qce2023 circuit"),
@@ -174,6 +173,17 @@ def test_noise_mixing_starts_as_the_diagonal_encoding_and_can_share_one_componen
 def test_config_errors(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         CircuitConfig(**kwargs)
+
+
+def test_backend_choice_and_errors():
+    big = CircuitConfig(n_neurons=20, n_ancillas=1)
+    with pytest.raises(ConfigError, match="21 qubits per sub-generator is more than the statevector limit of 20.*--backend mps"):
+        PatchGenerator(big, 1, backend="statevector")
+    assert PatchGenerator(big, 1).backend == "mps"  # auto
+    with pytest.raises(ConfigError, match="backend must be one of auto, statevector, mps"):
+        PatchGenerator(CircuitConfig(2), 1, backend="tensor")
+    with pytest.raises(ConfigError, match="the mps backend simulates the spiqgan chain"):
+        PatchGenerator(CircuitConfig(4, architecture="qce2023", readout="basis"), 1, backend="mps")
 
 
 def test_generator_errors():
@@ -252,3 +262,10 @@ def test_qce_readout_constant_above_one_half_allows_silence():
     assert (gen.sample(2000, 0).sum(dim=(1, 2)) == 0).any()
     with pytest.raises(ConfigError, match="qce_offset must lie in"):
         config_from_preset("qce2023", 2, qce_offset=1.5)
+
+
+@pytest.mark.parametrize("neurons, layers, backend", [(11, 5, "statevector"), (12, 5, "mps"), (6, 2, "mps"),
+                                                     (15, 7, "statevector"), (19, 8, "mps")])
+def test_auto_backend_follows_the_measured_crossover(neurons, layers, backend):
+    # one ancilla: q = n + 1; the MPS above 2 l + 2 qubits
+    assert PatchGenerator(CircuitConfig(neurons, n_layers=layers), 1).backend == backend

@@ -43,16 +43,17 @@ with the ancilla the circuit really has :math:`2 (n + a) \cdot 4 = 8 (n + a)`:
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, replace
-from typing import Literal
+from dataclasses import asdict, dataclass, field, replace
+from typing import Callable, Literal
 
 import torch
 
+from spiqgan.quantum import mps
 from spiqgan.quantum import statevector as sim
 from spiqgan.exceptions import ConfigError
 
 __all__ = ["CircuitConfig", "PatchGenerator", "GeneratorOutput", "PRESETS", "CIRCUIT_CHOICES", "ConfigError",
-           "config_from_preset"]
+           "config_from_preset", "BACKENDS", "resolve_backend", "auto_mps_qubits", "MPS_FULL_DISTRIBUTION_MAX"]
 
 
 Architecture = Literal["spiqgan", "qce2023"]
@@ -65,6 +66,47 @@ CIRCUIT_CHOICES: dict[str, tuple[str, ...]] = {
     "readout": ("sample", "threshold", "basis"),
     "init": ("uniform", "identity"),
 }
+
+#: the simulators a generator runs on (``"auto"`` picks one by the number of qubits)
+BACKENDS = ("auto", "statevector", "mps")
+
+
+def auto_mps_qubits(n_layers: int) -> int:
+    """``"auto"`` simulates chain circuits of more qubits than ``2 l + 2`` as matrix-product states.
+
+    The statevector's step costs ``~ l 2^q``, the MPS's ``~ q 4^l`` per distinct pattern, so the
+    crossover moves by two qubits per layer. Measured likelihood steps (64 noise draws, 256 sparse
+    windows, one thread; ``python benchmarks/mps_scaling.py --crossover [--layers 3|7]``): equal
+    times at q = 8 for l = 3 and q = 12 for l = 5; at l = 7 the MPS is 1.7x faster at q = 16, 2.3x
+    slower at q = 14.
+    """
+    return 2 * n_layers + 2
+
+#: the most neurons for which the MPS backend also returns the whole outcome distribution
+MPS_FULL_DISTRIBUTION_MAX = 12
+
+
+def resolve_backend(config: "CircuitConfig", backend: str = "auto") -> str:
+    """``"statevector"`` or ``"mps"`` for a circuit: the one asked for, checked, or ``auto``'s choice.
+
+    Raises :class:`ConfigError` for a statevector beyond :data:`~spiqgan.quantum.statevector.MAX_QUBITS`
+    qubits (naming the MPS backend) and for the MPS backend on a circuit that is not the SpiQGAN chain.
+    """
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend must be one of {', '.join(BACKENDS)}; got {backend!r}.")
+    q = config.n_qubits
+    if backend == "auto":
+        backend = "mps" if config.architecture == "spiqgan" and q > auto_mps_qubits(config.n_layers) else "statevector"
+    if backend == "mps" and config.architecture != "spiqgan":
+        raise ConfigError(f"the mps backend simulates the spiqgan chain circuit; the {config.architecture} circuit "
+                          f"({q} qubits) runs on the statevector backend: use --backend statevector or auto.")
+    if backend == "statevector" and q > sim.MAX_QUBITS:
+        raise ConfigError(
+            f"{q} qubits per sub-generator is more than the statevector limit of {sim.MAX_QUBITS}: it holds 2**q "
+            f"amplitudes per sample and time step ({2 ** q * 8 / 2**20:.0f} MiB each in complex64). Use "
+            "--backend mps (exact matrix-product states, any number of qubits) or auto, or fewer neurons."
+        )
+    return backend
 
 
 @dataclass(frozen=True)
@@ -156,12 +198,6 @@ class CircuitConfig:
         if self.architecture == "spiqgan" and self.readout == "basis":
             raise ConfigError("readout='basis' belongs to the qce2023 circuit; the spiqgan circuit reads out "
                               "'sample' or 'threshold'.")
-        if self.n_qubits > sim.MAX_QUBITS:
-            raise ConfigError(
-                f"{self.n_qubits} qubits per sub-generator is more than the limit of {sim.MAX_QUBITS}: the "
-                f"simulator holds 2**q amplitudes per sample and time step ({2 ** self.n_qubits * 8 / 2**20:.0f} MiB "
-                "each in complex64). Use fewer neurons or ancillas."
-            )
 
     @property
     def n_feature_qubits(self) -> int:
@@ -197,15 +233,28 @@ class GeneratorOutput:
     ----------
     probabilities
         ``(batch, t, 2**n)`` exact outcome distribution of each time step (feature
-        qubits, ancillas traced out); ``None`` for the deterministic QCE readout.
+        qubits, ancillas traced out); ``None`` for the deterministic QCE readout, and on the
+        MPS backend above :data:`MPS_FULL_DISTRIBUTION_MAX` neurons or when ``windows`` were given.
     spike_probabilities
         ``(batch, t, n)``: P(neuron spikes) for the ``"sample"`` readout; for
         ``"threshold"`` the same probabilities (the readout thresholds them);
-        for ``"basis"`` the QCE activation :math:`\\sigma(p_j - c)`.
+        for ``"basis"`` the QCE activation :math:`\\sigma(p_j - c)`. On the MPS backend
+        computed when first read (it costs environments, ``O(q D^3)`` per circuit).
+    window_log_probs
+        ``(batch, B, t)``: :math:`\\log p_s(x_s \\mid z_k)`, the log-probability of each given
+        window's pattern at each step under each noise draw, when ``windows`` were given.
     """
 
     probabilities: torch.Tensor | None
-    spike_probabilities: torch.Tensor
+    _spikes: torch.Tensor | None = None
+    window_log_probs: torch.Tensor | None = None
+    _spikes_from: Callable[[], torch.Tensor] | None = field(default=None, repr=False)
+
+    @property
+    def spike_probabilities(self) -> torch.Tensor:
+        if self._spikes is None and self._spikes_from is not None:
+            self._spikes = self._spikes_from()
+        return self._spikes
 
 
 class PatchGenerator(torch.nn.Module):
@@ -221,6 +270,10 @@ class PatchGenerator(torch.nn.Module):
         ``torch.complex64`` (default) or ``torch.complex128``.
     seed
         Seed (or ``torch.Generator``) of the parameter initialization.
+    backend
+        ``"statevector"`` (``2^q`` amplitudes, every outcome's probability at once), ``"mps"``
+        (exact matrix-product states of bond ``2^l``, :mod:`spiqgan.quantum.mps`: the probabilities
+        of given patterns, any number of qubits) or ``"auto"`` (:func:`resolve_backend`).
 
     Attributes
     ----------
@@ -239,8 +292,10 @@ class PatchGenerator(torch.nn.Module):
         *,
         dtype: torch.dtype = torch.complex64,
         seed: int | torch.Generator = 0,
+        backend: str = "auto",
     ) -> None:
         super().__init__()
+        self.backend = resolve_backend(config, backend)
         if isinstance(n_timesteps, bool) or not isinstance(n_timesteps, int) or n_timesteps < 1:
             raise ConfigError(f"n_timesteps must be an integer >= 1, got {n_timesteps!r}.")
         if dtype not in (torch.complex64, torch.complex128):
@@ -300,29 +355,40 @@ class PatchGenerator(torch.nn.Module):
         return noisy.reshape(batch * t, cfg.n_layers, q, 2, 2)
 
     def forward(
-        self, noise: torch.Tensor, shots: int | None = None, generator: torch.Generator | None = None
+        self, noise: torch.Tensor, shots: int | None = None, generator: torch.Generator | None = None,
+        windows: torch.Tensor | None = None,
     ) -> GeneratorOutput:
         """Run all sub-generators on a batch of noise (see :meth:`draw_noise` for its shape).
 
         ``shots=None`` gives exact probabilities (differentiable); ``shots=N``
         estimates them from ``N`` measurements per sample and time step, drawn
-        with ``generator``, as a quantum computer would (not differentiable).
+        with ``generator``, as a quantum computer would (not differentiable; statevector only).
+        ``windows: (B, t, n)`` 0/1 adds ``window_log_probs``, the log-probability of each
+        window's pattern at each step under each noise draw (on the MPS backend each distinct
+        pattern is computed once, and the whole distribution is not).
         """
         cfg = self.config
         q, t = cfg.n_qubits, self.n_timesteps
         expected = self.noise_shape(noise.shape[0]) if noise.dim() >= 1 else None
         if noise.dim() < 1 or tuple(noise.shape) != expected:
             raise ConfigError(f"noise must have shape {expected or '(batch, q)'}, got {tuple(noise.shape)}; use draw_noise().")
+        if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 1):
+            raise ConfigError(f"shots must be a positive integer or None (exact), got {shots!r}.")
+        if windows is not None and (windows.dim() != 3 or tuple(windows.shape[1:]) != (t, cfg.n_neurons)):
+            raise ConfigError(f"windows must have shape (B, {t}, {cfg.n_neurons}), got {tuple(windows.shape)}.")
         batch = noise.shape[0]
         gamma = noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise
-        state = sim.zero_state(batch * t, q, self.dtype, device=self.rotations.device)
         gates = self._layer_matrices(gamma)
+        if self.backend == "mps":
+            if shots is not None:
+                raise ConfigError("shots (finite measurements) need the whole outcome distribution: use the "
+                                  "statevector backend, or sample() for measured windows.")
+            return self._forward_mps(gates, batch, windows)
+        state = sim.zero_state(batch * t, q, self.dtype, device=self.rotations.device)
         for layer in range(cfg.n_layers):
             state = sim.apply_layer(state, gates[:, layer], q)
         probs = sim.probabilities(state)  # (batch * t, 2**q)
         if shots is not None:
-            if isinstance(shots, bool) or not isinstance(shots, int) or shots < 1:
-                raise ConfigError(f"shots must be a positive integer or None (exact), got {shots!r}.")
             probs = sim.shot_estimate(probs, shots, generator)
         f, a = cfg.n_feature_qubits, cfg.n_ancillas
         if cfg.architecture == "qce2023":
@@ -333,32 +399,74 @@ class PatchGenerator(torch.nn.Module):
             activation = torch.sigmoid(post[:, : cfg.n_neurons] - offset)
             return GeneratorOutput(None, activation.reshape(batch, t, cfg.n_neurons))
         dist = sim.marginal_first(probs, f, q).reshape(batch, t, 2**f)
-        return GeneratorOutput(dist, sim.bit_marginals(dist, f))
+        logs = None if windows is None else sim.window_log_probs(dist, windows)
+        return GeneratorOutput(dist, sim.bit_marginals(dist, f), logs)
+
+    def _forward_mps(self, gates: torch.Tensor, batch: int, windows: torch.Tensor | None) -> GeneratorOutput:
+        n, t = self.config.n_neurons, self.n_timesteps
+        sites = mps.chain_mps(gates)  # batch * t circuits
+
+        def spikes() -> torch.Tensor:
+            return mps.spike_probabilities(sites, n).reshape(batch, t, n)
+
+        if windows is None:
+            dist = None
+            if n <= MPS_FULL_DISTRIBUTION_MAX:
+                dist = mps.all_pattern_probabilities(sites, n).reshape(batch, t, 2**n)
+                return GeneratorOutput(dist, sim.bit_marginals(dist, n))
+            return GeneratorOutput(None, None, None, spikes)
+        bits = windows.to(torch.uint8).reshape(-1, n)
+        patterns, inverse = torch.unique(bits, dim=0, return_inverse=True)  # each distinct pattern once
+        probs = mps.pattern_probabilities(sites, patterns).reshape(batch, t, -1)  # (batch, t, P)
+        logp = torch.log(probs.clamp_min(torch.finfo(probs.dtype).tiny))
+        where = inverse.reshape(windows.shape[0], t)  # (B, t)
+        logs = logp[:, torch.arange(t, device=where.device)[None, :], where]  # (batch, B, t)
+        return GeneratorOutput(None, None, logs, spikes)
 
     # -------------------------------------------------------------- sampling
     def readout(self, output: GeneratorOutput, generator: torch.Generator | None = None) -> torch.Tensor:
         """Binary windows ``(batch, t, n)`` uint8 from a forward pass, by the configured readout."""
         cfg = self.config
         if cfg.readout == "sample":
+            if output.probabilities is None:
+                raise ConfigError("measured windows from a forward pass need the whole outcome distribution, which the "
+                                  "mps backend does not form at this size: draw windows with sample().")
             idx = sim.sample_indices(output.probabilities, generator)
             return sim.indices_to_bits(idx, cfg.n_neurons)
         return (output.spike_probabilities > 0.5).to(torch.uint8)
+
+    def _sample_mps(self, noise: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        batch, t, q = noise.shape[0], self.n_timesteps, self.config.n_qubits
+        gamma = noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise
+        sites = mps.chain_mps(self._layer_matrices(gamma))
+        if self.config.readout == "threshold":
+            bits = (mps.spike_probabilities(sites, self.config.n_neurons) > 0.5).to(torch.uint8)
+        else:
+            bits = mps.sample(sites, self.config.n_neurons, generator)
+        return bits.reshape(batch, t, self.config.n_neurons)
 
     @torch.no_grad()
     def sample(self, n_windows: int, generator: torch.Generator | int | None = None, batch_size: int | None = None) -> torch.Tensor:
         """Draw ``n_windows`` binary windows ``(n_windows, t, n)`` uint8; seeded by ``generator``.
 
         ``batch_size`` windows are simulated at a time; by default as many as keep
-        the states of a batch within 2**22 amplitudes (32 MiB in complex64).
+        the states (or MPS) of a batch within 2**22 amplitudes (32 MiB in complex64).
         """
         if isinstance(generator, int):
             generator = torch.Generator(device=self.rotations.device).manual_seed(generator)
+        cfg = self.config
         if batch_size is None:
-            batch_size = max(1, min(4096, 2**22 // (self.n_timesteps * 2**self.config.n_qubits)))
+            per_window = (mps.mps_bytes(cfg.n_qubits, cfg.n_layers, 1, 1) if self.backend == "mps"
+                          else 2**cfg.n_qubits) * self.n_timesteps
+            batch_size = max(1, min(4096, 2**22 // per_window))
         chunks = []
         for start in range(0, int(n_windows), batch_size):
             b = min(batch_size, int(n_windows) - start)
-            chunks.append(self.readout(self.forward(self.draw_noise(b, generator)), generator))
+            noise = self.draw_noise(b, generator)
+            if self.backend == "mps":
+                chunks.append(self._sample_mps(noise, generator))
+            else:
+                chunks.append(self.readout(self.forward(noise), generator))
         if not chunks:
             return torch.zeros(0, self.n_timesteps, self.config.n_neurons, dtype=torch.uint8)
         return torch.cat(chunks)
@@ -375,6 +483,7 @@ class PatchGenerator(torch.nn.Module):
         same with each qubit's rotations of a layer fused into one gate (what
         the simulator applies). ``gate_steps_sequential`` is the sum of the
         layers' depths without overlap (the number this key once reported).
+        ``backend`` is the simulator and ``bond_dimension`` the MPS's (``2^l``; ``None`` on a statevector).
         """
         cfg = self.config
         q, l, t = cfg.n_qubits, cfg.n_layers, self.n_timesteps
@@ -394,6 +503,8 @@ class PatchGenerator(torch.nn.Module):
             "depth": _chain_depth(q, singles),
             "depth_fused": _chain_depth(q, [1] * l),
             "gate_steps_sequential": sum(g + q - 1 for g in singles),
+            "backend": self.backend,
+            "bond_dimension": mps.bond_dimension(l) if self.backend == "mps" else None,
         }
 
     def extra_repr(self) -> str:

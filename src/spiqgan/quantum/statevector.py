@@ -43,6 +43,7 @@ __all__ = [
     "sample_indices",
     "shot_estimate",
     "indices_to_bits",
+    "window_log_probs",
     "MAX_QUBITS",
 ]
 
@@ -339,6 +340,13 @@ def shot_estimate(dist: torch.Tensor, shots: int, generator: torch.Generator | N
     draws = torch.multinomial(flat, shots, replacement=True, generator=generator)  # (rows, shots)
     counts = torch.zeros_like(flat).scatter_add_(1, draws, torch.ones_like(draws, dtype=flat.dtype))
     return (counts / shots).reshape(dist.shape)
+
+
+def window_log_probs(dist: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
+    """``log dist[k, s, pattern of window b at step s]`` for ``dist: (K, t, 2**n)``, ``windows: (B, t, n)``: ``(K, B, t)``."""
+    logp = torch.log(dist.clamp_min(torch.finfo(dist.dtype).tiny))
+    idx = bits_to_indices(windows)  # (B, t)
+    return logp[:, torch.arange(dist.shape[1], device=idx.device)[None, :], idx]
 
 
 def indices_to_bits(indices: torch.Tensor, n_bits: int) -> torch.Tensor:

@@ -50,9 +50,9 @@ import math
 import torch
 
 from spiqgan.exceptions import SpiqganError
-from spiqgan.quantum.statevector import bits_to_indices
+from spiqgan.quantum.statevector import window_log_probs
 
-__all__ = ["window_log_likelihood", "mean_log_likelihood"]
+__all__ = ["window_log_likelihood", "combine_log_likelihood", "mean_log_likelihood"]
 
 
 def window_log_likelihood(
@@ -89,12 +89,19 @@ def window_log_likelihood(
         raise SpiqganError(
             f"windows of shape (B, t, n) = {tuple(windows.shape)} do not match the generator's (t, 2**n) = ({t}, {size})."
         )
+    return combine_log_likelihood(window_log_probs(probabilities, windows), shared=shared, block=block)
+
+
+def combine_log_likelihood(per_step: torch.Tensor, *, shared: bool = True, block: int | None = None) -> torch.Tensor:
+    r"""The Monte Carlo log-likelihood of each window from ``per_step: (K, B, t)``, :math:`\log p_s(x_s \mid z_k)`.
+
+    What :func:`window_log_likelihood` computes after looking up each window's patterns; the
+    generator gives ``per_step`` directly as ``GeneratorOutput.window_log_probs`` (on the MPS
+    backend, without the whole distribution). Returns ``(B,)``.
+    """
     if block is not None and (isinstance(block, bool) or not isinstance(block, int) or block < 1):
         raise SpiqganError(f"block must be a positive integer or None, got {block!r}.")
-    idx = bits_to_indices(windows)  # (B, t)
-    logp = torch.log(probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny))
-    steps = torch.arange(t, device=idx.device)
-    per_step = logp[:, steps[None, :], idx]  # (K, B, t)
+    k, t = per_step.shape[0], per_step.shape[2]
     if not shared:
         return (torch.logsumexp(per_step, dim=0) - math.log(k)).sum(-1)
     if block is None or block >= t:
