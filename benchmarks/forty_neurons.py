@@ -67,7 +67,7 @@ def run_case(name: str, t: int, seed: int, data_dir: str, out: str) -> dict:
     torch.set_num_threads(1)
     train_w, _, test_w, test_reps = split(Path(data_dir), N, t)
     start = time.perf_counter()
-    params = None
+    params, sampling = None, None
     if name == "training data":
         generated = train_w[np.random.default_rng(seed).choice(len(train_w), len(test_w), replace=False)]
     elif name in PUBLISHED:
@@ -78,19 +78,21 @@ def run_case(name: str, t: int, seed: int, data_dir: str, out: str) -> dict:
         kind, options = (("spiqgan", {k: v for k, v in CHAIN.items() if k != "model"})
                          if name == "spiqgan chain (mps)" else (name, {}))
         model = make_model(kind, N, t, seed=seed, **options).fit(train_w)
+        drawn = time.perf_counter()
         generated, params = model.sample(len(test_w), seed=1000 + seed), model.n_parameters
+        sampling = len(test_w) / (time.perf_counter() - drawn)
     seconds = time.perf_counter() - start
     ev = evaluate(generated, test_w, reference_repeats=test_reps, seed=0)
     result = {"model": name, "n": N, "t": t, "seed": seed, "parameters": params, "seconds": seconds,
-              "ratios": {r.statistic: r.ratio for r in ev.rows}}
+              "windows_per_second": sampling, "ratios": {r.statistic: r.ratio for r in ev.rows}}
     write_json(Path(out) / "runs" / f"{_slug(name)}_t{t}_s{seed}.json", result)
     return result
 
 
 def table(results: list[dict]) -> list[str]:
     names = [(s, label) for s, _, label in STATISTICS if s != "js_divergence"]
-    lines = ["| model | t | parameters | " + " | ".join(label for _, label in names) + " | seconds |",
-             "|" + "---|" * (4 + len(names))]
+    lines = ["| model | t | parameters | " + " | ".join(label for _, label in names)
+             + " | seconds (fit and sample) | windows sampled per second |", "|" + "---|" * (5 + len(names))]
     for t in sorted({r["t"] for r in results}):
         for name in models_at(t):
             rs = [r for r in results if r["model"] == name and r["t"] == t]
@@ -102,8 +104,10 @@ def table(results: list[dict]) -> list[str]:
                 cells.append(f"{np.mean(values):.3g}" if values else "n/a")
             label = f"*{name}*" if name == "training data" else name
             params = rs[0]["parameters"] if rs[0]["parameters"] is not None else "n/a"
+            rate = [r["windows_per_second"] for r in rs if r.get("windows_per_second")]
             lines.append(f"| {label} | {t} | {params} | " + " | ".join(cells)
-                         + f" | {np.mean([r['seconds'] for r in rs]):.0f} |")
+                         + f" | {np.mean([r['seconds'] for r in rs]):.0f} | "
+                         + (f"{np.mean(rate):.0f} |" if rate else "n/a |"))
     return lines
 
 

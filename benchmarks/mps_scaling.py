@@ -51,8 +51,6 @@ def _case(backend: str, q: int, layers: int, draws: int, windows: int, repeats: 
 
 
 def _sampling(n: int, t: int, layers: int, count: int) -> dict:
-    import torch
-
     from spiqgan.quantum.generator import CircuitConfig, PatchGenerator
 
     gen = PatchGenerator(CircuitConfig(n, n_ancillas=1, n_layers=layers, trainable_encoding=True), t, seed=0)

@@ -122,3 +122,11 @@ def test_train_rejects_unknown_config_keys(tmp_path, capsys):
     (tmp_path / "bad.toml").write_text("learning_rate = 0.1\n")
     assert main(["train", "--out", str(tmp_path / "r"), "--config", str(tmp_path / "bad.toml")]) == 2
     assert "unknown hyperparameter 'learning_rate'" in capsys.readouterr().err
+
+
+def test_options_whose_default_the_model_decides_take_integers_and_switches(tmp_path, capsys):
+    # --memory 1 was parsed as 1.0 and refused ("memory must be an integer >= 0, got 1.0")
+    args = ["train", "--model", "cry", "--neurons", "0-2", "--timesteps", "2", "--memory", "1", "--history", "0",
+            "--no-count-term", "--steps", "2", "--no-figures", "--no-progress", "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    assert "fitted: " in capsys.readouterr().out

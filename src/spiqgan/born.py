@@ -73,10 +73,16 @@ from spiqgan.quantum import families as fam
 from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
 
 __all__ = ["BornMachine", "ControlledRY", "IQP", "BitFlip", "BORN_MODELS", "BORN_CHOICES", "latent_rule",
-           "mmd_squared"]
+           "mmd_squared", "COUNT_TERM_MIN_NEURONS"]
 
 #: the allowed values of the Born machines' string hyperparameters
 BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), "couplings": ("shared", "per_step")}
+#: from this many neurons ``count_term=None`` turns the count term on. Measured at t = 1 with one seed
+#: (``python benchmarks/born_variants.py NxT [--first F] cry cry:count_term=1``), k-probability error /
+#: floor without -> with it: n = 10 (neurons 0-9) 9.13 -> 13.8; n = 15: 29.9 -> 24.6 (0-14), 5.67 -> 7.28
+#: (20-34); n = 20: 23.4 -> 12.3 (0-19), 18.5 -> 13.1 (20-39); n = 40: 65.5 -> 11.0. Synchronous events
+#: among many neurons are what pairwise couplings miss (why Tkacik et al. added the K-potential).
+COUNT_TERM_MIN_NEURONS = 20
 #: the most bits (t n) a window may have for the MMD objective, which enumerates every window
 MMD_MAX_BITS = 16
 #: the most neurons of the families that enumerate a step's 2**n patterns (iqp, bitflip); cry has no limit:
@@ -133,7 +139,8 @@ class BornMachine(WindowModel):
         (``"cry"`` only) add ``c_k`` to neuron ``j``'s angle, ``k`` the number of neurons
         ``0..j-1`` that fired at the step: ``n`` parameters shared by all steps and neurons, a
         classically controlled rotation on the count (the autoregressive cousin of the
-        K-pairwise model's potential on the number of neurons firing).
+        K-pairwise model's potential on the number of neurons firing). ``None``: on for ``"cry"``
+        from :data:`COUNT_TERM_MIN_NEURONS` neurons.
     calibrate
         Rounds of rate calibration after a likelihood fit with memory (see :meth:`_calibrate`).
     couplings
@@ -168,7 +175,7 @@ class BornMachine(WindowModel):
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
                  latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
-                 switching: bool = True, count_term: bool = False, calibrate: int = 5,
+                 switching: bool = True, count_term: bool | None = None, calibrate: int = 5,
                  couplings: str = "shared", objective: str = "likelihood", bandwidth: float = 1.0,
                  init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
@@ -215,6 +222,12 @@ class BornMachine(WindowModel):
         if p[key] is None:
             return 0 if self.family != "cry" else (min(1, t - 1) if key == "memory" else t - 1)
         return min(int(p[key]), t - 1)
+
+    def _count_term(self, p: dict[str, Any]) -> bool:
+        """Whether the fit has the count term: as asked, or (``None``) for cry from ``COUNT_TERM_MIN_NEURONS``."""
+        if p["count_term"] is None:
+            return self.family == "cry" and p["n_neurons"] >= COUNT_TERM_MIN_NEURONS
+        return bool(p["count_term"])
 
     def _n_parameters(self) -> int:
         return sum(int(np.asarray(getattr(self, k)).size) for k in self._FITTED if k != "pad_")
@@ -320,7 +333,7 @@ class BornMachine(WindowModel):
                 "memory_": small(self._memory(p), n, n),
                 "own_": small(self._memory(p, "history"), n),
                 # a bias by how many earlier neurons fired at the step (zero: the independent start)
-                "count_": torch.zeros(n if p["count_term"] else 0, dtype=torch.float64),
+                "count_": torch.zeros(n if self._count_term(p) else 0, dtype=torch.float64),
                 # the latent's log-odds of keeping its value from one step to the next (0.9 at the start)
                 "stay_": torch.full((1 if p["latent_dim"] and t > 1 and p["switching"] else 0,), math.log(9.0),
                                     dtype=torch.float64),
@@ -335,6 +348,7 @@ class BornMachine(WindowModel):
 
         p = self.resolved_params()
         x = np.asarray(windows, dtype=np.uint8)
+        p["n_timesteps"], p["n_neurons"] = x.shape[1:]
         values = self._initial(x, p)
         trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
         z, w = latent_rule(p["latent_dim"], p["latent_nodes"])

@@ -201,8 +201,10 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
         where = "" if users == ["spiqgan"] or len(users) == len(MODEL_NAMES) - 1 else f" [{', '.join(users)}]"
         shown = f"default {default}" if same else "default: the model's own"
         help_text = f"{_PARAM_HELP.get(name, '')}{where} ({shown})"
-        if isinstance(default, bool):
+        if isinstance(default, bool) or _annotation(name, users[0]).startswith("bool"):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif default is None and name not in ("size",) and not PARAM_CHOICES.get(name):
+            group.add_argument(flag, type=_number, default=None, metavar="X", help=help_text)
         elif name == "size":
             group.add_argument(flag, type=_size, default=None, metavar="H", help=help_text)
         else:
@@ -210,6 +212,27 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
             choices = tuple(dict.fromkeys(PARAM_CHOICES.get(name, ()) + BORN_CHOICES.get(name, ()))) or None
             group.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
                                help=help_text)
+
+
+def _annotation(name: str, model: str) -> str:
+    """The declared type of hyperparameter ``name`` of ``model``, as written (e.g. ``"bool | None"``)."""
+    import inspect
+
+    from spiqgan.baselines import model_class
+
+    annotation = inspect.signature(model_class(model).__init__).parameters[name].annotation
+    return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+
+
+def _number(text: str) -> int | float:
+    """An option whose default is None (the model decides): an integer where the text is one, else a number."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
 def _size(text: str) -> int | str:
