@@ -144,10 +144,8 @@ def targets(results: list[dict]) -> list[str]:
 def figure(results: list[dict], path: Path) -> None:
     from spiqgan.evaluation.plotting import plot_error_vs_parameters
 
-    rows = []
+    rows = []  # the training data and the published samples (no parameter count): horizontal lines
     for r in results:
-        if r["parameters"] is None and r["model"] != "training data":
-            continue  # the published samples: no parameter count of ours
         rows.append({"label": r["model"], "model": r["model"], "timesteps": r["t"], "n_parameters": r["parameters"],
                      **{f"{s}_ratio": v for s, v in r["ratios"].items()}})
     stats = [s for s, _, _ in STATISTICS if s != "js_divergence"]

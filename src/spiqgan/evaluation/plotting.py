@@ -28,6 +28,7 @@ MODEL_COLORS = {
     "K-pairwise": "tab:blue", "dg": "tab:green", "dichotomized Gaussian": "tab:green", "wgan-mlp": "tab:orange",
     "wgan-conv": "tab:brown", "training repeats": "black", "training data": "black",
     "cry": "tab:olive", "iqp": "magenta", "bitflip": "goldenrod",
+    "spiqgan chain (mps)": _GEN, "published kpairwise": "tab:blue", "published dg": "tab:green",
 }
 
 
