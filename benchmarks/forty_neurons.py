@@ -137,7 +137,8 @@ def targets(results: list[dict]) -> list[str]:
         rs = [r for r in results if r["model"] == "cry" and r["t"] == t]
         if rs:
             check(f"(40, {t}) cry fit and sampling seconds", float(np.mean([r["seconds"] for r in rs])), limit)
-            check(f"(40, {t}) cry trainable parameters", float(rs[0]["parameters"]), 1000)
+            if t == 1:  # "hundreds of parameters": the target at t = 1
+                check(f"(40, {t}) cry trainable parameters", float(rs[0]["parameters"]), 1000)
     return out
 
 
