@@ -28,10 +28,12 @@ in ``--out/runs/<case>.json``; a rerun skips what is there.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -173,6 +175,23 @@ def targets(means: dict) -> list[str]:
     return out
 
 
+def run_cached(run: Callable[..., dict], cases: list[tuple], name: Callable[[tuple], str], data_dir: Path,
+               out: Path, jobs: int) -> list[dict]:
+    """The result of every case: read from ``out/runs/<name(case)>`` where a run left it, else
+    ``run(*case, data_dir, out)`` (which writes it there), ``jobs`` processes at a time."""
+    done, todo = [], []
+    for c in cases:
+        path = out / "runs" / name(c)
+        (done.append(json.loads(path.read_text())) if path.exists() else todo.append(c))
+    with ProcessPoolExecutor(jobs) as pool:
+        futures = [pool.submit(run, *c, str(data_dir), str(out)) for c in todo]
+        for f in as_completed(futures):
+            r = f.result()
+            done.append(r)
+            print(f"{r['model']:>22} ({r['n']}, {r['t']}) seed {r['seed']}: {r['seconds']:.0f} s", flush=True)
+    return done
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=DATA)
@@ -186,22 +205,8 @@ def main() -> None:
     chosen = args.models.split(",") if args.models else None
     cases = [(m, n, t, s) for n, t in sizes for m in models_at(t, n) if chosen is None or m in chosen
              for s in range(args.seeds)]
-    done = []
-    todo = []
-    for c in cases:
-        path = args.out / "runs" / f"{c[0].replace(' ', '-')}_n{c[1]}_t{c[2]}_s{c[3]}.json"
-        if path.exists():
-            import json
-
-            done.append(json.loads(path.read_text()))
-        else:
-            todo.append(c)
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run_case, *c, str(args.data_dir), str(args.out)) for c in todo]
-        for f in as_completed(futures):
-            r = f.result()
-            done.append(r)
-            print(f"{r['model']:>14} ({r['n']}, {r['t']}) seed {r['seed']}: {r['seconds']:.0f} s", flush=True)
+    done = run_cached(run_case, cases, lambda c: f"{c[0].replace(' ', '-')}_n{c[1]}_t{c[2]}_s{c[3]}.json",
+                      args.data_dir, args.out, args.jobs)
     lines, means = table(done)
     report = "\n".join(["(error / noise floor on held-out repeats, mean ± sd over seeds; "
                         "command: python benchmarks/born_fit.py)", ""] + lines + in_sample(done)

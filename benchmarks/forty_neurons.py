@@ -26,17 +26,15 @@ skips what is there. Run time on the 2-core machine: see docs/results.md ("Forty
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from born_fit import DATA, REPEAT, split  # noqa: E402
+from born_fit import DATA, REPEAT, run_cached, split  # noqa: E402
 
 from spiqgan.evaluation.scoring import STATISTICS, evaluate  # noqa: E402
 from spiqgan.io.atomic import write_json, write_text  # noqa: E402
@@ -167,16 +165,8 @@ def main() -> None:
     chosen = args.models.split(",") if args.models else None
     cases = [(m, t, s) for t in map(int, args.timesteps.split(",")) for m in models_at(t)
              if chosen is None or m in chosen for s in range(args.seeds)]
-    done, todo = [], []
-    for c in cases:
-        path = args.out / "runs" / f"{_slug(c[0])}_t{c[1]}_s{c[2]}.json"
-        (done.append(json.loads(path.read_text())) if path.exists() else todo.append(c))
-    with ProcessPoolExecutor(args.jobs) as pool:
-        futures = [pool.submit(run_case, *c, str(args.data_dir), str(args.out)) for c in todo]
-        for f in as_completed(futures):
-            r = f.result()
-            done.append(r)
-            print(f"{r['model']:>22} (40, {r['t']}) seed {r['seed']}: {r['seconds']:.0f} s", flush=True)
+    done = run_cached(run_case, cases, lambda c: f"{_slug(c[0])}_t{c[1]}_s{c[2]}.json", args.data_dir, args.out,
+                      args.jobs)
     report = "\n".join(["(error / noise floor on held-out repeats, mean over seeds; "
                         "command: python benchmarks/forty_neurons.py)", ""] + table(done) + ["", "Targets:"]
                        + targets(done))

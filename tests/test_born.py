@@ -174,7 +174,8 @@ def test_cry_takes_more_neurons_than_the_enumerating_families():
     """cry goes neuron by neuron (likelihood and sampling), so n is not limited to 16 as for iqp and bitflip."""
     x = _windows(3000, 1, 24, seed=4)
     model = ControlledRY(24, 1, steps=30, seed=0).fit(x)
-    assert model.n_parameters == 24 + 24 * 23 // 2 + 24
+    # angles, couplings, loadings, and (from 20 neurons, by default) the count term's n biases
+    assert model.n_parameters == 24 + 24 * 23 // 2 + 24 + 24
     assert model.history_[-1]["nll"] < model.history_[0]["nll"]
     np.testing.assert_allclose(model.sample(20000, seed=1).mean((0, 1)), x.mean((0, 1)), atol=0.03)
     with pytest.raises(ModelConfigError, match="more than 16 neurons. Model 'cry'"):

@@ -69,6 +69,7 @@ import numpy as np
 import torch
 
 from spiqgan.baselines.base import ModelConfigError, WindowModel
+from spiqgan.progress import warm_optimizers
 from spiqgan.quantum import families as fam
 from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
 
@@ -344,16 +345,12 @@ class BornMachine(WindowModel):
 
         Times the loss and its gradient once, at the start values, on ``windows`` (the training windows).
         """
-        from spiqgan.cost import warm_optimizers
-
         p = self.resolved_params()
         x = np.asarray(windows, dtype=np.uint8)
         p["n_timesteps"], p["n_neurons"] = x.shape[1:]
         values = self._initial(x, p)
         trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
-        z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
-        z, logw = torch.as_tensor(z, dtype=torch.float64), torch.log(torch.as_tensor(w, dtype=torch.float64))
-        loss = (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, logw)
+        loss = self._objective(x, p)
         warm_optimizers()
         start = time.perf_counter()
         loss({**trained, "pad_": values["pad_"]})
@@ -363,10 +360,8 @@ class BornMachine(WindowModel):
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
         values = self._initial(x, p)
         trained = {k: torch.nn.Parameter(v) for k, v in values.items() if k != "pad_"}
-        z, w = self._latent()
-        logw = torch.log(w)
         penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_", "own_")]
-        loss = (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, logw)
+        loss = self._objective(x, p)
         key = "nll" if p["objective"] == "likelihood" else "generator_loss"  # a column of metrics.csv
         opt = torch.optim.LBFGS(list(trained.values()), lr=1.0, max_iter=int(p["steps"]),
                                 max_eval=int(p["steps"]) * 5 // 4, tolerance_grad=1e-12, tolerance_change=p["tol"],
@@ -392,6 +387,12 @@ class BornMachine(WindowModel):
         self.pad_ = values["pad_"].numpy().copy()
         if p["objective"] == "likelihood" and (self._memory(p) or self._memory(p, "history")):
             self._calibrate(x.mean(0, dtype=np.float64), p)
+
+    def _objective(self, x: np.ndarray, p: dict[str, Any]):
+        """``loss(values)`` of the configured objective on the windows ``x``, its gradient accumulated."""
+        z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
+        z, logw = torch.as_tensor(z, dtype=torch.float64), torch.log(torch.as_tensor(w, dtype=torch.float64))
+        return (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, logw)
 
     def _likelihood_loss(self, x: np.ndarray, p: dict[str, Any], z: torch.Tensor, logw: torch.Tensor):
         """``loss(values)``: the mean negative log-likelihood of the windows ``x``, its gradient accumulated."""

@@ -26,7 +26,7 @@ from typing import Any
 
 from spiqgan.progress import format_bytes
 
-__all__ = ["default_threads", "problem_size", "describe_cost", "warm_optimizers"]
+__all__ = ["default_threads", "problem_size", "describe_cost"]
 
 #: below this many amplitudes per noise draw and window (2^q t), one thread
 SMALL_PROBLEM = 100
@@ -57,16 +57,6 @@ def problem_size(model: Any) -> int | None:
     return 2 ** model.circuit_config().n_qubits * model.n_timesteps if isinstance(model, SpiQGAN) else None
 
 
-def warm_optimizers() -> None:
-    """Run one step of a throw-away torch optimizer: torch.optim's first use imports for seconds (7 s
-    measured), which would otherwise be counted as the first training step's time."""
-    import torch
-
-    weight = torch.nn.Parameter(torch.zeros(1))
-    weight.grad = torch.zeros(1)
-    torch.optim.Adam([weight]).step()
-
-
 def _duration(seconds: float) -> str:
     if seconds < 120:
         return f"{seconds:.0f} s"
@@ -79,6 +69,7 @@ def describe_cost(model: Any, threads: int, preview: dict[str, Any] | None = Non
     from spiqgan.born import BornMachine
     from spiqgan.model import SpiQGAN
     from spiqgan.quantum import mps
+    from spiqgan.quantum.generator import resolve_backend
 
     timed = ""
     if preview is not None:
@@ -101,8 +92,6 @@ def describe_cost(model: Any, threads: int, preview: dict[str, Any] | None = Non
     q, t, l = config.n_qubits, p["n_timesteps"], config.n_layers
     batch = p["noise_samples"] if p["objective"] == "likelihood" else p["batch_size"]
     itemsize = 16 if p["dtype"] == "complex128" else 8
-    from spiqgan.quantum.generator import resolve_backend
-
     if resolve_backend(config, p["backend"]) == "mps":
         d = mps.bond_dimension(l)
         size = mps.mps_bytes(q, l, batch * t, itemsize)

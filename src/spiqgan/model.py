@@ -292,7 +292,7 @@ class SpiQGAN:
     def preview(self, windows: np.ndarray) -> dict[str, Any]:
         """Before a fit: trainable parameters and the seconds of one training step, timed on a throw-away
         generator (the same hyperparameters and seed) on ``windows`` (the training windows)."""
-        from spiqgan.cost import warm_optimizers
+        from spiqgan.progress import warm_optimizers
         from spiqgan.training.loop import train_step
 
         p = self.resolved_params()

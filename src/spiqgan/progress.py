@@ -14,7 +14,7 @@ import time
 from contextlib import contextmanager
 from typing import IO, Any, Iterator
 
-__all__ = ["Progress", "as_progress", "format_bytes", "peak_memory_bytes"]
+__all__ = ["Progress", "as_progress", "format_bytes", "peak_memory_bytes", "warm_optimizers"]
 
 #: a first step at least this long (seconds) is timed itself; a shorter one is mostly start-up, so the second is
 SLOW_STEP_S = 5.0
@@ -129,3 +129,13 @@ def as_progress(progress: Any, total: int) -> Iterator[Any]:
             yield bar
     else:
         yield progress or None
+
+
+def warm_optimizers() -> None:
+    """Run one step of a throw-away torch optimizer: torch.optim's first use imports for seconds (7 s
+    measured), which would otherwise be counted as the first timed training step."""
+    import torch
+
+    weight = torch.nn.Parameter(torch.zeros(1))
+    weight.grad = torch.zeros(1)
+    torch.optim.Adam([weight]).step()

@@ -410,7 +410,6 @@ class PatchGenerator(torch.nn.Module):
             return mps.spike_probabilities(sites, n).reshape(batch, t, n)
 
         if windows is None:
-            dist = None
             if n <= MPS_FULL_DISTRIBUTION_MAX:
                 dist = mps.all_pattern_probabilities(sites, n).reshape(batch, t, 2**n)
                 return GeneratorOutput(dist, sim.bit_marginals(dist, n))
