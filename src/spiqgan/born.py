@@ -237,8 +237,10 @@ class BornMachine(WindowModel):
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {k: torch.as_tensor(np.asarray(getattr(self, k)), dtype=torch.float64) for k in self._FITTED}
 
-    def _latent(self) -> tuple[torch.Tensor, torch.Tensor]:
-        z, w = latent_rule(self.params_["latent_dim"], self.params_["latent_nodes"])
+    def _latent(self, p: dict[str, Any] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The latent values and weights of the hyperparameters ``p`` (default: the fitted ones)."""
+        p = self.params_ if p is None else p
+        z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
         return torch.as_tensor(z, dtype=torch.float64), torch.as_tensor(w, dtype=torch.float64)
 
     @staticmethod
@@ -390,9 +392,8 @@ class BornMachine(WindowModel):
 
     def _objective(self, x: np.ndarray, p: dict[str, Any]):
         """``loss(values)`` of the configured objective on the windows ``x``, its gradient accumulated."""
-        z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
-        z, logw = torch.as_tensor(z, dtype=torch.float64), torch.log(torch.as_tensor(w, dtype=torch.float64))
-        return (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, logw)
+        z, w = self._latent(p)
+        return (self._likelihood_loss if p["objective"] == "likelihood" else self._mmd_loss)(x, p, z, torch.log(w))
 
     def _likelihood_loss(self, x: np.ndarray, p: dict[str, Any], z: torch.Tensor, logw: torch.Tensor):
         """``loss(values)``: the mean negative log-likelihood of the windows ``x``, its gradient accumulated."""

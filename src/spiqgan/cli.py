@@ -203,10 +203,10 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
         help_text = f"{_PARAM_HELP.get(name, '')}{where} ({shown})"
         if isinstance(default, bool) or _annotation(name, users[0]).startswith("bool"):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif default is None and name not in ("size",) and not PARAM_CHOICES.get(name):
-            group.add_argument(flag, type=_number, default=None, metavar="X", help=help_text)
         elif name == "size":
             group.add_argument(flag, type=_size, default=None, metavar="H", help=help_text)
+        elif default is None and not PARAM_CHOICES.get(name):
+            group.add_argument(flag, type=_number, default=None, metavar="X", help=help_text)
         else:
             kind = float if default is None else type(default)
             choices = tuple(dict.fromkeys(PARAM_CHOICES.get(name, ()) + BORN_CHOICES.get(name, ()))) or None

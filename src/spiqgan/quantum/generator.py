@@ -354,6 +354,11 @@ class PatchGenerator(torch.nn.Module):
             noisy = torch.cat([noisy, quiet.expand(batch, *quiet.shape)], dim=2)
         return noisy.reshape(batch * t, cfg.n_layers, q, 2, 2)
 
+    def _noise_gates(self, noise: torch.Tensor) -> torch.Tensor:
+        """The fused gates of every layer for noise of :meth:`noise_shape` (shared noise spread over the steps)."""
+        batch, t, q = noise.shape[0], self.n_timesteps, self.config.n_qubits
+        return self._layer_matrices(noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise)
+
     def forward(
         self, noise: torch.Tensor, shots: int | None = None, generator: torch.Generator | None = None,
         windows: torch.Tensor | None = None,
@@ -377,8 +382,7 @@ class PatchGenerator(torch.nn.Module):
         if windows is not None and (windows.dim() != 3 or tuple(windows.shape[1:]) != (t, cfg.n_neurons)):
             raise ConfigError(f"windows must have shape (B, {t}, {cfg.n_neurons}), got {tuple(windows.shape)}.")
         batch = noise.shape[0]
-        gamma = noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise
-        gates = self._layer_matrices(gamma)
+        gates = self._noise_gates(noise)
         if self.backend == "mps":
             if shots is not None:
                 raise ConfigError("shots (finite measurements) need the whole outcome distribution: use the "
@@ -417,9 +421,7 @@ class PatchGenerator(torch.nn.Module):
         bits = windows.to(torch.uint8).reshape(-1, n)
         patterns, inverse = torch.unique(bits, dim=0, return_inverse=True)  # each distinct pattern once
         probs = mps.pattern_probabilities(sites, patterns).reshape(batch, t, -1)  # (batch, t, P)
-        logp = torch.log(probs.clamp_min(torch.finfo(probs.dtype).tiny))
-        where = inverse.reshape(windows.shape[0], t)  # (B, t)
-        logs = logp[:, torch.arange(t, device=where.device)[None, :], where]  # (batch, B, t)
+        logs = sim.step_log_probs(probs, inverse.reshape(windows.shape[0], t))  # (batch, B, t)
         return GeneratorOutput(None, None, logs, spikes)
 
     # -------------------------------------------------------------- sampling
@@ -435,9 +437,8 @@ class PatchGenerator(torch.nn.Module):
         return (output.spike_probabilities > 0.5).to(torch.uint8)
 
     def _sample_mps(self, noise: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        batch, t, q = noise.shape[0], self.n_timesteps, self.config.n_qubits
-        gamma = noise[:, None, :].expand(batch, t, q) if noise.dim() == 2 else noise
-        sites = mps.chain_mps(self._layer_matrices(gamma))
+        batch, t = noise.shape[0], self.n_timesteps
+        sites = mps.chain_mps(self._noise_gates(noise))
         if self.config.readout == "threshold":
             bits = (mps.spike_probabilities(sites, self.config.n_neurons) > 0.5).to(torch.uint8)
         else:

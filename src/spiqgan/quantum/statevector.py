@@ -44,6 +44,7 @@ __all__ = [
     "shot_estimate",
     "indices_to_bits",
     "window_log_probs",
+    "step_log_probs",
     "MAX_QUBITS",
 ]
 
@@ -342,11 +343,15 @@ def shot_estimate(dist: torch.Tensor, shots: int, generator: torch.Generator | N
     return (counts / shots).reshape(dist.shape)
 
 
+def step_log_probs(probs: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    """``log probs[k, s, idx[b, s]]`` for ``probs: (K, t, P)`` and indices ``idx: (B, t)``: ``(K, B, t)``."""
+    logp = torch.log(probs.clamp_min(torch.finfo(probs.dtype).tiny))
+    return logp[:, torch.arange(probs.shape[1], device=idx.device)[None, :], idx]
+
+
 def window_log_probs(dist: torch.Tensor, windows: torch.Tensor) -> torch.Tensor:
     """``log dist[k, s, pattern of window b at step s]`` for ``dist: (K, t, 2**n)``, ``windows: (B, t, n)``: ``(K, B, t)``."""
-    logp = torch.log(dist.clamp_min(torch.finfo(dist.dtype).tiny))
-    idx = bits_to_indices(windows)  # (B, t)
-    return logp[:, torch.arange(dist.shape[1], device=idx.device)[None, :], idx]
+    return step_log_probs(dist, bits_to_indices(windows))
 
 
 def indices_to_bits(indices: torch.Tensor, n_bits: int) -> torch.Tensor:
