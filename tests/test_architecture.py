@@ -22,7 +22,7 @@ STAGES = [
     ("quantum",),
     ("training",),
     ("model", "baselines", "born"),
-    ("experiments", "cost"),
+    ("experiments", "cost", "hardware"),
     ("cli", "__main__"),
 ]
 RANK = {name: i for i, names in enumerate(STAGES) for name in names}

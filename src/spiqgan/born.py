@@ -245,8 +245,8 @@ class BornMachine(WindowModel):
 
     @staticmethod
     def _step_angles(v: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-        """Angles of every latent value and step without memory: ``(K, t, n)``."""
-        return v["angles_"][None] + torch.einsum("tnd,kd->ktn", v["loadings_"], z)
+        """Angles of every latent value (``z: (K, d)``, or ``(K, t, d)`` per step) and step without memory: ``(K, t, n)``."""
+        return v["angles_"][None] + torch.einsum("tnd,ktd->ktn" if z.dim() == 3 else "tnd,kd->ktn", v["loadings_"], z)
 
     def _memory_term(self, v: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """``sum_l V_l x_{s-l} + h_l * x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``."""
@@ -315,6 +315,19 @@ class BornMachine(WindowModel):
         with torch.no_grad():
             out = self._log_likelihood(self._tensors(), torch.as_tensor(x, dtype=torch.float64), z, torch.log(w))
         return out.numpy()
+
+    def conditional_log_likelihood(self, windows: np.ndarray, latent: np.ndarray) -> np.ndarray:
+        """Exact ``log P(x | z_1 .. z_t)`` of each window ``(B, t, n)`` given the latent value at every step, ``latent: (t, d)``.
+
+        What a circuit of :mod:`spiqgan.hardware.circuits` gives for those inputs (the latent path fixed).
+        """
+        self._check_fitted()
+        x = np.asarray(windows, dtype=np.float64)
+        p = self.params_
+        z = torch.as_tensor(np.asarray(latent, dtype=np.float64).reshape(1, p["n_timesteps"], p["latent_dim"]))
+        fixed = {**self._tensors(), "stay_": torch.zeros(0, dtype=torch.float64)}
+        with torch.no_grad():
+            return self._log_likelihood(fixed, torch.as_tensor(x), z, torch.zeros(1, dtype=torch.float64)).numpy()
 
     # ------------------------------------------------------------ fit
     def progress_steps(self) -> int:

@@ -382,16 +382,12 @@ class PatchGenerator(torch.nn.Module):
         if windows is not None and (windows.dim() != 3 or tuple(windows.shape[1:]) != (t, cfg.n_neurons)):
             raise ConfigError(f"windows must have shape (B, {t}, {cfg.n_neurons}), got {tuple(windows.shape)}.")
         batch = noise.shape[0]
-        gates = self._noise_gates(noise)
         if self.backend == "mps":
             if shots is not None:
                 raise ConfigError("shots (finite measurements) need the whole outcome distribution: use the "
                                   "statevector backend, or sample() for measured windows.")
-            return self._forward_mps(gates, batch, windows)
-        state = sim.zero_state(batch * t, q, self.dtype, device=self.rotations.device)
-        for layer in range(cfg.n_layers):
-            state = sim.apply_layer(state, gates[:, layer], q)
-        probs = sim.probabilities(state)  # (batch * t, 2**q)
+            return self._forward_mps(self._noise_gates(noise), batch, windows)
+        probs = self._qubit_probabilities(noise)  # (batch * t, 2**q)
         if shots is not None:
             probs = sim.shot_estimate(probs, shots, generator)
         f, a = cfg.n_feature_qubits, cfg.n_ancillas
@@ -405,6 +401,27 @@ class PatchGenerator(torch.nn.Module):
         dist = sim.marginal_first(probs, f, q).reshape(batch, t, 2**f)
         logs = None if windows is None else sim.window_log_probs(dist, windows)
         return GeneratorOutput(dist, sim.bit_marginals(dist, f), logs)
+
+    def _qubit_probabilities(self, noise: torch.Tensor) -> torch.Tensor:
+        """Statevector probabilities of all ``q`` qubits (ancillas included), ``(batch * t, 2**q)``."""
+        q = self.config.n_qubits
+        gates = self._noise_gates(noise)
+        state = sim.zero_state(gates.shape[0], q, self.dtype, device=self.rotations.device)
+        for layer in range(self.config.n_layers):
+            state = sim.apply_layer(state, gates[:, layer], q)
+        return sim.probabilities(state)
+
+    def qubit_probabilities(self, noise: torch.Tensor) -> torch.Tensor:
+        """Exact outcome distribution of every qubit, ancillas included: ``(batch, t, 2**q)`` (statevector).
+
+        Qubit 0 is the most significant bit; what an exported circuit that measures every qubit
+        (the QCE 2023 readout) gives for these noise angles.
+        """
+        if tuple(noise.shape) != self.noise_shape(noise.shape[0]):
+            raise ConfigError(f"noise must have shape {self.noise_shape(noise.shape[0])}, got {tuple(noise.shape)}.")
+        if self.config.n_qubits > sim.MAX_QUBITS:
+            raise ConfigError(f"{self.config.n_qubits} qubits is more than the statevector limit of {sim.MAX_QUBITS}.")
+        return self._qubit_probabilities(noise).reshape(noise.shape[0], self.n_timesteps, -1)
 
     def _forward_mps(self, gates: torch.Tensor, batch: int, windows: torch.Tensor | None) -> GeneratorOutput:
         n, t = self.config.n_neurons, self.n_timesteps

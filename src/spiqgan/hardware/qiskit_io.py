@@ -1,0 +1,182 @@
+"""Qiskit: circuits, sampling through Aer with a device-like noise model, and transpiled cost.
+
+Needs the optional extra ``spiqgan[qiskit]`` (Qiskit, Qiskit Aer, the OpenQASM 3 importer); imported
+only by the commands that use it, so the core never imports Qiskit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from spiqgan.exceptions import ConfigError
+from spiqgan.hardware.circuits import Circuit, lower_counts
+from spiqgan.hardware.sampling import NoiseSpec
+
+__all__ = ["require_qiskit", "to_qiskit", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
+           "BASIS_GATES"]
+
+#: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
+BASIS_GATES = ["cx", "rz", "sx", "x"]
+
+
+def require_qiskit() -> None:
+    """Raise :class:`ConfigError` saying how to install the extra when Qiskit or Aer is missing."""
+    missing = [m for m in ("qiskit", "qiskit_aer") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise ConfigError(f"this command needs Qiskit and Qiskit Aer ({', '.join(missing)} not installed): "
+                          "pip install 'spiqgan[qiskit]'.")
+
+
+def to_qiskit(circuit: Circuit):
+    """A ``QuantumCircuit`` with one ``Parameter`` per input, registers by name, ``if_test`` feed-forward."""
+    from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
+    from qiskit.circuit import Parameter
+
+    c = lower_counts(circuit)
+    q = QuantumRegister(c.n_qubits, "q")
+    regs = {name: ClassicalRegister(size, name) for name, size in c.registers.items()}
+    qc = QuantumCircuit(q, *regs.values(), name=c.name)
+    params = {name: Parameter(name) for name in c.inputs}
+
+    def angle(a):
+        value = a.const
+        for name, coef in a.terms:
+            value = value + coef * params[name]
+        return value
+
+    for op in c.ops:
+        with contextlib.ExitStack() as stack:
+            for cond in op.when:
+                stack.enter_context(qc.if_test((regs[cond.register][cond.index], 1)))
+            qubits = [q[k] for k in op.qubits]
+            if op.name == "measure":
+                qc.measure(qubits[0], regs[op.bit[0]][op.bit[1]])
+            elif op.name == "reset":
+                qc.reset(qubits[0])
+            elif op.angle is None:
+                getattr(qc, op.name)(*qubits)
+            else:
+                getattr(qc, op.name)(angle(op.angle), *qubits)
+    return qc
+
+
+def noise_model(spec: NoiseSpec):
+    """Aer noise model: depolarizing ``p1`` on ``sx, x``, ``p2`` on ``cx``, symmetric readout error ``e`` on every qubit."""
+    from qiskit_aer.noise import NoiseModel, ReadoutError, depolarizing_error
+
+    model = NoiseModel(basis_gates=BASIS_GATES)
+    if spec.p1 > 0:
+        model.add_all_qubit_quantum_error(depolarizing_error(spec.p1, 1), ["sx", "x"])
+    if spec.p2 > 0:
+        model.add_all_qubit_quantum_error(depolarizing_error(spec.p2, 2), ["cx"])
+    if spec.readout > 0:
+        e = spec.readout
+        model.add_all_qubit_readout_error(ReadoutError([[1 - e, e], [e, 1 - e]]))
+    return model
+
+
+def _transpile_basis(qc, seed: int = 0):
+    from qiskit import transpile
+
+    return transpile(qc, basis_gates=BASIS_GATES + ["measure", "reset", "if_else"], optimization_level=1,
+                     seed_transpiler=seed)
+
+
+def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
+                 noise: NoiseSpec | None = None, seed: int = 0) -> list[dict[str, np.ndarray]]:
+    """Run each execution ``(circuit index, input values, shots)`` on Aer; per execution, the bits of each register ``(shots, size)``.
+
+    Circuits are transpiled to :data:`BASIS_GATES` once (so that the noise model's gates are the
+    device's); executions of one circuit with equal shots go to Aer as one job of parameter bindings.
+    """
+    from qiskit_aer import AerSimulator
+
+    sim = AerSimulator(noise_model=noise_model(noise) if noise is not None and noise.any else None,
+                       seed_simulator=seed)
+    compiled = [_transpile_basis(to_qiskit(c)) for c in circuits]
+    out: list[dict[str, np.ndarray] | None] = [None] * len(executions)
+    groups: dict[tuple[int, int], list[int]] = {}
+    for k, (ci, _, shots) in enumerate(executions):
+        groups.setdefault((ci, shots), []).append(k)
+    for (ci, shots), members in groups.items():
+        qc = compiled[ci]
+        binds = [{p: [executions[k][1][p.name] for k in members] for p in qc.parameters}] if qc.parameters else None
+        result = sim.run(qc, parameter_binds=binds, shots=shots, memory=True).result()
+        names = [r.name for r in qc.cregs]
+        for pos, k in enumerate(members):
+            memory = result.get_memory(pos if binds else 0) if binds else result.get_memory(0)
+            # one string per shot: registers last-first, separated by spaces, each register's bit 0 last
+            fields = [m.split(" ")[::-1] for m in memory]
+            out[k] = {name: np.array([[int(ch) for ch in f[i][::-1]] for f in fields], dtype=np.uint8)
+                      for i, name in enumerate(names)}
+        if not binds and len(members) > 1:
+            raise ConfigError("several executions of a circuit without inputs")  # pragma: no cover
+    return out  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=1)
+def heavy_hex_127() -> list[tuple[int, int]]:
+    """The coupling map of IBM's 127-qubit Eagle devices: 7 rows of 14-15 qubits joined by 4 bridge qubits each."""
+    rows, edges, bridges = [], [], []
+    start = 0
+    for r in range(7):
+        cols = list(range(0, 14)) if r == 0 else (list(range(1, 15)) if r == 6 else list(range(0, 15)))
+        rows.append({c: start + i for i, c in enumerate(cols)})
+        start += len(cols)
+        if r < 6:
+            bridges.append(list(range(start, start + 4)))
+            start += 4
+    for r, row in enumerate(rows):
+        cols = sorted(row)
+        edges += [(row[a], row[b]) for a, b in zip(cols, cols[1:])]
+        if r < 6:
+            for k, bridge in enumerate(bridges[r]):
+                col = 4 * k + (0 if r % 2 == 0 else 2)
+                edges += [(row[col], bridge), (bridge, rows[r + 1][col])]
+    assert start == 127
+    return edges
+
+
+def _two_qubit_gates(qc) -> tuple[int, int]:
+    """Two-qubit gates outside and inside conditional blocks (those run only when their condition holds)."""
+    plain = conditional = 0
+    for inst in qc.data:
+        if inst.operation.name == "if_else":
+            for block in inst.operation.blocks:
+                if block is not None:
+                    a, b = _two_qubit_gates(block)
+                    conditional += a + b
+        elif inst.operation.num_qubits == 2:
+            plain += 1
+    return plain, conditional
+
+
+def transpiled_cost(circuit: Circuit, device: str, seed: int = 0) -> dict[str, Any]:
+    """Depth and gate counts of ``circuit`` after Qiskit's transpiler for ``device`` (``heavy-hex`` or ``all-to-all``).
+
+    Transpiled at optimization level 1 with ``seed`` to :data:`BASIS_GATES`, onto the 127-qubit
+    heavy-hex map (:func:`heavy_hex_127`) or with no coupling constraint.
+    """
+    from qiskit import transpile
+    from qiskit.transpiler import CouplingMap
+
+    qc = to_qiskit(circuit)
+    kwargs: dict[str, Any] = {"basis_gates": BASIS_GATES + ["measure", "reset", "if_else"],
+                              "optimization_level": 1, "seed_transpiler": seed}
+    if device == "heavy-hex":
+        kwargs["coupling_map"] = CouplingMap(heavy_hex_127())
+    elif device != "all-to-all":
+        raise ConfigError(f"device must be heavy-hex or all-to-all, got {device!r}.")
+    tqc = transpile(qc, **kwargs)
+    plain, conditional = _two_qubit_gates(tqc)
+    ops = tqc.count_ops()
+    return {"circuit": circuit.name, "logical_qubits": qc.num_qubits, "depth": tqc.depth(),
+            "two_qubit_gates": plain, "conditional_two_qubit_gates": conditional,
+            "measurements": int(ops.get("measure", 0)), "resets": int(ops.get("reset", 0)),
+            "conditional_blocks": int(ops.get("if_else", 0)),
+            "physical_qubits": 127 if device == "heavy-hex" else qc.num_qubits}
