@@ -268,3 +268,18 @@ def test_count_term_is_on_by_default_from_twenty_neurons():
     assert small.count_.size == 0 and large.count_.size == 20
     assert ControlledRY(20, 1, steps=2, count_term=False).fit(_windows(200, 1, 20)).count_.size == 0
     assert ControlledRY(20, 1).preview(_windows(200, 1, 20))["parameters"] == large.n_parameters
+
+
+def test_a_checkpoint_from_before_the_count_term_loads_and_a_damaged_one_is_refused(tmp_path):
+    """Found exporting a run trained before count_ existed: loading it raised a KeyError traceback."""
+    from spiqgan.io.checkpoint import load_checkpoint, save_checkpoint
+
+    model = make_model("cry", 3, 2, steps=3, latent_nodes=3).fit(_windows(100, 2, 3))
+    tensors, meta = load_checkpoint(model.save(tmp_path / "m.safetensors"))
+    old = save_checkpoint(tmp_path / "old.safetensors", {k: v for k, v in tensors.items() if k != "count_"}, meta)
+    again = load_model(old)
+    assert again.count_.size == 0
+    np.testing.assert_allclose(again.log_likelihood(_windows(20, 2, 3)), model.log_likelihood(_windows(20, 2, 3)))
+    damaged = save_checkpoint(tmp_path / "bad.safetensors", {k: v for k, v in tensors.items() if k != "pairs_"}, meta)
+    with pytest.raises(ModelConfigError, match="has no pairs_"):
+        load_model(damaged)

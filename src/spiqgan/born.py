@@ -500,6 +500,10 @@ class BornMachine(WindowModel):
                     x[:, s, j] = (torch.rand(n_windows, generator=gen, dtype=torch.float64) < prob).double()
             return x.to(torch.uint8).numpy()
 
+    def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        # checkpoints written before the count term existed have no count_: they had none
+        super()._restore({"count_": np.zeros(0), **arrays})
+
     # ------------------------------------------------------------ resources
     def resources(self) -> dict[str, Any]:
         """Qubits, trainable parameters and two-qubit gates per sub-generator (the circuit a device would run)."""

@@ -184,7 +184,47 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="the generator after the last step or at the step with the lowest JS")
     sa.add_argument("--out", type=Path, required=True, metavar="FILE.npy")
     sa.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    sa.add_argument("--backend", choices=("exact", "aer"), default="exact",
+                    help="exact: spiqgan's simulator; aer: the exported circuits through Qiskit Aer "
+                         "(pip install 'spiqgan[qiskit]')")
+    sa.add_argument("--shots", type=int, default=None, metavar="N",
+                    help="(aer) the most windows drawn from one execution of a circuit (default: as many as keep "
+                         "windows independent); for the threshold and QCE readouts, shots per window and step "
+                         "(default 1000)")
+    sa.add_argument("--noise-model", default=None, metavar="SPEC",
+                    help="(aer) depolarizing:P1,P2 (one- and two-qubit gate errors), readout:E (bit-flip probability "
+                         "of a measurement), or both: depolarizing:0.001,0.01,readout:0.02")
     sa.set_defaults(func=_cmd_sample)
+
+    ex = sub.add_parser("export", parents=[common], help="write a trained generator as circuits (OpenQASM 3, Qiskit, PennyLane)",
+                        description="Write the trained generator of RUN_DIR as circuits, one per sub-generator (or one "
+                                    "window circuit with feed-forward when steps condition on earlier ones), trained "
+                                    "angles bound, the random inputs as circuit inputs, and manifest.json saying what "
+                                    "the inputs and registers mean.")
+    ex.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    ex.add_argument("--format", choices=("qasm3", "qiskit", "pennylane"), default="qasm3",
+                    help="qasm3: one .qasm file per circuit; qiskit: circuits.qpy (qiskit.qpy.load); pennylane: a "
+                         "Python module, one function per circuit (default qasm3)")
+    ex.add_argument("--out", type=Path, required=True, metavar="DIR")
+    ex.add_argument("--which", choices=("last", "best"), default="last")
+    ex.add_argument("--force", action="store_true", help="write into a folder that is not empty")
+    ex.set_defaults(func=_cmd_export)
+
+    rs = sub.add_parser("resources", parents=[common],
+                        help="what a trained model costs on a device: transpiled depth, two-qubit gates, executions, shots",
+                        description="Transpile the model's circuits with Qiskit for a device topology (heavy-hex: IBM's "
+                                    "127-qubit Eagle map; all-to-all) and count depth, two-qubit gates, and the circuit "
+                                    "executions and shots to draw --windows windows and for one training step. "
+                                    "Needs pip install 'spiqgan[qiskit]'.")
+    rs.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    rs.add_argument("--device", choices=("heavy-hex", "all-to-all"), default="heavy-hex")
+    rs.add_argument("--windows", type=int, default=10000, help="windows to draw (default 10000)")
+    rs.add_argument("--shots", type=int, default=None, metavar="N", help="as for spiqgan sample --backend aer")
+    rs.add_argument("--estimate-shots", type=int, default=1000, metavar="N",
+                    help="shots per execution that estimate a probability during training (default 1000)")
+    rs.add_argument("--which", choices=("last", "best"), default="last")
+    rs.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the figures as JSON")
+    rs.set_defaults(func=_cmd_resources)
     return parser
 
 
@@ -462,12 +502,66 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise DataError(f"--out {out} is a folder; give a file name ending in .npy.")
     if out.exists() and not args.force:
         raise DataError(f"--out {out} exists; give another name, or --force to overwrite it.")
-    model = load_run(args.run_dir)
-    _set_threads(args, model)
-    windows = model.sample(args.windows, seed=args.seed, which=args.which)
+    if args.backend == "exact" and (args.shots is not None or args.noise_model is not None):
+        raise DataError("--shots and --noise-model belong to --backend aer; the exact sampler takes neither.")
+    if args.backend == "aer":
+        from spiqgan.hardware.export import aer_sample, load_export
+        from spiqgan.hardware.sampling import parse_noise_model
+
+        noise = parse_noise_model(args.noise_model) if args.noise_model is not None else None
+        export = load_export(args.run_dir, args.which)
+        windows = aer_sample(export, args.windows, shots=args.shots, noise=noise, seed=args.seed)
+        how = f"Qiskit Aer, {'noise ' + args.noise_model if noise else 'no noise'}"
+    else:
+        model = load_run(args.run_dir, args.which)
+        _set_threads(args, model)
+        windows = model.sample(args.windows, seed=args.seed, which=args.which)
+        how = "exact"
     write_npy(args.out, windows)
-    print(f"wrote {args.out}: {windows.shape[0]} windows of shape {windows.shape[1:]} ({args.which} generator)")
+    print(f"wrote {args.out}: {windows.shape[0]} windows of shape {windows.shape[1:]} ({args.which} generator, {how})")
     return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from spiqgan.hardware.export import export_run, load_export
+
+    export = load_export(args.run_dir, args.which)
+    written = export_run(export, args.format, args.out, force=args.force)
+    print(f"wrote {len(export.circuits)} {args.format} circuit(s) of model {export.model} to {args.out}: "
+          + ", ".join(p.name for p in written))
+    return 0
+
+
+def _cmd_resources(args: argparse.Namespace) -> int:
+    from spiqgan.hardware.export import load_export, resources
+    from spiqgan.io.atomic import write_json
+
+    for name in ("windows", "estimate_shots") + (("shots",) if args.shots is not None else ()):
+        if getattr(args, name) < 1:
+            raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+    export = load_export(args.run_dir, args.which)
+    report = resources(export, args.device, windows=args.windows, shots=args.shots,
+                       estimate_shots=args.estimate_shots)
+    print(_format_resources(report))
+    if args.json is not None:
+        write_json(args.json, report)
+        print(f"wrote {args.json}")
+    return 0
+
+
+def _format_resources(r: dict) -> str:
+    lines = [f"model {r['model']} ({r['neurons']} neurons, {r['timesteps']} steps) on {r['device']} "
+             f"(Qiskit transpiler, optimization level {r['transpiler']['optimization_level']}, basis cx rz sx x)",
+             f"{'circuit':<10} {'qubits':>6} {'depth':>7} {'2q gates':>9} {'cond. 2q':>9} {'measure':>8} {'if':>6}"]
+    for c in r["circuits"]:
+        lines.append(f"{c['circuit']:<10} {c['logical_qubits']:>6} {c['depth']:>7} {c['two_qubit_gates']:>9} "
+                     f"{c['conditional_two_qubit_gates']:>9} {c['measurements']:>8} {c['conditional_blocks']:>6}")
+    s = r["sampling"]
+    lines.append(f"draw {s['windows']} windows: {s['executions']} executions, {s['shots']} shots")
+    for route, t in r["training_per_step"].items():
+        lines.append(f"one training step, {route.replace('_', ' ')}: {t['executions']} executions, {t['shots']} shots "
+                     f"at {r['estimate_shots']} shots each ({t['note']})")
+    return "\n".join(lines)
 
 
 def _set_threads(args: argparse.Namespace, model: object) -> int:

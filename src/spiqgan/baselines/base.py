@@ -167,6 +167,10 @@ class WindowModel:
         return model
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
+        missing = [k for k in self._FITTED if k not in arrays]
+        if missing:
+            raise ModelConfigError(f"the checkpoint of model {self.name!r} has no {', '.join(missing)}: it was written "
+                                   "by another version of spiqgan or is damaged; train the run again.")
         for k in self._FITTED:
             setattr(self, k, arrays[k])
 

@@ -86,13 +86,17 @@ Condition = Union[Bit, CountAtLeast]
 
 @dataclass(frozen=True)
 class Op:
-    """One instruction: a gate of :data:`GATES`, ``"measure"`` (into ``bit``) or ``"reset"``, done when all of ``when`` hold."""
+    """One instruction: a gate of :data:`GATES`, ``"measure"`` (into ``bit``) or ``"reset"``, done when all of ``when`` hold.
+
+    ``trainable``: whether the angle holds a trained parameter (what a gradient shifts).
+    """
 
     name: str
     qubits: tuple[int, ...]
     angle: Angle | None = None
     bit: tuple[str, int] | None = None
     when: tuple[Condition, ...] = ()
+    trainable: bool = True
 
 
 @dataclass
@@ -112,10 +116,10 @@ class Circuit:
     description: str = ""
 
     def add(self, name: str, *qubits: int, angle: Angle | None = None, bit: tuple[str, int] | None = None,
-            when: tuple[Condition, ...] = ()) -> None:
+            when: tuple[Condition, ...] = (), trainable: bool = True) -> None:
         if name in GATES and angle is None and name not in ("h", "x", "cx"):
             raise ValueError(f"gate {name} needs an angle")
-        self.ops.append(Op(name, tuple(qubits), angle, bit, tuple(when)))
+        self.ops.append(Op(name, tuple(qubits), angle, bit, tuple(when), trainable and angle is not None))
 
     def measured(self) -> list[tuple[str, int]]:
         """The bits of every register, in register order (the layout of an outcome)."""
@@ -140,6 +144,7 @@ class Export:
     inputs: dict[str, Any]
     readout: str = "sample"
     neurons: list[int] = field(default_factory=list)
+    hyperparameters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def window_circuit(self) -> bool:
@@ -175,7 +180,7 @@ def _chain_circuits(gen: Any) -> list[Circuit]:
                     w = weights[s, layer, j]
                     terms = tuple((names[d], float(w[d])) for d in range(q) if w[d] != 0) if cfg.noise_mixing \
                         else ((names[j], float(w)),)
-                    c.add(encode, j, angle=Angle(0.0, terms))
+                    c.add(encode, j, angle=Angle(0.0, terms), trainable=cfg.trainable_encoding)
                 c.add("ry", j, angle=Angle(float(rot[s, layer, j, 0])))
                 c.add("rz", j, angle=Angle(float(rot[s, layer, j, 1])))
             for j in range(q - 1):
@@ -337,11 +342,13 @@ def circuits_of(model: Any, *, which: str = "last", neurons: list[int] | None = 
         if cfg.architecture == "qce2023":
             inputs["qce_offset"] = cfg.qce_offset if cfg.qce_offset is not None else 2.0 ** -cfg.n_feature_qubits
         exp = Export("spiqgan" if cfg.architecture == "spiqgan" else "qce2023", cfg.n_neurons, gen.n_timesteps,
-                     circuits, inputs, readout=cfg.readout)
+                     circuits, inputs, readout=cfg.readout,
+                     hyperparameters=model.resolved_params() if isinstance(model, SpiQGAN) else cfg.to_dict())
     elif isinstance(model, BornMachine):
         model._check_fitted()
         circuits, inputs = _born_circuits(model)
-        exp = Export(model.name, model.params_["n_neurons"], model.params_["n_timesteps"], circuits, inputs)
+        exp = Export(model.name, model.params_["n_neurons"], model.params_["n_timesteps"], circuits, inputs,
+                     hyperparameters=dict(model.params_))
     else:
         raise ConfigError(f"{type(model).__name__} is a classical model: only the quantum generators (spiqgan, "
                           "the papers' presets, cry, iqp, bitflip) have circuits to export.")

@@ -17,7 +17,7 @@ from spiqgan.exceptions import ConfigError
 from spiqgan.hardware.circuits import Circuit, lower_counts
 from spiqgan.hardware.sampling import NoiseSpec
 
-__all__ = ["require_qiskit", "to_qiskit", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
+__all__ = ["require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
            "BASIS_GATES"]
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
@@ -63,6 +63,17 @@ def to_qiskit(circuit: Circuit):
             else:
                 getattr(qc, op.name)(angle(op.angle), *qubits)
     return qc
+
+
+def write_qpy(path, circuits: list[Circuit]):
+    """The circuits as Qiskit circuits in one QPY file (``qiskit.qpy.load`` reads them back), written atomically."""
+    from qiskit import qpy
+
+    from spiqgan.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        qpy.dump([to_qiskit(c) for c in circuits], fh)
+    return path
 
 
 def noise_model(spec: NoiseSpec):

@@ -1,0 +1,145 @@
+"""What ``spiqgan export``, ``spiqgan sample --backend aer`` and ``spiqgan resources`` do with a run folder.
+
+:func:`export_run` writes a model's circuits as OpenQASM 3 files, a QPY file of Qiskit circuits or a
+PennyLane module, with ``manifest.json`` (what the inputs and registers mean);
+:func:`aer_sample` draws windows through Qiskit Aer; :func:`resources` costs a model on a device.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from spiqgan.exceptions import ConfigError, DataError
+from spiqgan.hardware.circuits import Export, circuits_of
+from spiqgan.hardware.sampling import NoiseSpec, assemble, plan
+
+__all__ = ["FORMATS", "DEVICES", "load_export", "export_run", "aer_sample", "resources", "shift_terms"]
+
+#: the export formats
+FORMATS = ("qasm3", "qiskit", "pennylane")
+#: the device topologies of :func:`resources`
+DEVICES = ("heavy-hex", "all-to-all")
+
+
+def load_export(run_dir: str | Path, which: str = "last") -> Export:
+    """The circuits of the model in a run folder, neurons named by the run's data selection."""
+    from spiqgan.experiments.runs import CONFIG_FILE, load_run
+
+    run_dir = Path(run_dir)
+    model = load_run(run_dir, which)
+    neurons = None
+    config = run_dir / CONFIG_FILE
+    if config.exists():
+        neurons = json.loads(config.read_text()).get("data", {}).get("neurons")
+    return circuits_of(model, which=which, neurons=neurons)
+
+
+def _header(export: Export) -> str:
+    names = ", ".join(f"{j}: neuron {k}" for j, k in enumerate(export.neurons))
+    return (f"spiqgan export: model {export.model}, {export.n_neurons} neurons, {export.n_timesteps} time steps; "
+            f"bit j of a spikes register is neuron ({names}); readout {export.readout}; inputs and their draw: "
+            "manifest.json")
+
+
+def export_run(export: Export, fmt: str, out: str | Path, *, force: bool = False) -> list[Path]:
+    """Write the circuits in format ``fmt`` (:data:`FORMATS`) and ``manifest.json`` into folder ``out``."""
+    from spiqgan.io.atomic import write_json, write_text
+
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--out {out} is a file; give a folder.")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise DataError(f"--out {out} is not empty; give another folder, or --force to write into it.")
+    out.mkdir(parents=True, exist_ok=True)
+    header = _header(export)
+    written = []
+    if fmt == "qasm3":
+        from spiqgan.hardware.qasm import to_qasm3
+
+        for c in export.circuits:
+            written.append(write_text(out / f"{c.name}.qasm", to_qasm3(c, header)))
+    elif fmt == "pennylane":
+        from spiqgan.hardware.pennylane_io import pennylane_source
+
+        written.append(write_text(out / "circuits.py", pennylane_source(export.circuits, header)))
+    else:
+        from spiqgan.hardware.qiskit_io import require_qiskit, write_qpy
+
+        require_qiskit()
+        written.append(write_qpy(out / "circuits.qpy", export.circuits))
+    manifest = {**export.manifest(), "format": fmt, "files": [p.name for p in written], "about": header}
+    written.append(write_json(out / "manifest.json", manifest))
+    return written
+
+
+def aer_sample(export: Export, n_windows: int, *, shots: int | None = None, noise: NoiseSpec | None = None,
+               seed: int = 0) -> np.ndarray:
+    """Windows ``(n_windows, t, n)`` uint8 drawn through Qiskit Aer from the model's circuits (see :mod:`spiqgan.hardware.sampling`)."""
+    from spiqgan.hardware.qiskit_io import aer_outcomes, require_qiskit
+
+    require_qiskit()
+    rng = np.random.default_rng(seed)
+    executions = plan(export, n_windows, rng, shots)
+    outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise, seed=seed)
+    return assemble(export, executions, outcomes, n_windows)
+
+
+def shift_terms(export: Export) -> list[int]:
+    """Per circuit: the circuit evaluations one parameter-shift gradient takes for one input setting.
+
+    Two per rotation with a trained angle, four per controlled rotation (its four-term rule).
+    """
+    return [sum((4 if op.name == "cry" else 2) for op in c.ops if op.trainable) for c in export.circuits]
+
+
+def resources(export: Export, device: str, *, windows: int = 10000, shots: int | None = None,
+              estimate_shots: int = 1000, seed: int = 0) -> dict[str, Any]:
+    """Transpiled depth and gate counts per circuit, executions and shots to draw ``windows`` windows, and per training step.
+
+    Training per step, with every probability estimated from ``estimate_shots`` shots per execution:
+    ``parameter_shift_likelihood``: each input setting the likelihood sums over (the latent values of a
+    Born machine, per step circuit; the noise draws of a SpiQGAN likelihood fit) is run once and once
+    per shift term (:func:`shift_terms`). ``score_function`` (SpiQGAN's adversarial route): a batch of
+    windows is drawn and each window's log-probability gradient needs the same shifts, per noise draw.
+    """
+    from spiqgan.hardware.qiskit_io import require_qiskit, transpiled_cost
+
+    require_qiskit()
+    if device not in DEVICES:
+        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}.")
+    per_circuit = [transpiled_cost(c, device, seed=seed) for c in export.circuits]
+    executions = plan(export, windows, np.random.default_rng(seed), shots)
+    p = export.hyperparameters
+    shifts = shift_terms(export)
+    training: dict[str, Any] = {}
+    if export.inputs["kind"] == "latent":
+        settings = len(export.inputs["weights"])  # per circuit
+        note = ("per latent value and step circuit" if not export.window_circuit else
+                "per latent path and context: a window circuit conditions on earlier steps, so the likelihood of "
+                "each distinct training context needs its own settings")
+    else:
+        settings = int(p.get("noise_samples", 128))
+        note = "per noise draw of the likelihood (noise_samples) and sub-generator"
+    evaluations = sum((1 + k) * settings for k in shifts)
+    training["parameter_shift_likelihood"] = {"executions": evaluations, "shots": evaluations * estimate_shots,
+                                              "input_settings_per_circuit": settings, "shift_terms": shifts,
+                                              "note": note}
+    if export.inputs["kind"] == "uniform":
+        batch = int(p.get("batch_size", 1024))
+        score = sum((1 + k) * batch for k in shifts)
+        training["score_function"] = {"executions": score, "shots": score * estimate_shots, "batch_size": batch,
+                                      "note": "one noise draw per window of the batch, each run once and once per shift"}
+    return {
+        "model": export.model, "device": device, "neurons": export.n_neurons, "timesteps": export.n_timesteps,
+        "circuits": per_circuit,
+        "sampling": {"windows": windows, "executions": len(executions), "shots": int(sum(e.shots for e in executions)),
+                     "shots_per_execution": shots},
+        "training_per_step": training, "estimate_shots": estimate_shots,
+        "transpiler": {"optimization_level": 1, "seed": seed, "basis_gates": ["cx", "rz", "sx", "x"]},
+    }

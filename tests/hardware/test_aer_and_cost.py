@@ -1,0 +1,150 @@
+"""Aer sampling against the exact sampler (chi-square), the cost against Qiskit's transpiler, and the commands."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+
+from spiqgan.cli import main
+from spiqgan.hardware.circuits import circuits_of
+from spiqgan.hardware.export import aer_sample, resources
+from spiqgan.hardware.qasm import to_qasm3
+from spiqgan.hardware.sampling import NoiseSpec, parse_noise_model
+from spiqgan.quantum.statevector import bits_to_indices
+
+from hardware_helpers import all_windows, born_model, chain_generator
+
+
+def _chi_square_p(windows: np.ndarray, expected: np.ndarray) -> float:
+    """p-value of the window frequencies against expected probabilities (categories under 5 counts pooled)."""
+    flat = bits_to_indices(torch.as_tensor(windows.reshape(windows.shape[0], 1, -1)))[:, 0].numpy()
+    observed = np.bincount(flat, minlength=expected.size)
+    want = expected / expected.sum() * windows.shape[0]
+    small = want < 5
+    obs, exp = observed[~small], want[~small]
+    if small.any():
+        obs, exp = np.append(obs, observed[small].sum()), np.append(exp, want[small].sum())
+    return float(stats.chisquare(obs, exp).pvalue)
+
+
+@pytest.mark.parametrize("family,n,t,kw", [
+    ("cry", 3, 1, dict(latent_dim=1)),
+    ("cry", 2, 3, dict(latent_dim=1, memory=1, count_term=True)),  # a window circuit: feed-forward, switching latent
+    ("iqp", 3, 1, dict(latent_dim=1)),
+    ("bitflip", 2, 2, dict(latent_dim=1)),
+])
+def test_aer_windows_follow_the_exact_distribution(qiskit, family, n, t, kw):
+    model = born_model(family, n, t, seed=2, **kw)
+    export = circuits_of(model)
+    windows = aer_sample(export, 6000, seed=11)
+    expected = np.exp(model.log_likelihood(all_windows(t, n)))
+    assert abs(expected.sum() - 1) < 1e-9
+    assert _chi_square_p(windows, expected) > 1e-3
+    # the test can fail: a model other than the one sampled is rejected
+    other = np.exp(born_model(family, n, t, seed=3, **kw).log_likelihood(all_windows(t, n)))
+    assert _chi_square_p(windows, other) < 1e-6
+
+
+@pytest.mark.parametrize("preset", ["paper", "qce2023"])
+def test_aer_windows_of_the_presets_match_the_exact_sampler(qiskit, preset):
+    gen = chain_generator(preset, 2 if preset == "paper" else 4, 1, seed=1, n_layers=2)
+    export = circuits_of(gen)
+    n = gen.config.n_neurons
+    windows = aer_sample(export, 3000, seed=5, shots=None if preset == "paper" else 200)
+    exact = gen.sample(200000, generator=torch.Generator().manual_seed(9)).numpy()  # the exact sampler, many windows
+    expected = np.bincount(bits_to_indices(torch.as_tensor(exact))[:, 0].numpy(), minlength=2**n).astype(float)
+    assert _chi_square_p(windows, expected + 1e-12) > 1e-3
+
+
+def test_noise_model_spec_parses_and_refuses_nonsense():
+    assert parse_noise_model("depolarizing:0.001,0.01,readout:0.02") == NoiseSpec(0.001, 0.01, 0.02)
+    assert parse_noise_model("readout:0.05") == NoiseSpec(0, 0, 0.05)
+    assert parse_noise_model("depolarizing:0,1e-2") == NoiseSpec(0, 0.01, 0)
+    for bad in ("", "depolarizing:0.1", "readout:0.7", "readout:x", "thermal:0.1", "depolarizing:-1,0"):
+        with pytest.raises(Exception, match="noise-model"):
+            parse_noise_model(bad)
+
+
+def test_noise_makes_a_silent_generator_fire(qiskit):
+    gen = chain_generator(None, 3, 1, n_layers=2, init="identity", init_scale=0.0, noise_scale=0.0)  # |000>: silent
+    export = circuits_of(gen)
+    assert aer_sample(export, 2000, seed=1).mean() == 0
+    readout = aer_sample(export, 4000, seed=1, noise=NoiseSpec(readout=0.1)).mean()
+    assert abs(readout - 0.1) < 0.015
+    gates = aer_sample(export, 4000, seed=1, noise=NoiseSpec(p1=0.05, p2=0.2)).mean()
+    assert 0.02 < gates < 0.5
+
+
+@pytest.mark.parametrize("device", ["heavy-hex", "all-to-all"])
+def test_resources_report_what_the_transpiler_reports(qiskit, device):
+    from qiskit import transpile
+    from qiskit.transpiler import CouplingMap
+
+    from spiqgan.hardware.qiskit_io import heavy_hex_127
+
+    cases = [circuits_of(chain_generator("paper", 4, 2)), circuits_of(born_model("cry", 4, 3, memory=1)),
+             circuits_of(born_model("iqp", 3, 1))]
+    for export in cases:
+        report = resources(export, device, windows=100)
+        for circuit, got in zip(export.circuits, report["circuits"]):
+            qc = qiskit.qasm3.loads(to_qasm3(circuit))  # independently: the exported text, read by Qiskit
+            kw = dict(basis_gates=["cx", "rz", "sx", "x", "measure", "reset", "if_else"], optimization_level=1,
+                      seed_transpiler=0)
+            if device == "heavy-hex":
+                kw["coupling_map"] = CouplingMap(heavy_hex_127())
+            tqc = transpile(qc, **kw)
+            assert got["depth"] == tqc.depth()
+            top = sum(1 for inst in tqc.data if inst.operation.num_qubits == 2 and inst.operation.name == "cx")
+            assert got["two_qubit_gates"] == top
+
+
+def test_all_to_all_two_qubit_counts_match_the_models_own_counts(qiskit):
+    gen = chain_generator("paper", 5, 1)
+    chain = resources(circuits_of(gen), "all-to-all", windows=10)["circuits"][0]
+    assert chain["two_qubit_gates"] == gen.resources()["two_qubit_gates_per_sub_generator"]
+    model = born_model("cry", 4, 1, count_term=False)
+    cry = resources(circuits_of(model), "all-to-all", windows=10)["circuits"][0]
+    assert cry["two_qubit_gates"] == 2 * model.resources()["two_qubit_gates_per_sub_generator"]  # a CRY is two CX
+
+
+def test_heavy_hex_map_is_ibms_127_qubit_lattice():
+    from spiqgan.hardware.qiskit_io import heavy_hex_127
+
+    edges = heavy_hex_127()
+    degree = np.bincount(np.array(edges).ravel(), minlength=127)
+    assert len(edges) == 144 and degree.max() == 3 and degree.min() == 1 and len(set(edges)) == 144
+
+
+def test_export_sample_and_resources_commands(qiskit, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "cry", "--neurons", "0-2", "--timesteps", "2", "--steps", "20", "--out", str(run),
+                 "--no-progress", "--no-figures"]) == 0
+    for fmt, names in (("qasm3", {"window.qasm"}), ("qiskit", {"circuits.qpy"}), ("pennylane", {"circuits.py"})):
+        out = tmp_path / fmt
+        assert main(["export", str(run), "--format", fmt, "--out", str(out)]) == 0
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert set(manifest["files"]) == names and manifest["neurons"] == [0, 1, 2] and manifest["n_timesteps"] == 2
+    assert main(["export", str(run), "--format", "qasm3", "--out", str(tmp_path / "qasm3")]) == 2
+    assert "not empty" in capsys.readouterr().err
+    samples = tmp_path / "aer.npy"
+    assert main(["sample", str(run), "--backend", "aer", "--windows", "300", "--noise-model", "readout:0.01",
+                 "--out", str(samples)]) == 0
+    assert np.load(samples).shape == (300, 2, 3)
+    assert main(["sample", str(run), "--noise-model", "readout:0.01", "--out", str(tmp_path / "x.npy")]) == 2
+    assert "belong to --backend aer" in capsys.readouterr().err
+    assert main(["resources", str(run), "--device", "all-to-all", "--json", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["circuits"][0]["two_qubit_gates"] > 0 and report["sampling"]["windows"] == 10000
+    assert "parameter_shift_likelihood" in report["training_per_step"]
+
+
+def test_a_classical_model_has_no_circuits(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "--model", "bernoulli", "--neurons", "0-2", "--out", str(run), "--no-progress",
+                 "--no-figures"]) == 0
+    assert main(["export", str(run), "--out", str(tmp_path / "e")]) == 2
+    assert "classical model" in capsys.readouterr().err
