@@ -266,6 +266,10 @@ class BornMachine(WindowModel):
     def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
                         logw: torch.Tensor) -> torch.Tensor:
         """Exact ``log P(x)`` of windows ``x: (B, t, n)`` float64, ``(B,)``."""
+        return self._forward(self._step_log_probs(v, x, z), logw, v["stay_"])
+
+    def _step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """``log P_s(x_s | earlier steps, z_k)``: what each step's circuit gives each window's pattern, ``(K, B, t)``."""
         n = x.shape[2]
         base = self._step_angles(v, z)  # (K, t, n)
         if self.family == "cry":
@@ -282,7 +286,7 @@ class BornMachine(WindowModel):
             logp = torch.log(dist.clamp_min(torch.finfo(dist.dtype).tiny))
             steps = torch.arange(x.shape[1])
             per_step = logp[:, steps[None, :], idx]  # (K, B, t)
-        return self._forward(per_step, logw, v["stay_"])
+        return per_step
 
     @staticmethod
     def _forward(per_step: torch.Tensor, logw: torch.Tensor, stay: torch.Tensor) -> torch.Tensor:
