@@ -88,8 +88,11 @@ def figure(results: list[dict], path: Path) -> None:
             ax = axes[row, col]
             rows = sorted((r for r in results if (r["model"], r["n"], r["t"], r["noise"]) == (model, n, t, kind)),
                           key=lambda r: r["level"])
-            for stat, _, label in STATISTICS:
-                ax.plot([r["level"] for r in rows], [r["ratios"][stat] for r in rows], "o-", ms=3, label=label)
+            for k, (stat, _, label) in enumerate(STATISTICS):
+                if any(r["ratios"][stat] is None for r in rows):
+                    continue  # not defined at this size (t = 1 has no autocorrelogram)
+                ax.plot([r["level"] for r in rows], [r["ratios"][stat] for r in rows], "o-", ms=3, color=f"C{k}",
+                        label=label)
             ax.set_yscale("log")
             ax.axhline(1, color="k", lw=0.6)
             ax.set_xlabel("two-qubit depolarizing p2" if kind == "depolarizing" else "readout error e")
@@ -97,7 +100,8 @@ def figure(results: list[dict], path: Path) -> None:
                 ax.set_title(f"{'cry (default)' if model == 'cry' else 'paper preset'}, (n, t) = ({n}, {t})")
             if col == 0:
                 ax.set_ylabel("held-out error / noise floor")
-    axes[0, -1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
+    handles = {h.get_label(): h for ax in axes.ravel() for h in ax.get_lines() if not h.get_label().startswith("_")}
+    axes[0, -1].legend(handles.values(), handles.keys(), fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle("Sampled through Qiskit Aer with device noise (python benchmarks/hardware_noise.py)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +137,7 @@ def main() -> None:
     print("| model | (n, t) | noise | level | rate | " + " | ".join(labels) + " |")
     print("|" + "---|" * (5 + len(labels)))
     for r in sorted(results, key=lambda r: (r["model"], r["n"], r["noise"], r["level"])):
-        cells = " | ".join(f"{r['ratios'][s]:.3g}" for s, _, _ in STATISTICS)
+        cells = " | ".join("-" if r["ratios"][s] is None else f"{r['ratios'][s]:.3g}" for s, _, _ in STATISTICS)
         print(f"| {r['model']} | ({r['n']}, {r['t']}) | {r['noise']} | {r['level']:g} | {r['rate']:.4f} | {cells} |")
     if args.figure is not None:
         figure(results, args.figure)

@@ -24,6 +24,7 @@ default L-BFGS fit is the first row. Prints a markdown table, writes ``--out/res
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import time
@@ -122,19 +123,22 @@ def figure(results: list[dict], path: Path) -> None:
         rows = [r for r in results if (r["n"], r["t"]) == (n, t)]
         finite = sorted((r for r in rows if isinstance(r["shots"], int)), key=lambda r: r["shots"])
         for k, (stat, _, label) in enumerate(STATISTICS):
+            if any(r["ratios"][stat] is None for r in rows):
+                continue  # not defined at this size (t = 1 has no autocorrelogram)
             colour = f"C{k}"
-            ax.plot([r["shots"] for r in finite], [r["ratios"][stat] for r in finite], "o-", ms=3, color=colour,
-                    label=label)
+            ax.plot([r["shots"] for r in finite], [r["ratios"][stat] for r in finite], "o-" if k % 2 else "s--",
+                    ms=3, color=colour, label=label)
             exact = [r for r in rows if r["shots"] is None]
             if exact:
                 ax.axhline(exact[0]["ratios"][stat], color=colour, ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("shots per circuit and probability (N)")
-        ax.set_title(f"cry (default), (n, t) = ({n}, {t}); dotted: exact likelihood, same Adam fit")
+        ax.set_title(f"cry (default), (n, t) = ({n}, {t})")
     axes[0].set_ylabel("held-out error / noise floor")
     axes[-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1))
-    fig.suptitle("Likelihood estimated from N shots (python benchmarks/shot_likelihood.py)")
+    fig.suptitle("Likelihood estimated from N shots; dotted: the exact likelihood, same Adam fit "
+                 "(python benchmarks/shot_likelihood.py)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -150,16 +154,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args()
     cases = [(n, t, s, args.steps, args.lr, args.seed) for n, t in SIZES for s in ["lbfgs"] + SHOTS]
-    with ProcessPoolExecutor(args.jobs) as pool:
-        results = list(pool.map(run_case, *zip(*cases)))
-    write_json(args.out / "results.json", results)
+    saved = args.out / "results.json"
+    if saved.exists():  # an earlier run's fits (delete the file to fit again)
+        results = json.loads(saved.read_text())
+    else:
+        with ProcessPoolExecutor(args.jobs) as pool:
+            results = list(pool.map(run_case, *zip(*cases)))
+        write_json(saved, results)
     labels = [label for _, _, label in STATISTICS]
     print(f"Adam, {args.steps} steps, learning rate {args.lr}, seed {args.seed}; L-BFGS: the default fit")
     print("| (n, t) | likelihood | held-out NLL | seconds | " + " | ".join(labels) + " |")
     print("|" + "---|" * (4 + len(labels)))
     for r in results:
         how = {"lbfgs": "exact, L-BFGS (default)", None: "exact, Adam"}.get(r["shots"], f"N = {r['shots']}, Adam")
-        cells = " | ".join(f"{r['ratios'][s]:.3g}" for s, _, _ in STATISTICS)
+        cells = " | ".join("-" if r["ratios"][s] is None else f"{r['ratios'][s]:.3g}" for s, _, _ in STATISTICS)
         print(f"| ({r['n']}, {r['t']}) | {how} | {r['test_nll']:.4f} | {r['seconds']:.0f} | {cells} |")
     if args.figure is not None:
         figure(results, args.figure)

@@ -120,9 +120,9 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
     training: dict[str, Any] = {}
     if export.inputs["kind"] == "latent":
         settings = len(export.inputs["weights"])  # per circuit
-        note = ("per latent value and step circuit" if not export.window_circuit else
-                "per latent path and context: a window circuit conditions on earlier steps, so the likelihood of "
-                "each distinct training context needs its own settings")
+        note = ("every latent value on every step circuit" if not export.window_circuit else
+                "per distinct training window: every latent value on the window circuit with the window's own "
+                "earlier steps fed forward (multiply by the number of distinct training windows)")
     else:
         settings = int(p.get("noise_samples", 128))
         note = "per noise draw of the likelihood (noise_samples) and sub-generator"
