@@ -148,3 +148,12 @@ def test_a_classical_model_has_no_circuits(tmp_path, capsys):
                  "--no-figures"]) == 0
     assert main(["export", str(run), "--out", str(tmp_path / "e")]) == 2
     assert "classical model" in capsys.readouterr().err
+
+
+def test_a_model_without_latent_state_samples_with_any_shots(qiskit):
+    """A circuit without inputs runs as one experiment per execution (several executions of it once failed)."""
+    model = born_model("cry", 2, 1, latent_dim=0)
+    export = circuits_of(model)
+    assert export.circuits[0].inputs == ()
+    windows = aer_sample(export, 3000, shots=1000, seed=2)  # three executions of the same circuit
+    assert _chi_square_p(windows, np.exp(model.log_likelihood(all_windows(1, 2)))) > 1e-3

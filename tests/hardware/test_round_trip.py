@@ -111,12 +111,16 @@ def _clbit_names(qc):
 
 
 @pytest.mark.parametrize("kind,name", CASES)
-def test_qiskit_and_its_qasm3_reading_give_the_exact_distribution(qiskit, kind, name):
-    from spiqgan.hardware.qiskit_io import to_qiskit
+def test_qiskit_its_qpy_file_and_its_qasm3_reading_give_the_exact_distribution(qiskit, kind, name, tmp_path):
+    from qiskit import qpy
+
+    from spiqgan.hardware.qiskit_io import to_qiskit, write_qpy
 
     export, expected = _case(kind, name)
-    for circuit, values, want in expected:
-        for qc in (to_qiskit(circuit), qiskit.qasm3.loads(to_qasm3(circuit))):
+    with open(write_qpy(tmp_path / "c.qpy", export.circuits), "rb") as fh:
+        from_file = qpy.load(fh)
+    for k, (circuit, values, want) in enumerate(expected):
+        for qc in (to_qiskit(circuit), from_file[k], qiskit.qasm3.loads(to_qasm3(circuit))):
             got = _outputs_only(circuit, qiskit_distribution(qc, values), _clbit_names(qc))
             assert abs(sum(got.values()) - 1) < TOL
             assert _max_difference(got, want) < TOL, (name, circuit.name)

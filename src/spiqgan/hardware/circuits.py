@@ -154,6 +154,7 @@ class Export:
     def manifest(self) -> dict[str, Any]:
         return {"model": self.model, "n_neurons": self.n_neurons, "n_timesteps": self.n_timesteps,
                 "neurons": self.neurons, "readout": self.readout, "inputs": self.inputs,
+                "hyperparameters": self.hyperparameters,
                 "circuits": [{"name": c.name, "qubits": c.n_qubits, "inputs": list(c.inputs),
                               "registers": c.registers, "steps": c.steps, "description": c.description}
                              for c in self.circuits]}
@@ -200,8 +201,7 @@ def _latent_terms(load: np.ndarray, names: list[str]) -> tuple[tuple[str, float]
     return tuple((names[k], float(load[k])) for k in range(load.shape[0]))
 
 
-def _cry_step(c: Circuit, s: int, v: dict[str, np.ndarray], reg: str, latent: list[str], earlier: list[str],
-              qubits: int) -> None:
+def _cry_step(c: Circuit, s: int, v: dict[str, np.ndarray], reg: str, latent: list[str], earlier: list[str]) -> None:
     """The controlled-RY circuit of step ``s`` onto ``c`` (neurons on qubits ``0..n-1``), measured into ``reg``."""
     n = v["angles_"].shape[1]
     pairs = v["pairs_"] if v["pairs_"].ndim == 1 else v["pairs_"][s]
@@ -296,7 +296,7 @@ def _born_circuits(model: Any) -> tuple[list[Circuit], dict[str, Any]]:
             if s:
                 for j in range(n):
                     c.add("reset", j)
-            _cry_step(c, s, v, f"spikes_{s}", latent_by_step[s], list(regs), n)
+            _cry_step(c, s, v, f"spikes_{s}", latent_by_step[s], list(regs))
         circuits = [c]
     else:
         circuits = []
@@ -306,7 +306,7 @@ def _born_circuits(model: Any) -> tuple[list[Circuit], dict[str, Any]]:
                         description=f"time step {s} of {t}: {what} circuit on {n} qubits"
                                     + (" and one ancilla" if ancilla else ""))
             if family == "cry":
-                _cry_step(c, s, v, "spikes", latent, [], n)
+                _cry_step(c, s, v, "spikes", latent, [])
             elif family == "iqp":
                 _iqp_step(c, s, v, latent)
             else:
