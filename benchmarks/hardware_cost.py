@@ -6,7 +6,8 @@ term are what a full fit has), the paper preset's generator is taken at its init
 costed as ``spiqgan resources RUN --device heavy-hex|all-to-all`` does
 (:func:`spiqgan.hardware.export.resources`: Qiskit's transpiler, optimization level 1, seed 0, basis
 cx rz sx x, IBM's 127-qubit heavy-hex map) for 10^4 windows and one training step at 1000 shots per
-probability. Prints a markdown table and writes ``--out``. About 2 minutes on 2 cores.
+probability (a window circuit's likelihood step over the distinct training windows of neurons 0-9).
+Prints a markdown table and writes ``--out``. About 2 minutes on 2 cores.
 
     python benchmarks/hardware_cost.py --out runs/hardware_cost.json
 """
@@ -34,7 +35,7 @@ def exports(n: int, t: int):
     paper = SpiQGAN.from_preset("paper", n, t)
     export = circuits_of(PatchGenerator(paper.circuit_config(), t))
     export.hyperparameters = paper.resolved_params()
-    return [("cry (default)", circuits_of(cry)), ("paper preset", export)]
+    return [("cry (default)", circuits_of(cry), train_w), ("paper preset", export, None)]
 
 
 def main() -> None:
@@ -45,10 +46,10 @@ def main() -> None:
 
     rows = []
     for n, t in SIZES:
-        for label, export in exports(n, t):
+        for label, export, train_w in exports(n, t):
             for device in ("heavy-hex", "all-to-all"):
                 start = time.perf_counter()
-                r = resources(export, device, windows=10000, estimate_shots=1000)
+                r = resources(export, device, windows=10000, estimate_shots=1000, training_windows=train_w)
                 rows.append({"label": label, "seconds": time.perf_counter() - start, **r})
     write_json(args.out, rows)
     print("| model | (n, t) | device | circuits x qubits | depth (max) | 2q gates per window | conditional 2q | "

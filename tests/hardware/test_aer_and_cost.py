@@ -157,3 +157,24 @@ def test_a_model_without_latent_state_samples_with_any_shots(qiskit):
     assert export.circuits[0].inputs == ()
     windows = aer_sample(export, 3000, shots=1000, seed=2)  # three executions of the same circuit
     assert _chi_square_p(windows, np.exp(model.log_likelihood(all_windows(1, 2)))) > 1e-3
+
+
+def test_training_cost_counts_two_shifts_per_rotation_and_four_per_controlled_rotation(qiskit):
+    cry = born_model("cry", 3, 1, latent_dim=1)  # 3 ry (2 shifts each) + 3 cry (4 each) = 18, at 3 latent values
+    assert resources(circuits_of(cry), "all-to-all", windows=10)["training_per_step"][
+        "parameter_shift_likelihood"]["executions"] == 3 * (1 + 18)
+    iqp = born_model("iqp", 3, 2, latent_dim=1)  # per step: 3 rz + 3 pair rz = 12 shifts
+    assert resources(circuits_of(iqp), "all-to-all", windows=10)["training_per_step"][
+        "parameter_shift_likelihood"]["executions"] == 2 * 3 * (1 + 12)
+    window = born_model("cry", 2, 2, latent_dim=1, memory=1, history=0)
+    # step 0: 2 ry + 1 cry = 8; step 1: the same plus 4 conditioned memory ry = 16; 2 distinct windows below
+    train = np.array([[[0, 1], [1, 1]], [[0, 1], [1, 1]], [[1, 1], [0, 0]]], dtype=np.uint8)
+    cost = resources(circuits_of(window), "all-to-all", windows=10, training_windows=train)
+    likelihood = cost["training_per_step"]["parameter_shift_likelihood"]
+    assert likelihood["shift_terms"] == [[8, 16]] and likelihood["executions"] == 2 * 3 * ((1 + 8) + (1 + 16))
+    chain = chain_generator("paper", 2, 1, n_layers=1)  # 3 qubits: 3 ry + 3 rz trained, the rx encoding not
+    export = circuits_of(chain)
+    export.hyperparameters = {"noise_samples": 4, "batch_size": 5}
+    routes = resources(export, "all-to-all", windows=10)["training_per_step"]
+    assert routes["parameter_shift_likelihood"]["executions"] == 4 * (1 + 12)
+    assert routes["score_function"]["executions"] == 5 * (1 + 12)

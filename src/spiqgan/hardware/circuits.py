@@ -114,6 +114,8 @@ class Circuit:
     ops: list[Op] = field(default_factory=list)
     steps: dict[str, int] = field(default_factory=dict)
     description: str = ""
+    #: where each time step's instructions begin (a window circuit holds several steps)
+    step_starts: list[int] = field(default_factory=lambda: [0])
 
     def add(self, name: str, *qubits: int, angle: Angle | None = None, bit: tuple[str, int] | None = None,
             when: tuple[Condition, ...] = (), trainable: bool = True) -> None:
@@ -292,7 +294,9 @@ def _born_circuits(model: Any) -> tuple[list[Circuit], dict[str, Any]]:
                     steps={f"spikes_{s}": s for s in range(t)},
                     description=f"a whole window of {t} steps: {what} circuits on {n} qubits, measured, reset and "
                                 "reused; each step's rotations conditioned on the earlier steps' spikes")
+        c.step_starts = []
         for s in range(t):
+            c.step_starts.append(len(c.ops))
             if s:
                 for j in range(n):
                     c.add("reset", j)

@@ -90,16 +90,22 @@ def aer_sample(export: Export, n_windows: int, *, shots: int | None = None, nois
     return assemble(export, executions, outcomes, n_windows)
 
 
-def shift_terms(export: Export) -> list[int]:
-    """Per circuit: the circuit evaluations one parameter-shift gradient takes for one input setting.
+def shift_terms(export: Export) -> list[list[int]]:
+    """Per circuit and time step: the circuit evaluations one parameter-shift gradient takes for one input setting.
 
-    Two per rotation with a trained angle, four per controlled rotation (its four-term rule).
+    Two per rotation with a trained angle, four per controlled rotation (its four-term rule). A
+    circuit of one step has one entry; a window circuit one per step (its steps' rotations).
     """
-    return [sum((4 if op.name == "cry" else 2) for op in c.ops if op.trainable) for c in export.circuits]
+    out = []
+    for c in export.circuits:
+        bounds = c.step_starts + [len(c.ops)]
+        out.append([sum((4 if op.name == "cry" else 2) for op in c.ops[a:b] if op.trainable)
+                    for a, b in zip(bounds, bounds[1:])])
+    return out
 
 
 def resources(export: Export, device: str, *, windows: int = 10000, shots: int | None = None,
-              estimate_shots: int = 1000, seed: int = 0) -> dict[str, Any]:
+              estimate_shots: int = 1000, training_windows: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
     """Transpiled depth and gate counts per circuit, executions and shots to draw ``windows`` windows, and per training step.
 
     Training per step, with every probability estimated from ``estimate_shots`` shots per execution:
@@ -107,6 +113,8 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
     Born machine, per step circuit; the noise draws of a SpiQGAN likelihood fit) is run once and once
     per shift term (:func:`shift_terms`). ``score_function`` (SpiQGAN's adversarial route): a batch of
     windows is drawn and each window's log-probability gradient needs the same shifts, per noise draw.
+    A window circuit's likelihood step is per distinct training window; given ``training_windows``
+    ``(B, t, n)``, it is multiplied by their number of distinct windows.
     """
     from spiqgan.hardware.qiskit_io import require_qiskit, transpiled_cost
 
@@ -119,20 +127,27 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
     shifts = shift_terms(export)
     training: dict[str, Any] = {}
     if export.inputs["kind"] == "latent":
-        settings = len(export.inputs["weights"])  # per circuit
-        note = ("every latent value on every step circuit" if not export.window_circuit else
-                "per distinct training window: every latent value on the window circuit with the window's own "
-                "earlier steps fed forward (multiply by the number of distinct training windows)")
+        settings = len(export.inputs["weights"])  # the latent values, on every step's circuit
+        per_window = export.window_circuit
+        note = ("every latent value on every step circuit" if not per_window else
+                "per distinct training window: every latent value on each step, its earlier steps given "
+                "(multiply by the number of distinct training windows)")
     else:
-        settings = int(p.get("noise_samples", 128))
+        settings, per_window = int(p.get("noise_samples", 128)), False
         note = "per noise draw of the likelihood (noise_samples) and sub-generator"
-    evaluations = sum((1 + k) * settings for k in shifts)
+    evaluations = sum((1 + k) * settings for steps in shifts for k in steps)
+    distinct = None
+    if per_window and training_windows is not None:
+        distinct = len(np.unique(np.asarray(training_windows).reshape(len(training_windows), -1), axis=0))
+        evaluations *= distinct
+        note = f"{distinct} distinct training windows, each: every latent value on each step, its earlier steps given"
     training["parameter_shift_likelihood"] = {"executions": evaluations, "shots": evaluations * estimate_shots,
                                               "input_settings_per_circuit": settings, "shift_terms": shifts,
-                                              "note": note}
+                                              "per_distinct_training_window": per_window and distinct is None,
+                                              "distinct_training_windows": distinct, "note": note}
     if export.inputs["kind"] == "uniform":
         batch = int(p.get("batch_size", 1024))
-        score = sum((1 + k) * batch for k in shifts)
+        score = sum((1 + k) * batch for steps in shifts for k in steps)
         training["score_function"] = {"executions": score, "shots": score * estimate_shots, "batch_size": batch,
                                       "note": "one noise draw per window of the batch, each run once and once per shift"}
     return {
