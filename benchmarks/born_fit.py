@@ -97,6 +97,17 @@ def _cell(values: list[float]) -> str:
     return f"{np.mean(values):.3g}" + (f" ± {np.std(values, ddof=1):.2g}" if len(values) > 1 else "")
 
 
+def table_head(columns: list[str]) -> list[str]:
+    """The two header lines of a markdown table: ``columns``, then one column per statistic."""
+    labels = [label for _, _, label in STATISTICS]
+    return ["| " + " | ".join(columns + labels) + " |", "|" + "---|" * (len(columns) + len(labels))]
+
+
+def ratio_cells(ratios: dict) -> str:
+    """One run's error / floor per statistic as markdown cells (``n/a`` where a statistic is undefined)."""
+    return " | ".join(_cell([ratios[s]]) for s, _, _ in STATISTICS)
+
+
 def table(results: list[dict]) -> tuple[list[str], dict]:
     """Markdown lines, and the mean ratio of every statistic per (model, n, t)."""
     names = [(s, label) for s, _, label in STATISTICS]

@@ -133,12 +133,12 @@ def main() -> None:
             print(f"{r['model']:>6} ({r['n']}, {r['t']}) {r['noise']:>12} {r['level']:<6g}: {r['seconds']:.0f} s",
                   flush=True)
     results += [{**r, "noise": "readout"} for r in results if r["noise"] == "depolarizing" and r["level"] == 0]
-    labels = [label for _, _, label in STATISTICS]
-    print("| model | (n, t) | noise | level | rate | " + " | ".join(labels) + " |")
-    print("|" + "---|" * (5 + len(labels)))
+    from born_fit import ratio_cells, table_head
+
+    print("\n".join(table_head(["model", "(n, t)", "noise", "level", "rate"])))
     for r in sorted(results, key=lambda r: (r["model"], r["n"], r["noise"], r["level"])):
-        cells = " | ".join("-" if r["ratios"][s] is None else f"{r['ratios'][s]:.3g}" for s, _, _ in STATISTICS)
-        print(f"| {r['model']} | ({r['n']}, {r['t']}) | {r['noise']} | {r['level']:g} | {r['rate']:.4f} | {cells} |")
+        print(f"| {r['model']} | ({r['n']}, {r['t']}) | {r['noise']} | {r['level']:g} | {r['rate']:.4f} | "
+              f"{ratio_cells(r['ratios'])} |")
     if args.figure is not None:
         figure(results, args.figure)
         print(f"wrote {args.figure}")

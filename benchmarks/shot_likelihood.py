@@ -161,14 +161,13 @@ def main() -> None:
         with ProcessPoolExecutor(args.jobs) as pool:
             results = list(pool.map(run_case, *zip(*cases)))
         write_json(saved, results)
-    labels = [label for _, _, label in STATISTICS]
+    from born_fit import ratio_cells, table_head
+
     print(f"Adam, {args.steps} steps, learning rate {args.lr}, seed {args.seed}; L-BFGS: the default fit")
-    print("| (n, t) | likelihood | held-out NLL | seconds | " + " | ".join(labels) + " |")
-    print("|" + "---|" * (4 + len(labels)))
+    print("\n".join(table_head(["(n, t)", "likelihood", "held-out NLL", "seconds"])))
     for r in results:
         how = {"lbfgs": "exact, L-BFGS (default)", None: "exact, Adam"}.get(r["shots"], f"N = {r['shots']}, Adam")
-        cells = " | ".join("-" if r["ratios"][s] is None else f"{r['ratios'][s]:.3g}" for s, _, _ in STATISTICS)
-        print(f"| ({r['n']}, {r['t']}) | {how} | {r['test_nll']:.4f} | {r['seconds']:.0f} | {cells} |")
+        print(f"| ({r['n']}, {r['t']}) | {how} | {r['test_nll']:.4f} | {r['seconds']:.0f} | {ratio_cells(r['ratios'])} |")
     if args.figure is not None:
         figure(results, args.figure)
         print(f"wrote {args.figure}")

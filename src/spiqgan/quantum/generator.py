@@ -354,6 +354,11 @@ class PatchGenerator(torch.nn.Module):
             noisy = torch.cat([noisy, quiet.expand(batch, *quiet.shape)], dim=2)
         return noisy.reshape(batch * t, cfg.n_layers, q, 2, 2)
 
+    def _check_noise(self, noise: torch.Tensor) -> None:
+        expected = self.noise_shape(noise.shape[0]) if noise.dim() >= 1 else None
+        if noise.dim() < 1 or tuple(noise.shape) != expected:
+            raise ConfigError(f"noise must have shape {expected or '(batch, q)'}, got {tuple(noise.shape)}; use draw_noise().")
+
     def _noise_gates(self, noise: torch.Tensor) -> torch.Tensor:
         """The fused gates of every layer for noise of :meth:`noise_shape` (shared noise spread over the steps)."""
         batch, t, q = noise.shape[0], self.n_timesteps, self.config.n_qubits
@@ -373,10 +378,8 @@ class PatchGenerator(torch.nn.Module):
         pattern is computed once, and the whole distribution is not).
         """
         cfg = self.config
-        q, t = cfg.n_qubits, self.n_timesteps
-        expected = self.noise_shape(noise.shape[0]) if noise.dim() >= 1 else None
-        if noise.dim() < 1 or tuple(noise.shape) != expected:
-            raise ConfigError(f"noise must have shape {expected or '(batch, q)'}, got {tuple(noise.shape)}; use draw_noise().")
+        t = self.n_timesteps
+        self._check_noise(noise)
         if shots is not None and (isinstance(shots, bool) or not isinstance(shots, int) or shots < 1):
             raise ConfigError(f"shots must be a positive integer or None (exact), got {shots!r}.")
         if windows is not None and (windows.dim() != 3 or tuple(windows.shape[1:]) != (t, cfg.n_neurons)):
@@ -398,7 +401,7 @@ class PatchGenerator(torch.nn.Module):
             offset = 2.0**-f if cfg.qce_offset is None else cfg.qce_offset
             activation = torch.sigmoid(post[:, : cfg.n_neurons] - offset)
             return GeneratorOutput(None, activation.reshape(batch, t, cfg.n_neurons))
-        dist = sim.marginal_first(probs, f, q).reshape(batch, t, 2**f)
+        dist = sim.marginal_first(probs, f, cfg.n_qubits).reshape(batch, t, 2**f)
         logs = None if windows is None else sim.window_log_probs(dist, windows)
         return GeneratorOutput(dist, sim.bit_marginals(dist, f), logs)
 
@@ -417,8 +420,7 @@ class PatchGenerator(torch.nn.Module):
         Qubit 0 is the most significant bit; what an exported circuit that measures every qubit
         (the QCE 2023 readout) gives for these noise angles.
         """
-        if tuple(noise.shape) != self.noise_shape(noise.shape[0]):
-            raise ConfigError(f"noise must have shape {self.noise_shape(noise.shape[0])}, got {tuple(noise.shape)}.")
+        self._check_noise(noise)
         if self.config.n_qubits > sim.MAX_QUBITS:
             raise ConfigError(f"{self.config.n_qubits} qubits is more than the statevector limit of {sim.MAX_QUBITS}.")
         return self._qubit_probabilities(noise).reshape(noise.shape[0], self.n_timesteps, -1)
