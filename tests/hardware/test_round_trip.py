@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from spiqgan.hardware.circuits import circuits_of
+from spiqgan.hardware.circuits import circuits_of, lower_counts
 from spiqgan.hardware.pennylane_io import load_pennylane, pennylane_source
 from spiqgan.hardware.qasm import to_qasm3
 from spiqgan.quantum.statevector import indices_to_bits
@@ -150,3 +150,14 @@ def test_qasm3_declares_inputs_and_names_the_registers():
     text = to_qasm3(circuits_of(gen).circuits[1])
     assert "input float[64] gamma_0;" in text and "input float[64] gamma_3;" in text
     assert "bit[3] spikes;  // time step 1" in text and "spikes[2] = measure q[2];" in text
+
+
+def test_lowering_the_count_term_keeps_where_each_step_begins():
+    model = born_model("cry", 3, 2, memory=1, count_term=True)
+    window = circuits_of(model).circuits[0]
+    lowered = lower_counts(window)
+    assert len(lowered.step_starts) == 2 and lowered.step_starts[0] == 0
+    # the second step begins with the resets of the reused qubits, in both
+    assert window.ops[window.step_starts[1]].name == lowered.ops[lowered.step_starts[1]].name == "reset"
+    assert lowered.step_starts[1] > window.step_starts[1]  # the thermometer updates of step 0 came first
+    assert "count_spikes_0" in lowered.registers and lowered.n_qubits == window.n_qubits + 1

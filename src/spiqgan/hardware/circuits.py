@@ -377,15 +377,19 @@ def lower_counts(circuit: Circuit) -> Circuit:
     anc = circuit.n_qubits
     therm = {r: f"count_{r}" for r in counted}
     out = replace(circuit, n_qubits=anc + 1, registers={**circuit.registers, **{therm[r]: circuit.registers[r]
-                                                                                for r in sorted(counted)}}, ops=[])
-    for op in circuit.ops:
+                                                                                for r in sorted(counted)}},
+                  ops=[], step_starts=[])
+    starts = set(circuit.step_starts)
+    for k, op in enumerate(circuit.ops):
+        if k in starts:
+            out.step_starts.append(len(out.ops))
         when = tuple(Bit(therm[c.register], c.m - 1) if isinstance(c, CountAtLeast) else c for c in op.when)
         out.ops.append(replace(op, when=when))
         if op.name == "measure" and op.bit[0] in counted:
-            reg, i = op.bit
-            fired = Bit(reg, i) if not op.when else None
-            if fired is None:
+            if op.when:
                 raise ValueError("a conditioned measurement into a counted register")
+            reg, i = op.bit
+            fired = Bit(reg, i)
             for m in range(i + 1, 0, -1):  # at most i + 1 of bits 0..i can be 1
                 cond = (fired,) if m == 1 else (fired, Bit(therm[reg], m - 2))
                 out.add("x", anc, when=cond)

@@ -40,9 +40,10 @@ def load_export(run_dir: str | Path, which: str = "last") -> Export:
 
 def _header(export: Export) -> str:
     names = ", ".join(f"{j}: neuron {k}" for j, k in enumerate(export.neurons))
+    where = ("basis state j of the basis register (ancillas post-selected on 0) is neuron" if export.readout == "basis"
+             else "bit j of a spikes register is neuron")
     return (f"spiqgan export: model {export.model}, {export.n_neurons} neurons, {export.n_timesteps} time steps; "
-            f"bit j of a spikes register is neuron ({names}); readout {export.readout}; inputs and their draw: "
-            "manifest.json")
+            f"{where} ({names}); readout {export.readout}; inputs and their draw: manifest.json")
 
 
 def export_run(export: Export, fmt: str, out: str | Path, *, force: bool = False) -> list[Path]:
