@@ -513,7 +513,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         windows = aer_sample(export, args.windows, shots=args.shots, noise=noise, seed=args.seed)
         how = f"Qiskit Aer, {'noise ' + args.noise_model if noise else 'no noise'}"
     else:
-        model = load_run(args.run_dir, args.which)
+        model = load_run(args.run_dir)
         _set_threads(args, model)
         windows = model.sample(args.windows, seed=args.seed, which=args.which)
         how = "exact"

@@ -178,3 +178,16 @@ def test_training_cost_counts_two_shifts_per_rotation_and_four_per_controlled_ro
     routes = resources(export, "all-to-all", windows=10)["training_per_step"]
     assert routes["parameter_shift_likelihood"]["executions"] == 4 * (1 + 12)
     assert routes["score_function"]["executions"] == 5 * (1 + 12)
+
+
+def test_a_spiqgan_runs_best_generator_exports_and_samples_on_aer(qiskit, tmp_path):
+    run = tmp_path / "run"
+    config = tmp_path / "hp.toml"
+    config.write_text("steps = 4\neval-every = 2\njs_windows = 100\n")
+    assert main(["train", "--model", "spiqgan", "--neurons", "0-1", "--timesteps", "2", "--config", str(config),
+                 "--out", str(run), "--no-progress", "--no-figures"]) == 0
+    assert main(["export", str(run), "--which", "best", "--out", str(tmp_path / "q")]) == 0
+    assert sorted(p.name for p in (tmp_path / "q").iterdir()) == ["manifest.json", "step_0.qasm", "step_1.qasm"]
+    assert main(["sample", str(run), "--backend", "aer", "--which", "best", "--windows", "40",
+                 "--out", str(tmp_path / "w.npy")]) == 0
+    assert np.load(tmp_path / "w.npy").shape == (40, 2, 2)

@@ -26,11 +26,12 @@ DEVICES = ("heavy-hex", "all-to-all")
 
 
 def load_export(run_dir: str | Path, which: str = "last") -> Export:
-    """The circuits of the model in a run folder, neurons named by the run's data selection."""
+    """The circuits of the model in a run folder (``which``: its last or best generator, as ``spiqgan sample``
+    takes them), neurons named by the run's data selection."""
     from spiqgan.experiments.runs import CONFIG_FILE, load_run
 
     run_dir = Path(run_dir)
-    model = load_run(run_dir, which)
+    model = load_run(run_dir)
     neurons = None
     config = run_dir / CONFIG_FILE
     if config.exists():
