@@ -9,7 +9,7 @@ traceback.
 from __future__ import annotations
 
 __all__ = ["SpiqganError", "DataError", "DataFileError", "StatisticError", "ConfigError", "NotFittedError",
-           "RunFolderError"]
+           "RunFolderError", "SimulationError"]
 
 
 class SpiqganError(Exception):
@@ -38,3 +38,7 @@ class NotFittedError(SpiqganError):
 
 class RunFolderError(SpiqganError):
     """A run folder that is in use by another process, or holds a run of another configuration."""
+
+
+class SimulationError(SpiqganError):
+    """A simulator outside spiqgan (Qiskit Aer) could not run a circuit: too wide for the memory, say."""

@@ -23,9 +23,10 @@ def born_model(family: str, n: int, t: int, seed: int = 0, **kw):
     return model
 
 
-def chain_generator(preset: str | None, n: int, t: int, seed: int = 0, **kw) -> PatchGenerator:
+def chain_generator(preset: str | None, n: int, t: int, seed: int = 0, backend: str = "statevector",
+                    **kw) -> PatchGenerator:
     config = config_from_preset(preset, n, **kw) if preset else CircuitConfig(n_neurons=n, **kw)
-    return PatchGenerator(config, t, dtype=torch.complex128, seed=seed, backend="statevector")
+    return PatchGenerator(config, t, dtype=torch.complex128, seed=seed, backend=backend)
 
 
 def all_windows(t: int, n: int) -> np.ndarray:

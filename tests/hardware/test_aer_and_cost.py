@@ -191,3 +191,26 @@ def test_a_spiqgan_runs_best_generator_exports_and_samples_on_aer(qiskit, tmp_pa
     assert main(["sample", str(run), "--backend", "aer", "--which", "best", "--windows", "40",
                  "--out", str(tmp_path / "w.npy")]) == 0
     assert np.load(tmp_path / "w.npy").shape == (40, 2, 2)
+
+
+def test_wide_circuits_sample_as_matrix_product_states(qiskit):
+    """Found sampling a 40-neuron chain: Aer's automatic method asked for 32 TiB and its failure surfaced deep inside."""
+    from spiqgan.hardware.qiskit_io import AER_STATEVECTOR_MAX_QUBITS
+
+    wide = chain_generator("paper", AER_STATEVECTOR_MAX_QUBITS + 16, 1, n_layers=2, backend="mps")
+    windows = aer_sample(circuits_of(wide), 5, seed=1)
+    assert windows.shape == (5, 1, AER_STATEVECTOR_MAX_QUBITS + 16)
+    # the matrix-product-state method is exact: on a small chain it passes the same test as the statevector
+    gen = chain_generator("paper", 2, 1, seed=1, n_layers=2)
+    drawn = aer_sample(circuits_of(gen), 3000, seed=5, method="matrix_product_state")
+    exact = gen.sample(200000, generator=torch.Generator().manual_seed(9)).numpy()
+    expected = np.bincount(bits_to_indices(torch.as_tensor(exact))[:, 0].numpy(), minlength=4).astype(float)
+    assert _chi_square_p(drawn, expected) > 1e-3
+
+
+def test_a_circuit_aer_cannot_run_is_one_clear_error(qiskit):
+    from spiqgan.exceptions import SimulationError
+
+    wide = chain_generator("paper", 40, 1, n_layers=1, backend="mps")
+    with pytest.raises(SimulationError, match="could not run circuit step_0"):
+        aer_sample(circuits_of(wide), 2, method="statevector")

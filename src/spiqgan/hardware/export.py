@@ -81,14 +81,18 @@ def export_run(export: Export, fmt: str, out: str | Path, *, force: bool = False
 
 
 def aer_sample(export: Export, n_windows: int, *, shots: int | None = None, noise: NoiseSpec | None = None,
-               seed: int = 0) -> np.ndarray:
-    """Windows ``(n_windows, t, n)`` uint8 drawn through Qiskit Aer from the model's circuits (see :mod:`spiqgan.hardware.sampling`)."""
+               seed: int = 0, method: str | None = None) -> np.ndarray:
+    """Windows ``(n_windows, t, n)`` uint8 drawn through Qiskit Aer from the model's circuits (see :mod:`spiqgan.hardware.sampling`).
+
+    ``method``: Aer's simulation method (default: by width, see :func:`~spiqgan.hardware.qiskit_io.aer_outcomes`).
+    """
     from spiqgan.hardware.qiskit_io import aer_outcomes, require_qiskit
 
     require_qiskit()
     rng = np.random.default_rng(seed)
     executions = plan(export, n_windows, rng, shots)
-    outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise, seed=seed)
+    outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise, seed=seed,
+                            method=method)
     return assemble(export, executions, outcomes, n_windows)
 
 

@@ -13,15 +13,17 @@ from typing import Any
 
 import numpy as np
 
-from spiqgan.exceptions import ConfigError
+from spiqgan.exceptions import ConfigError, SimulationError
 from spiqgan.hardware.circuits import Circuit, lower_counts
 from spiqgan.hardware.sampling import NoiseSpec
 
-__all__ = ["require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
+__all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
            "BASIS_GATES"]
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
 BASIS_GATES = ["cx", "rz", "sx", "x"]
+#: Aer simulates circuits of up to this many qubits as statevectors (256 MiB), wider ones as matrix-product states
+AER_STATEVECTOR_MAX_QUBITS = 24
 
 
 def require_qiskit() -> None:
@@ -99,17 +101,22 @@ def _transpile_basis(qc, seed: int = 0):
 
 
 def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
-                 noise: NoiseSpec | None = None, seed: int = 0) -> list[dict[str, np.ndarray]]:
+                 noise: NoiseSpec | None = None, seed: int = 0, method: str | None = None) -> list[dict[str, np.ndarray]]:
     """Run each execution ``(circuit index, input values, shots)`` on Aer; per execution, the bits of each register ``(shots, size)``.
 
     Circuits are transpiled to :data:`BASIS_GATES` once (so that the noise model's gates are the
     device's); executions of one circuit with equal shots go to Aer as one job of parameter bindings.
+    ``method``: Aer's simulation method; by default ``"statevector"`` up to
+    :data:`AER_STATEVECTOR_MAX_QUBITS` qubits and ``"matrix_product_state"`` beyond (both exact).
     """
     from qiskit_aer import AerSimulator
 
-    sim = AerSimulator(noise_model=noise_model(noise) if noise is not None and noise.any else None,
-                       seed_simulator=seed)
     compiled = [_transpile_basis(to_qiskit(c)) for c in circuits]
+    if method is None:
+        wide = max(qc.num_qubits for qc in compiled) > AER_STATEVECTOR_MAX_QUBITS
+        method = "matrix_product_state" if wide else "statevector"
+    sim = AerSimulator(method=method, noise_model=noise_model(noise) if noise is not None and noise.any else None,
+                       seed_simulator=seed)
     out: list[dict[str, np.ndarray] | None] = [None] * len(executions)
     groups: dict[tuple[int, int], list[int]] = {}
     for k, (ci, _, shots) in enumerate(executions):
@@ -121,6 +128,9 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
             result = sim.run(qc, parameter_binds=binds, shots=shots, memory=True).result()
         else:  # a circuit without inputs (no latent state): one experiment per execution
             result = sim.run([qc] * len(members), shots=shots, memory=True).result()
+        if not result.success:
+            raise SimulationError(f"Qiskit Aer could not run circuit {qc.name} ({qc.num_qubits} qubits, method "
+                                  f"{method}): {str(result.status)[:300]}")
         names = [r.name for r in qc.cregs]
         for pos, k in enumerate(members):
             # one string per shot: registers last-first, separated by spaces, each register's bit 0 last
