@@ -95,7 +95,7 @@ def test_resources_report_what_the_transpiler_reports(qiskit, device):
             kw = dict(basis_gates=["cx", "rz", "sx", "x", "measure", "reset", "if_else"], optimization_level=1,
                       seed_transpiler=0)
             if device == "heavy-hex":
-                kw["coupling_map"] = CouplingMap(heavy_hex_127())
+                kw["coupling_map"] = CouplingMap([e for a, b in heavy_hex_127() for e in ((a, b), (b, a))])
             tqc = transpile(qc, **kw)
             assert got["depth"] == tqc.depth()
             top = sum(1 for inst in tqc.data if inst.operation.num_qubits == 2 and inst.operation.name == "cx")
@@ -214,3 +214,19 @@ def test_a_circuit_aer_cannot_run_is_one_clear_error(qiskit):
     wide = chain_generator("paper", 40, 1, n_layers=1, backend="mps")
     with pytest.raises(SimulationError, match="could not run circuit step_0"):
         aer_sample(circuits_of(wide), 2, method="statevector")
+
+
+def test_heavy_hex_takes_cx_either_way_along_an_edge(qiskit):
+    """Found reading the cost: a one-way coupling map made the transpiler wrap reversed CX in Hadamards."""
+    from spiqgan.hardware.circuits import Circuit
+    from spiqgan.hardware.qiskit_io import transpiled_cost
+
+    c = Circuit("both_ways", 2, (), {"spikes": 2})
+    c.add("cx", 0, 1)
+    c.add("cx", 1, 0)
+    c.add("cx", 0, 1)
+    for j in range(2):
+        c.add("measure", j, bit=("spikes", j))
+    hex_cost, flat = transpiled_cost(c, "heavy-hex"), transpiled_cost(c, "all-to-all")
+    assert hex_cost["two_qubit_gates"] == flat["two_qubit_gates"] == 3
+    assert hex_cost["depth"] == flat["depth"] == 4

@@ -189,8 +189,9 @@ def transpiled_cost(circuit: Circuit, device: str, seed: int = 0) -> dict[str, A
     qc = to_qiskit(circuit)
     kwargs: dict[str, Any] = {"basis_gates": BASIS_GATES + ["measure", "reset", "if_else"],
                               "optimization_level": 1, "seed_transpiler": seed}
-    if device == "heavy-hex":
+    if device == "heavy-hex":  # CX either way along every edge, as a device whose native gate is symmetric
         kwargs["coupling_map"] = CouplingMap(heavy_hex_127())
+        kwargs["coupling_map"].make_symmetric()
     elif device != "all-to-all":
         raise ConfigError(f"device must be heavy-hex or all-to-all, got {device!r}.")
     tqc = transpile(qc, **kwargs)
