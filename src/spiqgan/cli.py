@@ -551,7 +551,8 @@ def _cmd_resources(args: argparse.Namespace) -> int:
 
 def _format_resources(r: dict) -> str:
     lines = [f"model {r['model']} ({r['neurons']} neurons, {r['timesteps']} steps) on {r['device']} "
-             f"(Qiskit transpiler, optimization level {r['transpiler']['optimization_level']}, basis cx rz sx x)",
+             f"(Qiskit transpiler, optimization level {r['transpiler']['optimization_level']}, "
+             f"basis {' '.join(r['transpiler']['basis_gates'])})",
              f"{'circuit':<10} {'qubits':>6} {'depth':>7} {'2q gates':>9} {'cond. 2q':>9} {'measure':>8} {'if':>6}"]
     for c in r["circuits"]:
         lines.append(f"{c['circuit']:<10} {c['logical_qubits']:>6} {c['depth']:>7} {c['two_qubit_gates']:>9} "

@@ -54,9 +54,6 @@ class Angle:
     def scaled(self, factor: float) -> "Angle":
         return Angle(self.const * factor, tuple((name, c * factor) for name, c in self.terms))
 
-    def value(self, inputs: dict[str, float]) -> float:
-        return self.const + sum(c * inputs[name] for name, c in self.terms)
-
     def __str__(self) -> str:
         """``const + c1*name1 - c2*name2``, numbers written exactly (``repr``), a zero constant left out."""
         parts = [] if self.const == 0 and self.terms else [repr(float(self.const))]

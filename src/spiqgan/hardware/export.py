@@ -122,7 +122,7 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
     A window circuit's likelihood step is per distinct training window; given ``training_windows``
     ``(B, t, n)``, it is multiplied by their number of distinct windows.
     """
-    from spiqgan.hardware.qiskit_io import require_qiskit, transpiled_cost
+    from spiqgan.hardware.qiskit_io import BASIS_GATES, OPTIMIZATION_LEVEL, require_qiskit, transpiled_cost
 
     require_qiskit()
     if device not in DEVICES:
@@ -162,5 +162,5 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
         "sampling": {"windows": windows, "executions": len(executions), "shots": int(sum(e.shots for e in executions)),
                      "shots_per_execution": shots},
         "training_per_step": training, "estimate_shots": estimate_shots,
-        "transpiler": {"optimization_level": 1, "seed": seed, "basis_gates": ["cx", "rz", "sx", "x"]},
+        "transpiler": {"optimization_level": OPTIMIZATION_LEVEL, "seed": seed, "basis_gates": BASIS_GATES},
     }

@@ -19,7 +19,7 @@ _GATES = {"h": "qml.Hadamard", "x": "qml.PauliX", "rx": "qml.RX", "ry": "qml.RY"
           "cry": "qml.CRY"}
 
 
-def _condition(circuit: Circuit, conds, measured: dict[str, list[int]]) -> str:
+def _condition(conds, measured: dict[str, list[int]]) -> str:
     parts = []
     for c in conds:
         if isinstance(c, Bit):
@@ -48,7 +48,7 @@ def _function(circuit: Circuit) -> list[str]:
         wires = f"wires={list(op.qubits)}" if len(op.qubits) > 1 else f"wires={op.qubits[0]}"
         args = (f"{op.angle}, " if op.angle is not None else "") + wires
         if op.when:
-            cond = _condition(circuit, op.when, measured)
+            cond = _condition(op.when, measured)
             if cond == "False":
                 continue
             lines.append(f"    qml.cond({cond}, {_GATES[op.name]})({args})")

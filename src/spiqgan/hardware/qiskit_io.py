@@ -22,6 +22,8 @@ __all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_q
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
 BASIS_GATES = ["cx", "rz", "sx", "x"]
+#: the transpiler's optimization level, for Aer and for the cost alike
+OPTIMIZATION_LEVEL = 1
 #: Aer simulates circuits of up to this many qubits as statevectors (256 MiB), wider ones as matrix-product states
 AER_STATEVECTOR_MAX_QUBITS = 24
 
@@ -93,11 +95,12 @@ def noise_model(spec: NoiseSpec):
     return model
 
 
-def _transpile_basis(qc, seed: int = 0):
+def _transpile(qc, seed: int = 0, coupling_map=None):
+    """``qc`` in :data:`BASIS_GATES` (with measurement, reset and feed-forward), at :data:`OPTIMIZATION_LEVEL`."""
     from qiskit import transpile
 
-    return transpile(qc, basis_gates=BASIS_GATES + ["measure", "reset", "if_else"], optimization_level=1,
-                     seed_transpiler=seed)
+    return transpile(qc, basis_gates=BASIS_GATES + ["measure", "reset", "if_else"],
+                     optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=seed, coupling_map=coupling_map)
 
 
 def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
@@ -111,7 +114,7 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
     """
     from qiskit_aer import AerSimulator
 
-    compiled = [_transpile_basis(to_qiskit(c)) for c in circuits]
+    compiled = [_transpile(to_qiskit(c)) for c in circuits]
     if method is None:
         wide = max(qc.num_qubits for qc in compiled) > AER_STATEVECTOR_MAX_QUBITS
         method = "matrix_product_state" if wide else "statevector"
@@ -180,21 +183,19 @@ def _two_qubit_gates(qc) -> tuple[int, int]:
 def transpiled_cost(circuit: Circuit, device: str, seed: int = 0) -> dict[str, Any]:
     """Depth and gate counts of ``circuit`` after Qiskit's transpiler for ``device`` (``heavy-hex`` or ``all-to-all``).
 
-    Transpiled at optimization level 1 with ``seed`` to :data:`BASIS_GATES`, onto the 127-qubit
+    Transpiled at :data:`OPTIMIZATION_LEVEL` with ``seed`` to :data:`BASIS_GATES`, onto the 127-qubit
     heavy-hex map (:func:`heavy_hex_127`) or with no coupling constraint.
     """
-    from qiskit import transpile
     from qiskit.transpiler import CouplingMap
 
     qc = to_qiskit(circuit)
-    kwargs: dict[str, Any] = {"basis_gates": BASIS_GATES + ["measure", "reset", "if_else"],
-                              "optimization_level": 1, "seed_transpiler": seed}
+    coupling = None
     if device == "heavy-hex":  # CX either way along every edge, as a device whose native gate is symmetric
-        kwargs["coupling_map"] = CouplingMap(heavy_hex_127())
-        kwargs["coupling_map"].make_symmetric()
+        coupling = CouplingMap(heavy_hex_127())
+        coupling.make_symmetric()
     elif device != "all-to-all":
         raise ConfigError(f"device must be heavy-hex or all-to-all, got {device!r}.")
-    tqc = transpile(qc, **kwargs)
+    tqc = _transpile(qc, seed, coupling)
     plain, conditional = _two_qubit_gates(tqc)
     ops = tqc.count_ops()
     return {"circuit": circuit.name, "logical_qubits": qc.num_qubits, "depth": tqc.depth(),
