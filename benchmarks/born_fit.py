@@ -59,7 +59,7 @@ def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> d
     """Fit one model with its defaults, sample as many windows as held out, evaluate (one torch thread)."""
     import torch
 
-    from spiqgan.baselines import make_model
+    from spiqgan.models.registry import make_model
 
     torch.set_num_threads(1)
     train_w, train_reps, test_w, test_reps = split(Path(data_dir), n, t)
@@ -83,11 +83,15 @@ def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> d
 
 def models_at(t: int, n: int = 0) -> list[str]:
     """The models compared at ``(n, t)``: static ones at t = 1 only, the enumerating families up to 16 neurons."""
-    from spiqgan.born import ENUMERATED_MAX_NEURONS
+    from spiqgan.quantum.families import get_family
 
     names = ["cry", "iqp", "bitflip", "bernoulli", "ising", "kpairwise", "dg", "training data"]
-    return [m for m in names if (t == 1 or m not in STATIC)
-            and not (n > ENUMERATED_MAX_NEURONS and m in ("iqp", "bitflip"))]
+
+    def too_many(m: str) -> bool:
+        most = get_family(m).max_neurons if m in ("cry", "iqp", "bitflip") else None
+        return most is not None and n > most
+
+    return [m for m in names if (t == 1 or m not in STATIC) and not too_many(m)]
 
 
 def _cell(values: list[float]) -> str:

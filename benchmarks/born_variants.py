@@ -26,7 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from born_fit import DATA, split  # noqa: E402
 
-from spiqgan.baselines import make_model  # noqa: E402
+from spiqgan.models.registry import make_model  # noqa: E402
 from spiqgan.evaluation.scoring import evaluate  # noqa: E402
 
 

@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 
 from spiqgan.io.atomic import write_json, write_text
-from spiqgan.baselines import IndependentBernoulli
+from spiqgan.models.classical.bernoulli import IndependentBernoulli
 from spiqgan.evaluation.scoring import STATISTICS, evaluate
 from spiqgan.data.loaders import load_raster, load_samples
 
@@ -138,7 +138,7 @@ def run_case(case: Case, data_dir: str, out_dir: str) -> dict:
     """Train one model and evaluate it on held-out data (in a worker process, one torch thread)."""
     import torch
 
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.gan import SpiQGAN
 
     torch.set_num_threads(1)
     train_w, test_w, test_reps = split(load_recording(Path(data_dir)), case.n, case.t)

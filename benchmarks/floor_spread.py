@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spiqgan.baselines import IndependentBernoulli
+from spiqgan.models.classical.bernoulli import IndependentBernoulli
 from spiqgan.evaluation.scoring import STATISTICS, evaluate
 from spiqgan.data.loaders import load_raster
 

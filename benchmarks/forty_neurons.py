@@ -59,7 +59,7 @@ def _slug(name: str) -> str:
 def run_case(name: str, t: int, seed: int, data_dir: str, out: str) -> dict:
     import torch
 
-    from spiqgan.baselines import make_model
+    from spiqgan.models.registry import make_model
     from spiqgan.data.loaders import load_samples
 
     torch.set_num_threads(1)

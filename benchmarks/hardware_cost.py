@@ -25,9 +25,9 @@ SIZES = [(10, 1), (10, 30)]
 
 def exports(n: int, t: int):
     from born_fit import split
-    from spiqgan.baselines import make_model
+    from spiqgan.models.registry import make_model
     from spiqgan.hardware.circuits import circuits_of
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.gan import SpiQGAN
     from spiqgan.quantum.generator import PatchGenerator
 
     train_w = split(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina", n, t)[0]

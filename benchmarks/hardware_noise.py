@@ -39,8 +39,8 @@ def _split(n: int, t: int):
 
 def train(model: str, n: int, t: int, out: Path):
     """The trained model of a case, from ``out/models`` when an earlier run saved it."""
-    from spiqgan.baselines import load_model, make_model
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.registry import load_model, make_model
+    from spiqgan.models.gan import SpiQGAN
 
     path = out / "models" / f"{model}_n{n}_t{t}.safetensors"
     if path.exists():
@@ -57,7 +57,7 @@ def run_setting(model: str, n: int, t: int, kind: str, level: float, windows: in
     """Aer windows at one noise setting, scored on the held-out repeats."""
     import torch
 
-    from spiqgan.baselines import load_model
+    from spiqgan.models.registry import load_model
     from spiqgan.hardware.circuits import circuits_of
     from spiqgan.hardware.export import aer_sample
     from spiqgan.hardware.sampling import NoiseSpec

@@ -2,7 +2,7 @@
 
 The published samples (../shared, Tkačik et al. 2014 via Molano-Mazon et al.
 2018) come from a K-pairwise model fitted by its authors to 40 neurons of the
-whole recording. This script fits :class:`spiqgan.baselines.KPairwise` to the
+whole recording. This script fits :class:`spiqgan.models.classical.maxent.KPairwise` to the
 whole recording too and compares, statistic by statistic (error / noise floor
 of :func:`spiqgan.evaluation.scoring.evaluate`; the floor comes from halves of the
 compared-with set):
@@ -23,7 +23,7 @@ import argparse
 import time
 from pathlib import Path
 
-from spiqgan.baselines import KPairwise
+from spiqgan.models.classical.maxent import KPairwise
 from spiqgan.evaluation.scoring import STATISTICS, evaluate
 from spiqgan.data.loaders import load_raster, load_samples
 

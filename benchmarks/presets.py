@@ -20,7 +20,7 @@ from pathlib import Path
 
 from spiqgan.evaluation.scoring import STATISTICS
 from spiqgan.data.loaders import load_raster
-from spiqgan.model import SpiQGAN
+from spiqgan.models.gan import SpiQGAN
 from spiqgan.experiments.runs import train_run
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "salamander-retina" / "recording_40_neurons.mat"

@@ -20,7 +20,7 @@ import argparse
 import time
 from pathlib import Path
 
-from spiqgan.baselines import IndependentBernoulli
+from spiqgan.models.classical.bernoulli import IndependentBernoulli
 from spiqgan.evaluation.scoring import STATISTICS, evaluate
 from spiqgan.data.loaders import load_raster, load_samples
 from spiqgan.evaluation.report import save_evaluation

@@ -45,9 +45,9 @@ def fit_with_shots(train_w: np.ndarray, shots: int | None, steps: int, lr: float
     """A cry Born machine (default hyperparameters) fitted by Adam on a shot-estimated likelihood."""
     import torch
 
-    from spiqgan.born import ControlledRY
+    from spiqgan.models.born import BornMachine
 
-    model = ControlledRY(seed=seed)
+    model = BornMachine(family="cry", seed=seed)
     p = model.resolved_params()
     p["n_timesteps"], p["n_neurons"] = train_w.shape[1:]
     n = p["n_neurons"]
@@ -96,7 +96,7 @@ def run_case(n: int, t: int, shots: int | str | None, steps: int, lr: float, see
     import torch
 
     from born_fit import split
-    from spiqgan.baselines import make_model
+    from spiqgan.models.registry import make_model
 
     torch.set_num_threads(1)
     train_w, _, test_w, test_reps = split(DATA, n, t)

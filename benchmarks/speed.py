@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from spiqgan.quantum.generator import CircuitConfig, GeneratorOutput, PatchGenerator
-from spiqgan.model import SpiQGAN
+from spiqgan.models.gan import SpiQGAN
 from spiqgan.training.loop import train_step
 
 CASES = [(2, 1), (6, 10), (10, 30)]

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from spiqgan.model import SpiQGAN
+from spiqgan.models.gan import SpiQGAN
 from spiqgan.data.synthetic import DEFAULT_SYNTHETIC, retina_like
 
 CASES = [(4, 2), (4, 5), (8, 1), (10, 1), (10, 10), (12, 1)]

@@ -21,7 +21,7 @@ STAGES = [
     ("evaluation",),
     ("quantum",),
     ("training",),
-    ("model", "baselines", "born"),
+    ("models",),
     ("experiments", "cost", "hardware"),
     ("cli", "__main__"),
 ]
@@ -97,6 +97,66 @@ def test_the_import_graph_has_no_loop():
     for n in sorted(MODULES):
         if n not in state:
             visit(n)
+
+
+def _units(a: str, b: str) -> tuple[str, str] | None:
+    """The two sibling units an arrow ``a -> b`` runs between: the children of the deepest package holding both
+    (``spiqgan.models.born -> spiqgan.models.base``: those two; ``spiqgan.born -> spiqgan.baselines.base``:
+    ``spiqgan.born`` and ``spiqgan.baselines``). ``None`` for a package and its own submodules."""
+    pa, pb = a.split("."), b.split(".")
+    k = 0
+    while k < min(len(pa), len(pb)) and pa[k] == pb[k]:
+        k += 1
+    if k == len(pa) or k == len(pb):  # one holds the other
+        return None
+    return ".".join(pa[:k + 1]), ".".join(pb[:k + 1])
+
+
+def _package_loop(graph: dict[str, set[str]]) -> list[str] | None:
+    """A loop between sibling packages and modules, or ``None``."""
+    arrows: dict[str, set[str]] = {}
+    for name, targets in graph.items():
+        for target in targets:
+            units = _units(name, target)
+            if units is not None:
+                arrows.setdefault(units[0], set()).add(units[1])
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for m in sorted(arrows.get(n, ())):
+            if state.get(m) == 1:
+                return stack[stack.index(m):] + [m]
+            if m not in state and (loop := visit(m)):
+                return loop
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in sorted(arrows):
+        if n not in state and (loop := visit(n)):
+            return loop
+    return None
+
+
+def test_packages_import_each_other_in_no_loop():
+    """Between packages and modules side by side (``spiqgan.models`` and ``spiqgan.quantum``; within
+    ``spiqgan.models``, ``classical``, ``born``, ``base``, ...) the arrows form no loop either, directly or
+    round about, lazy imports included; a package may use its own submodules and they their package."""
+    graph = {name: {m for m in targets if m in MODULES} for name, targets in GRAPH.items()}
+    loop = _package_loop(graph)
+    assert loop is None, "packages import each other: " + " -> ".join(loop or [])
+
+
+def test_the_package_check_sees_the_loop_the_models_had():
+    """Before the models stage: ``born`` imported ``baselines.base`` and ``baselines`` imported ``born``."""
+    graph = {"spiqgan.born": {"spiqgan.baselines.base"}, "spiqgan.baselines": {"spiqgan.born"},
+             "spiqgan.baselines.base": set()}
+    assert _package_loop(graph) == ["spiqgan.baselines", "spiqgan.born", "spiqgan.baselines"]
+    assert _package_loop({"spiqgan.models.born": {"spiqgan.models.base"}, "spiqgan.models": {"spiqgan.models.base"}}) \
+        is None
 
 
 def test_the_core_imports_no_optional_extra_at_load():

@@ -51,7 +51,7 @@ def test_fit_accepts_progress_true(capsys):
     """``SpiQGAN.fit(progress=True)`` used to crash: True means a default progress line on standard error."""
     import numpy as np
 
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.gan import SpiQGAN
 
     windows = (np.random.default_rng(0).random((64, 2, 2)) < 0.2).astype(np.uint8)
     SpiQGAN(2, 2, steps=3, eval_every=10, js_windows=20).fit(windows, progress=True)

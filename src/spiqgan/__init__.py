@@ -7,12 +7,13 @@ Main entry points
 * :mod:`spiqgan.evaluation.statistics`: firing rate, covariance, k-probability, autocorrelogram, JS, W1.
 * :func:`spiqgan.evaluation.scoring.evaluate`: errors against held-out data, with the noise floor.
 * :class:`spiqgan.quantum.generator.PatchGenerator`: the patch quantum generator (SpiQGAN and QCE 2023 circuits).
-* :class:`spiqgan.model.SpiQGAN`: the estimator users train, sample from, save and load.
+* :mod:`spiqgan.models`: the models users fit, sample from, save and load (:func:`spiqgan.models.make_model`,
+  :class:`spiqgan.models.gan.SpiQGAN`, the Born machines and the classical references).
 
 The package is laid out by the stages of the data's walk, each importing only from those before it:
 :mod:`spiqgan.io` (atomic writes, checkpoints), :mod:`spiqgan.data`, :mod:`spiqgan.evaluation`,
-:mod:`spiqgan.quantum`, :mod:`spiqgan.training`, then the estimator (:mod:`spiqgan.model`) and the
-classical models (:mod:`spiqgan.baselines`), :mod:`spiqgan.experiments`, and :mod:`spiqgan.cli` on top.
+:mod:`spiqgan.quantum`, :mod:`spiqgan.training`, then the models (:mod:`spiqgan.models`),
+:mod:`spiqgan.experiments` and :mod:`spiqgan.hardware`, and :mod:`spiqgan.cli` on top.
 """
 
 from spiqgan.data.raster import SpikeRaster, parse_neurons
@@ -30,7 +31,7 @@ def __getattr__(name: str):
 
         return getattr(generator, name)
     if name == "SpiQGAN":
-        from spiqgan.model import SpiQGAN
+        from spiqgan.models.gan import SpiQGAN
 
         return SpiQGAN
     raise AttributeError(f"module 'spiqgan' has no attribute {name!r}")

@@ -19,12 +19,11 @@ from typing import Sequence
 from spiqgan import __version__
 from spiqgan.data.raster import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRaster
 from spiqgan.exceptions import DataError, SpiqganError
-from spiqgan.baselines import DEFAULT_MODEL, MODEL_NAMES
+from spiqgan.models.registry import MODEL_NAMES
 from spiqgan.experiments.compare import DEFAULT_MODELS, DEFAULT_SIZES
 from spiqgan.cost import describe_cost
 from spiqgan.evaluation.scoring import DEFAULT_DRAWS
-from spiqgan.born import BORN_CHOICES
-from spiqgan.model import PARAM_CHOICES, TRAINING_PRESETS, SpiQGAN
+from spiqgan.models.gan import TRAINING_PRESETS
 
 log = logging.getLogger("spiqgan")
 
@@ -124,7 +123,7 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="cry (default: controlled-RY Born machine), iqp (IQP Born machine), spiqgan (the paper's "
                          "patch GAN; the default with --preset), qce2023, or a classical model: bitflip (IQP's "
                          "look-alike), bernoulli, ising, kpairwise, dg (dichotomized Gaussian), wgan-mlp, wgan-conv "
-                         "(see spiqgan.born and spiqgan.baselines)")
+                         "(see spiqgan.models)")
     _add_hyperparameters(tr)
     tr.set_defaults(func=_cmd_train)
 
@@ -229,27 +228,29 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
-    """One option per hyperparameter of any model; defaults (None) mean the model's own."""
-    from spiqgan.baselines import hyperparameters
+    """One option per hyperparameter of any model, its help from the models' docstrings; defaults (None) mean
+    the model's own."""
+    from spiqgan.models.registry import hyperparameters, option_choices, option_help
 
-    groups = {"spiqgan": p.add_argument_group("SpiQGAN hyperparameters (see spiqgan.model.SpiQGAN)"),
+    groups = {"spiqgan": p.add_argument_group("SpiQGAN hyperparameters (see spiqgan.models.gan.SpiQGAN)"),
               "classical": p.add_argument_group("hyperparameters of the Born machines and classical models "
-                                                "(see spiqgan.born, spiqgan.baselines)")}
+                                                "(see spiqgan.models.born, spiqgan.models.classical)")}
+    docs, choices_of = option_help(), option_choices()
     for name, (default, users, same) in hyperparameters().items():
         flag = "--" + name.replace("_", "-")
         group = groups["spiqgan" if "spiqgan" in users else "classical"]
         where = "" if users == ["spiqgan"] or len(users) == len(MODEL_NAMES) - 1 else f" [{', '.join(users)}]"
         shown = f"default {default}" if same else "default: the model's own"
-        help_text = f"{_PARAM_HELP.get(name, '')}{where} ({shown})"
+        help_text = f"{docs.get(name, '')}{where} ({shown})".replace("%", "%%")
+        choices = choices_of.get(name) or None
         if isinstance(default, bool) or _annotation(name, users[0]).startswith("bool"):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif name == "size":
             group.add_argument(flag, type=_size, default=None, metavar="H", help=help_text)
-        elif default is None and not PARAM_CHOICES.get(name):
+        elif default is None and not choices:
             group.add_argument(flag, type=_number, default=None, metavar="X", help=help_text)
         else:
             kind = float if default is None else type(default)
-            choices = tuple(dict.fromkeys(PARAM_CHOICES.get(name, ()) + BORN_CHOICES.get(name, ()))) or None
             group.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
                                help=help_text)
 
@@ -258,7 +259,7 @@ def _annotation(name: str, model: str) -> str:
     """The declared type of hyperparameter ``name`` of ``model``, as written (e.g. ``"bool | None"``)."""
     import inspect
 
-    from spiqgan.baselines import model_class
+    from spiqgan.models.registry import model_class
 
     annotation = inspect.signature(model_class(model).__init__).parameters[name].annotation
     return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
@@ -284,99 +285,20 @@ def _size(text: str) -> int | str:
         raise argparse.ArgumentTypeError(f"expected a positive integer or 'matched', got {text!r}") from None
 
 
-_PARAM_HELP = {
-    "n_ancillas": "ancilla qubits",
-    "n_layers": "circuit layers",
-    "noise_scale": "noise gamma ~ U[0, s pi]: s",
-    "noise_layers": "layers that (re-)upload the noise",
-    "noise_sharing": "one noise vector per sample for all time steps, or per time step",
-    "trainable_encoding": "learn the noise-encoding weights RX(w gamma)",
-    "noise_mixing": "encode trainable mixtures of all noise components on every qubit (needs --trainable-encoding)",
-    "readout": "measured bitstrings or thresholded probabilities",
-    "init": "initial angles: uniform in [0, 2 pi) or near identity",
-    "init_scale": "std of the near-identity initialization (spiqgan) or of the initial couplings (Born machines)",
-    "qce_offset": "QCE 2023 readout constant c (neuron active when p_j > c; None: 2^-f)",
-    "objective": "adversarial (the papers), likelihood (maximum likelihood, no critic) or hybrid (likelihood, then "
-                 "adversarial); Born machines: likelihood or mmd (exact maximum mean discrepancy, t n <= 16)",
-    "bandwidth": "sigma of the MMD kernel exp(-|x - y|^2 / 2 sigma^2), in bits",
-    "calibrate": "rounds that bring a fit with memory to the training firing rates (0: none)",
-    "pretrain_steps": "likelihood steps before the adversarial ones (hybrid)",
-    "noise_samples": "noise draws per likelihood step (Monte Carlo)",
-    "likelihood_block": "fit the composite likelihood of every L consecutive steps (0: the whole window)",
-    "loss": "k (K-loss) or standard",
-    "k_weight": "K",
-    "k_target": "spikes per window the K-term pulls to: real batch mean or whole training set",
-    "estimator": "gradient through measurement",
-    "lipschitz": "gradient penalty or weight clipping",
-    "gp_weight": "gradient-penalty weight",
-    "clip_value": "weight-clipping bound",
-    "critic_hidden": "hidden units of the critic",
-    "n_critic": "critic updates per generator update",
-    "batch_size": "batch size",
-    "lr_generator": "generator learning rate",
-    "lr_critic": "critic learning rate",
-    "beta1": "Adam beta1",
-    "beta2": "Adam beta2",
-    "lr_schedule": "constant, or cosine decay of both learning rates to 0 over the steps",
-    "steps": "training steps (generator updates; for ising/kpairwise, Gibbs learning steps beyond --max-exact)",
-    "eval_every": "steps between JS evaluations and checkpoints",
-    "js_windows": "generated windows for each JS evaluation",
-    "seed": "seed of the whole run",
-    "dtype": "simulator precision",
-    "device": "cpu or cuda",
-    "backend": "simulator: statevector (2^q amplitudes, q <= 20), mps (exact matrix-product states, any q; "
-               "likelihood objective) or auto (mps above a measured number of qubits)",
-    "max_exact": "exact enumeration up to this many neurons, Gibbs sampling beyond",
-    "l2": "L2 penalty on the parameters",
-    "tol": "convergence tolerance of the exact fit",
-    "lr": "learning rate of the Monte Carlo fit",
-    "latent_dim": "dimensions d of the latent common state (0: none)",
-    "latent_nodes": "Gauss-Hermite values per latent dimension",
-    "memory": "earlier patterns each step is conditioned on (full couplings; cry only)",
-    "history": "earlier steps of each neuron's own spikes each step is conditioned on (cry only)",
-    "switching": "the latent state may change between steps (a sticky Markov chain) or is fixed per window",
-    "count_term": "a bias on each neuron by how many earlier neurons fired at the step (n parameters; cry only)",
-    "couplings": "one coupling per pair shared by all steps, or per step",
-    "mc_chains": "Gibbs chains",
-    "burn_in": "Gibbs sweeps before the first sample",
-    "thin": "Gibbs sweeps between samples",
-    "temporal": "one latent Gaussian over the whole window (t > 1)",
-    "size": "hidden units (MLP) or channels (conv) of the generator, or 'matched' to SpiQGAN's parameter count",
-    "noise_dim": "dimension of the generator's noise",
-}
-
-
-def _read_toml(path: Path) -> dict:
-    from spiqgan.baselines import hyperparameters
-    from spiqgan.data.loaders import read_toml
-
-    raw = read_toml(path, "config file")
-    names = set(hyperparameters()) | {"model"}
-    out = {}
-    for key, value in raw.items():
-        k = key.replace("-", "_")
-        if k not in names and k != "preset":
-            raise DataError(f"{path}: unknown hyperparameter {key!r}; known: {', '.join(sorted(names))}.")
-        out[k] = value
-    return out
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
-    from spiqgan.baselines import hyperparameters, make_model
     from spiqgan.experiments.runs import train_run
+    from spiqgan.models.base import Previewable
+    from spiqgan.models.gan import SpiQGAN
+    from spiqgan.models.registry import hyperparameters, model_spec
 
     full, raster = _load(args)
     train, test = raster.split(args.test_fraction)
     train_w = train.windows(args.timesteps, args.stride)
     test_w, test_reps = test.windows(args.timesteps, args.stride, return_repeats=True)
-    config = _read_toml(args.config) if args.config else {}
-    preset = args.preset or config.pop("preset", None)
-    config.pop("preset", None)
-    name = args.model or config.pop("model", None) or ("spiqgan" if preset else DEFAULT_MODEL)
-    config.pop("model", None)
-    given = {k: getattr(args, k) for k in hyperparameters() if getattr(args, k, None) is not None}
     n, t = raster.n_neurons, args.timesteps
-    model = make_model(name, n, t, preset=preset, **{**config, **given})
+    spec = model_spec(args.model, preset=args.preset, config=args.config,
+                      **{k: getattr(args, k, None) for k in hyperparameters()})
+    model, preset = spec.build(n, t), spec.preset
     params = model.resolved_params()
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
     threads = _set_threads(args, model)
@@ -389,11 +311,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
                                f"(estimator {params['estimator']})",
                      "adversarial": f"adversarial, estimator {params['estimator']}"}[params["objective"]]
         print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, {objective}, "
-              f"{res.n_qubits} qubits x {t} sub-generators, {model.n_parameters} trainable parameters, "
+              f"{res.n_qubits} qubits x {t} sub-generators, {model.count_parameters()} trainable parameters, "
               f"{params['steps']} steps")
     else:
         print(f"model: {model!r}")
-    preview = model.preview(train_w) if hasattr(model, "preview") else None  # a timed first step
+    preview = model.preview(train_w) if isinstance(model, Previewable) else None  # a timed first step
     print(describe_cost(model, threads, preview))
     sys.stdout.flush()
     data_info = {
@@ -590,7 +512,7 @@ def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from spiqgan.baselines import IndependentBernoulli
+    from spiqgan.models.classical.bernoulli import IndependentBernoulli
     from spiqgan.evaluation.scoring import evaluate
     from spiqgan.data.loaders import load_samples
     from spiqgan.evaluation.report import save_evaluation

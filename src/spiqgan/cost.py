@@ -24,8 +24,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from spiqgan.progress import format_bytes
-
 __all__ = ["default_threads", "problem_size", "describe_cost"]
 
 #: below this many amplitudes per noise draw and window (2^q t), one thread
@@ -51,10 +49,8 @@ def default_threads(size: int | None = None, cores: int | None = None, load: flo
 
 
 def problem_size(model: Any) -> int | None:
-    """Amplitudes per noise draw and window, ``2^q t``, of a SpiQGAN model (``None`` for a classical one)."""
-    from spiqgan.model import SpiQGAN
-
-    return 2 ** model.circuit_config().n_qubits * model.n_timesteps if isinstance(model, SpiQGAN) else None
+    """Amplitudes per noise draw and window, ``2^q t``, of a model with a simulator (``None`` for the others)."""
+    return model.problem_size()
 
 
 def _duration(seconds: float) -> str:
@@ -64,41 +60,12 @@ def _duration(seconds: float) -> str:
 
 
 def describe_cost(model: Any, threads: int, preview: dict[str, Any] | None = None) -> str:
-    """What a run will cost: qubits, bond dimension (MPS), parameters, memory, threads, and with
-    ``preview`` (``model.preview(windows)``: a timed first step) the seconds per step and the total."""
-    from spiqgan.born import BornMachine
-    from spiqgan.model import SpiQGAN
-    from spiqgan.quantum import mps
-    from spiqgan.quantum.generator import resolve_backend
-
+    """What a run will cost (the model's own :meth:`~spiqgan.models.base.Estimator.cost_summary`: qubits, bond
+    dimension, parameters, memory) and its threads; with ``preview`` (``model.preview(windows)``: a timed first
+    step) the seconds per step and the total."""
     timed = ""
     if preview is not None:
         total = preview["seconds_per_step"] * preview["steps"]
         timed = (f"; first step timed at {preview['seconds_per_step']:.3g} s, so at most about {_duration(total)} "
                  f"for {preview['steps']} steps")
-    if isinstance(model, BornMachine):
-        p = model.resolved_params()
-        latent = p["latent_nodes"] ** p["latent_dim"]
-        per_step = (f"{model.n_neurons} conditionals" if model.family == "cry"
-                    else f"2^{model.n_neurons} patterns")
-        params = f"{preview['parameters']} trainable parameters, " if preview is not None else ""
-        return (f"cost: {model.n_neurons} qubits x {model.n_timesteps} sub-generators, {params}exact likelihood of the "
-                f"distinct training windows under {latent} latent value(s), {per_step} per step, {p['steps']} L-BFGS "
-                f"iterations at most; {threads} torch thread(s){timed}")
-    if not isinstance(model, SpiQGAN):
-        return f"cost: a classical fit (its parameters are counted after it); {threads} torch thread(s)"
-    p = model.resolved_params()
-    config = model.circuit_config()
-    q, t, l = config.n_qubits, p["n_timesteps"], config.n_layers
-    batch = p["noise_samples"] if p["objective"] == "likelihood" else p["batch_size"]
-    itemsize = 16 if p["dtype"] == "complex128" else 8
-    if resolve_backend(config, p["backend"]) == "mps":
-        d = mps.bond_dimension(l)
-        size = mps.mps_bytes(q, l, batch * t, itemsize)
-        sim = (f"the mps backend, bond dimension {d} (exact); one MPS of {batch} x {t} x {q} sites of {d} x 2 x {d} "
-               f"amplitudes is {format_bytes(size)}")
-    else:
-        sim = (f"the statevector backend; one state of {batch} x {t} x 2^{q} amplitudes is "
-               f"{format_bytes(batch * t * 2 ** q * itemsize)}")
-    return (f"cost: {q} qubits x {t} sub-generators, {model.n_parameters} trainable parameters, on {sim} (autograd "
-            f"keeps several per layer); {threads} torch thread(s){timed}")
+    return f"cost: {model.cost_summary(preview)}; {threads} torch thread(s){timed}"

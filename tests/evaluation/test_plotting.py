@@ -91,7 +91,7 @@ def test_every_model_has_its_own_colour():
     """The comparison figure drew iqp and bitflip in one colour (both hashed to the same tab10 entry)."""
     from matplotlib.colors import to_hex
 
-    from spiqgan.baselines import MODEL_NAMES
+    from spiqgan.models.registry import MODEL_NAMES
 
     colours = {to_hex(plotting.model_color(m)) for m in MODEL_NAMES}
     assert len(colours) == len(MODEL_NAMES)

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from spiqgan.baselines import IndependentBernoulli
+from spiqgan.models.classical.bernoulli import IndependentBernoulli
 from spiqgan.evaluation.scoring import STATISTICS, evaluate, statistic_errors
 from spiqgan.exceptions import DataError
 from spiqgan.data.synthetic import retina_like

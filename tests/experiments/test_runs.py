@@ -90,6 +90,26 @@ def test_rerunning_a_finished_run_evaluates_it_again_and_keeps_one_configuration
     assert not (out / "evaluation_best").exists()
 
 
+@pytest.mark.parametrize("model", ["cry", "ising"])
+def test_a_finished_fit_in_one_call_is_not_refitted(tmp_path, capsys, model):
+    """Rerunning the quick start's train refitted the default model ("resumed at step 163", the whole fit again):
+    a model fitted in one call ignored resume, and the run took an early L-BFGS stop for an unfinished run."""
+    from spiqgan.models.registry import load_model
+
+    out = tmp_path / "run"
+    args = ["train", "--model", model, "--neurons", "0-2", "--timesteps", "1", "--no-figures", "--no-progress",
+            "--threads", "1", "--out", str(out)]
+    assert main(args) == 0
+    capsys.readouterr()
+    saved = (out / CHECKPOINT_LAST).stat().st_mtime_ns
+    before = load_model(out / CHECKPOINT_LAST)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "finished run found" in err and "resumed" not in err
+    assert (out / CHECKPOINT_LAST).stat().st_mtime_ns == saved  # not fitted (nor saved) again
+    np.testing.assert_array_equal(load_model(out / CHECKPOINT_LAST).sample(50, seed=0), before.sample(50, seed=0))
+
+
 def test_a_locked_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "run"
     # another process holds the folder

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import torch
 
-from spiqgan.born import BORN_MODELS
+from spiqgan.models.born import BornMachine
 from spiqgan.quantum.generator import CircuitConfig, PatchGenerator, config_from_preset
 
 
@@ -15,7 +15,7 @@ def born_model(family: str, n: int, t: int, seed: int = 0, **kw):
     """A Born machine fitted briefly to random windows, its parameters then moved well away from the fit."""
     rng = np.random.default_rng(seed)
     windows = (rng.random((300, t, n)) < 0.3).astype(np.uint8)
-    model = BORN_MODELS[family](latent_nodes=3, steps=3, calibrate=0, seed=seed, **kw).fit(windows)
+    model = BornMachine(family=family, latent_nodes=3, steps=3, calibrate=0, seed=seed, **kw).fit(windows)
     for key in model._FITTED:
         if key != "pad_":
             value = np.asarray(getattr(model, key))

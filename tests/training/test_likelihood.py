@@ -12,7 +12,7 @@ import torch
 from spiqgan.exceptions import SpiqganError
 from spiqgan.quantum.generator import CircuitConfig, PatchGenerator
 from spiqgan.training.likelihood import mean_log_likelihood, window_log_likelihood
-from spiqgan.model import SpiQGAN
+from spiqgan.models.gan import SpiQGAN
 from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits
 from spiqgan.evaluation.statistics import pattern_indices
 from spiqgan.training.loop import learning_rate

@@ -57,7 +57,7 @@ def run_windows(options: dict[str, Any], data: dict[str, Any]):
 
 
 def _model_and_windows(options: dict[str, Any], data: dict[str, Any]):
-    from spiqgan.baselines import make_model
+    from spiqgan.models.registry import make_model
 
     train_w, test_w, test_reps = run_windows(options, data)
     t, n = train_w.shape[1:]

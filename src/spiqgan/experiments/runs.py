@@ -9,7 +9,7 @@
     JS divergence (at evaluation steps), seconds; rewritten at every evaluation.
 ``checkpoints/last.safetensors``, ``checkpoints/best.safetensors``
     the whole training state after the last evaluation and at the step with the
-    lowest JS (see :meth:`spiqgan.model.SpiQGAN.save`); written atomically at
+    lowest JS (see :meth:`spiqgan.models.base.Estimator.save`); written atomically at
     every evaluation.
 ``evaluation/``
     the held-out evaluation of the last generator (:mod:`spiqgan.evaluation.report`), and
@@ -48,7 +48,6 @@ from spiqgan.io.atomic import write_csv, write_json
 from spiqgan.io.checkpoint import CheckpointError
 from spiqgan.evaluation.scoring import Evaluation, evaluate
 from spiqgan.exceptions import RunFolderError
-from spiqgan.model import SpiQGAN
 from spiqgan.progress import Progress
 from spiqgan.evaluation.report import save_evaluation, save_evaluation_figures, save_figure
 from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
@@ -68,8 +67,8 @@ RUN_FILES = (CONFIG_FILE, "metrics.csv", "checkpoints", "evaluation", "evaluatio
 
 
 def load_run(run_dir: str | Path, which: str = "last"):
-    """The model of a run folder (SpiQGAN or a classical model), from its last (or best) checkpoint."""
-    from spiqgan.baselines import load_model
+    """The model of a run folder (any model of :mod:`spiqgan.models`), from its last (or best) checkpoint."""
+    from spiqgan.models.registry import load_model
 
     run_dir = Path(run_dir)
     path = run_dir / (CHECKPOINT_BEST if which == "best" else CHECKPOINT_LAST)
@@ -141,7 +140,7 @@ def prepare_run(model: Any, run_dir: str | Path, config: dict[str, Any], *, forc
     and the run starts anew. A checkpoint that cannot be read raises its
     :class:`~spiqgan.io.checkpoint.CheckpointError` (see the module docstring).
     """
-    from spiqgan.baselines import load_model
+    from spiqgan.models.registry import load_model
 
     run_dir = Path(run_dir)
     config = json.loads(json.dumps(config))  # as it reads back from config.json
@@ -192,8 +191,8 @@ def train_run(
 ) -> tuple[Any, dict[str, Evaluation]]:
     """Train ``model`` on ``train_windows`` in ``run_dir``; evaluate on the held-out windows.
 
-    ``model``: a :class:`SpiQGAN` or a classical model of :mod:`spiqgan.baselines`
-    (those have no intermediate checkpoints, best step or snapshots).
+    ``model``: any model of :mod:`spiqgan.models` (one fitted in one call has no intermediate
+    checkpoints, best step or snapshots).
 
     A folder that holds a checkpoint of the same configuration is resumed
     from it; another configuration is refused unless ``force`` (see the module
@@ -215,7 +214,7 @@ def train_run(
     with run_lock(run_dir):
         model, resume = prepare_run(model, run_dir, config, force=force)
         if resume:
-            done = model.n_steps_ >= model.progress_steps()
+            done = model.finished_
             stream.write(f"finished run found in {run_dir}; evaluating it again\n" if done else
                          f"resumed at step {model.n_steps_} from {run_dir / CHECKPOINT_LAST}\n")
             stream.flush()
@@ -270,7 +269,7 @@ def _run_figures(model: Any, params: dict[str, Any], train_windows: np.ndarray, 
     if model.history_:
         save_figure(plotting.plot_training(model.history_), run_dir / "training.png")
     t, n = train_windows.shape[1:]
-    if isinstance(model, SpiQGAN) and n * t <= DEFAULT_JS_MAX_BITS:
+    if "start" in model.KEEPS and n * t <= DEFAULT_JS_MAX_BITS:
         n_snap = 2000  # enough windows for the pattern distributions; the rasters show 500 bins
         snaps = {"start (step 0)": model.sample(n_snap, seed=params["seed"] + 20, which="start")}
         if model.best_step_ is not None and model.best_step_ != model.n_steps_:

@@ -18,7 +18,7 @@ A sweep file has three tables::
 
 Run options are ``n_neurons`` (neurons ``0 .. n-1``) or ``neurons`` (a
 selection such as ``"0,5,7"``), ``timesteps``, ``stride``, ``preset``, ``model``
-(SpiQGAN, ``qce2023`` or a classical model of :mod:`spiqgan.baselines`) and every
+(SpiQGAN, ``qce2023`` or a classical model of :mod:`spiqgan.models.classical`) and every
 hyperparameter of those models; each may be fixed or a grid axis. A run keeps
 the options its model takes, so that one grid can compare models. Data options
 (:data:`DATA_OPTIONS`) go in ``[data]``.
@@ -61,7 +61,7 @@ ERROR_FILE = "error.json"
 
 def _takes(model: str) -> set[str]:
     """The options a run of ``model`` uses: run options and its own hyperparameters."""
-    from spiqgan.baselines import model_params
+    from spiqgan.models.registry import model_params
 
     return (set(RUN_OPTIONS) - {"preset"}) | {"model"} | set(model_params(model))  # preset: SpiQGAN's only
 
@@ -136,7 +136,7 @@ def parse_sweep(raw: dict[str, Any], source: str = "sweep file") -> Sweep:
         kind = DATA_OPTIONS[key]
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
             raise DataError(f"{source}: data option {key} = {value!r} has the wrong type.")
-    from spiqgan.baselines import MODEL_NAMES
+    from spiqgan.models.registry import MODEL_NAMES
 
     models = grid.get("model", [fixed.get("model", "spiqgan")])
     for model in models if isinstance(models, list) else [models]:

@@ -49,11 +49,12 @@ from typing import Callable, Literal
 import torch
 
 from spiqgan.quantum import mps
+from spiqgan.quantum.circuit import Angle, Circuit, Export
 from spiqgan.quantum import statevector as sim
 from spiqgan.exceptions import ConfigError
 
 __all__ = ["CircuitConfig", "PatchGenerator", "GeneratorOutput", "PRESETS", "CIRCUIT_CHOICES", "ConfigError",
-           "config_from_preset", "BACKENDS", "resolve_backend", "auto_mps_qubits", "MPS_FULL_DISTRIBUTION_MAX"]
+           "config_from_preset", "BACKENDS", "resolve_backend", "auto_mps_qubits", "MPS_FULL_DISTRIBUTION_MAX", "chain_circuits", "chain_export"]
 
 
 Architecture = Literal["spiqgan", "qce2023"]
@@ -545,3 +546,56 @@ def config_from_preset(preset: str, n_neurons: int, **overrides) -> CircuitConfi
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; expected one of {', '.join(PRESETS)}.")
     return replace(CircuitConfig(n_neurons=n_neurons, **PRESETS[preset]), **overrides)
+
+
+def chain_circuits(gen: "PatchGenerator") -> list[Circuit]:
+    """The gate-level circuits of a generator: one per sub-generator, inputs ``gamma_0 .. gamma_{q-1}``.
+
+    Layer by layer, each qubit gets :math:`E(w\\gamma)`, :math:`R_Y(\\theta)`, :math:`R_Z(\\phi)`, then ``cx``
+    along the chain; SpiQGAN's feature qubits are measured into ``spikes`` (bit ``j`` = neuron ``j``), the
+    QCE 2023 circuit's every qubit into ``basis`` (the feature register) and ``ancilla`` (post-selected on 0).
+    """
+    cfg = gen.config
+    q, f = cfg.n_qubits, cfg.n_feature_qubits
+    rot = gen.rotations.detach().double().cpu().numpy()  # (t, l, q, 2)
+    weights = gen.encoding_weights.detach().double().cpu().numpy()  # (t, l', q) or (t, l', q, q)
+    names = tuple(f"gamma_{j}" for j in range(q))
+    encode = "rx" if cfg.architecture == "spiqgan" else "ry"
+    out = []
+    for s in range(gen.n_timesteps):
+        regs = {"spikes": f} if cfg.architecture == "spiqgan" else {"basis": f, "ancilla": cfg.n_ancillas}
+        c = Circuit(f"step_{s}", q, names, regs, steps={r: s for r in regs},
+                    description=f"sub-generator {s} of {gen.n_timesteps}: {cfg.architecture} chain, {q} qubits, "
+                                f"{cfg.n_layers} layers")
+        for layer in range(cfg.n_layers):
+            for j in range(q):
+                if cfg.noise_in_layer(layer):
+                    w = weights[s, layer, j]
+                    terms = tuple((names[d], float(w[d])) for d in range(q) if w[d] != 0) if cfg.noise_mixing \
+                        else ((names[j], float(w)),)
+                    c.add(encode, j, angle=Angle(0.0, terms), trainable=cfg.trainable_encoding)
+                c.add("ry", j, angle=Angle(float(rot[s, layer, j, 0])))
+                c.add("rz", j, angle=Angle(float(rot[s, layer, j, 1])))
+            for j in range(q - 1):
+                c.add("cx", j, j + 1)
+        if cfg.architecture == "spiqgan":  # the ancillas are traced out
+            for j in range(f):
+                c.add("measure", j, bit=("spikes", j))
+        else:
+            for j in range(q):
+                c.add("measure", j, bit=("basis", j) if j < f else ("ancilla", j - f))
+        out.append(c)
+    return out
+
+
+def chain_export(gen: "PatchGenerator", hyperparameters: dict | None = None) -> Export:
+    """A generator's circuits (:func:`chain_circuits`) and what their noise inputs and registers mean."""
+    cfg = gen.config
+    inputs = {"kind": "uniform", "low": 0.0, "high": cfg.noise_scale * math.pi,
+              "shared_across_steps": cfg.noise_sharing == "shared",
+              "rule": "each window draws gamma_j ~ U[low, high] once for all steps (shared) or per step"}
+    if cfg.architecture == "qce2023":
+        inputs["qce_offset"] = cfg.qce_offset if cfg.qce_offset is not None else 2.0 ** -cfg.n_feature_qubits
+    return Export("spiqgan" if cfg.architecture == "spiqgan" else "qce2023", cfg.n_neurons, gen.n_timesteps,
+                  chain_circuits(gen), inputs, readout=cfg.readout,
+                  hyperparameters=cfg.to_dict() if hyperparameters is None else hyperparameters)

@@ -231,7 +231,7 @@ def train_steps(
 ) -> TrainingState:
     """Run ``n_steps`` training steps from ``state.step`` on training ``windows: (N, t, n)`` uint8.
 
-    ``params`` are the resolved hyperparameters of :class:`spiqgan.model.SpiQGAN`.
+    ``params`` are the resolved hyperparameters of :class:`spiqgan.models.gan.SpiQGAN`.
     ``on_eval(state)`` is called after every evaluation (to write checkpoints).
     """
     real_all = torch.as_tensor(windows, dtype=torch.float32, device=state.generator.rotations.device)

@@ -22,7 +22,7 @@ error fell from 268x to 14x the noise floor and k-probability from 80x to 42x
 relaxed (probability) critic inputs did not do better.
 
 ``size`` is ``h`` or ``c``; ``"matched"`` picks the size whose parameter count
-is closest to that of a default :class:`spiqgan.model.SpiQGAN` generator for
+is closest to that of a default :class:`spiqgan.models.gan.SpiQGAN` generator for
 the same ``(n, t)``. Only the generator's parameters count (the critic is
 training scaffolding, as for SpiQGAN).
 """
@@ -38,16 +38,16 @@ import torch
 
 from spiqgan.training import losses
 from spiqgan.training.critic import Critic, init_layer
-from spiqgan.baselines.base import ModelConfigError, WindowModel
+from spiqgan.models.base import ModelConfigError, ArrayModel
 
 __all__ = ["WGAN_MLP", "WGAN_Conv", "spiqgan_parameter_count"]
 
 
 def spiqgan_parameter_count(n_neurons: int, n_timesteps: int, **options: Any) -> int:
     """Trainable parameters of a SpiQGAN generator for ``(n, t)`` (default settings unless given)."""
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.gan import SpiQGAN
 
-    return SpiQGAN(n_neurons, n_timesteps, **options).n_parameters
+    return SpiQGAN(n_neurons, n_timesteps, **options).count_parameters()
 
 
 class _MLPGenerator(torch.nn.Module):
@@ -82,8 +82,37 @@ class _ConvGenerator(torch.nn.Module):
         return (noise_dim + 1) * size * t + 3 * size * size + size + 3 * size * n + n
 
 
-class _ClassicalWGAN(WindowModel):
+class _ClassicalWGAN(ArrayModel):
+    """A Wasserstein GAN with a classical generator (see the module docstring).
+
+    Parameters
+    ----------
+    n_neurons, n_timesteps
+        ``n`` and ``t`` of the windows (``None``: those of the training windows).
+    size
+        Hidden units (MLP) or channels (conv) of the generator, or ``"matched"`` to SpiQGAN's parameter count.
+    noise_dim
+        Dimension of the generator's noise.
+    loss
+        ``"k"`` (the K-loss, weight ``k_weight``) or ``"standard"`` (no K-term).
+    k_weight
+        ``K``.
+    critic_hidden
+        Hidden units of the critic.
+    n_critic
+        Critic updates per generator update.
+    gp_weight
+        Gradient-penalty weight.
+    batch_size, lr_generator, lr_critic
+        Batch size and Adam learning rates.
+    steps
+        Generator updates.
+    seed
+        Seeds the fit and sampling.
+    """
+
     _net: type[torch.nn.Module] = _MLPGenerator
+    CHOICES = {"loss": ("k", "standard")}
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, size: int | str = "matched",
                  noise_dim: int = 8, loss: str = "k", k_weight: float = 1.0, critic_hidden: int = 64,
@@ -193,12 +222,12 @@ class _ClassicalWGAN(WindowModel):
 class WGAN_MLP(_ClassicalWGAN):
     """Wasserstein GAN (SpiQGAN's critic and losses) with a one-hidden-layer MLP generator."""
 
-    name = "wgan-mlp"
+    registered_name = "wgan-mlp"
     _net = _MLPGenerator
 
 
 class WGAN_Conv(_ClassicalWGAN):
     """Wasserstein GAN (SpiQGAN's critic and losses) with a Spike-GAN-style convolutional generator."""
 
-    name = "wgan-conv"
+    registered_name = "wgan-conv"
     _net = _ConvGenerator

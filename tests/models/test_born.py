@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from spiqgan.baselines import ModelConfigError, load_model, make_model
-from spiqgan.born import BitFlip, ControlledRY, IQP, latent_rule, mmd_squared
-from spiqgan.quantum import families as fam
+from spiqgan.models.base import ModelConfigError
+from spiqgan.models.born import BornMachine, latent_rule, mmd_squared
+from spiqgan.models.registry import load_model, make_model
+from spiqgan.quantum.families import get_family
+from spiqgan.quantum.families.base import lower_triangular, pattern_bits
 
 
 def _windows(n_windows: int, t: int, n: int, seed: int = 0) -> np.ndarray:
@@ -50,34 +52,34 @@ def _brute_force(model, windows: np.ndarray) -> np.ndarray:
                     if lag <= own.shape[0]:
                         angles = angles + own[lag - 1] * prev
                 pairs = model.pairs_ if model.pairs_.ndim == 1 else model.pairs_[s]
-                dist = fam.distribution(model.family, torch.tensor(angles), torch.tensor(pairs)).numpy()
+                dist = get_family(model.family).distribution(torch.tensor(angles), torch.tensor(pairs)).numpy()
                 prob *= dist[int("".join(map(str, x[s])), 2)]
             out[b] += prob
     return out
 
 
 CASES = [
-    (ControlledRY, 2, 2, dict(latent_dim=1, latent_nodes=3, memory=1)),
-    (ControlledRY, 2, 3, dict(latent_dim=1, latent_nodes=3, memory=0, switching=False)),
-    (ControlledRY, 3, 2, dict(latent_dim=2, latent_nodes=2, memory=2, couplings="per_step")),
-    (ControlledRY, 2, 4, dict(latent_dim=1, latent_nodes=2, memory=1, history=3)),
-    (ControlledRY, 3, 1, dict(latent_dim=0)),
-    (IQP, 2, 3, dict(latent_dim=1, latent_nodes=3)),
-    (IQP, 3, 1, dict(latent_dim=1, latent_nodes=4, couplings="per_step")),
-    (BitFlip, 2, 2, dict(latent_dim=1, latent_nodes=3)),
+    ("cry", 2, 2, dict(latent_dim=1, latent_nodes=3, memory=1)),
+    ("cry", 2, 3, dict(latent_dim=1, latent_nodes=3, memory=0, switching=False)),
+    ("cry", 3, 2, dict(latent_dim=2, latent_nodes=2, memory=2, couplings="per_step")),
+    ("cry", 2, 4, dict(latent_dim=1, latent_nodes=2, memory=1, history=3)),
+    ("cry", 3, 1, dict(latent_dim=0)),
+    ("iqp", 2, 3, dict(latent_dim=1, latent_nodes=3)),
+    ("iqp", 3, 1, dict(latent_dim=1, latent_nodes=4, couplings="per_step")),
+    ("bitflip", 2, 2, dict(latent_dim=1, latent_nodes=3)),
 ]
 
 
 def test_count_term_likelihood_and_sampling_follow_the_definition():
     """P(x_j = 1 | x_<j) = sin^2((theta_j + sum_i W_ji x_i + c[#earlier neurons firing]) / 2), step by step."""
     n, t = 4, 2
-    model = ControlledRY(n, t, latent_dim=1, latent_nodes=3, memory=1, count_term=True, steps=5,
+    model = BornMachine(n, t, latent_dim=1, latent_nodes=3, memory=1, count_term=True, steps=5,
                          init_scale=0.5).fit(_windows(300, t, n))
     model.count_ = np.random.default_rng(0).normal(size=n)  # away from the fit's start at zero
     assert model.n_parameters == 2 * 4 + 6 + 2 * 4 + 16 + 1 * 4 + 4 + 1
     z, w = latent_rule(1, 3)
     rho = 1 / (1 + np.exp(-model.stay_[0]))
-    wl = fam.lower_triangular(torch.as_tensor(model.pairs_), n).numpy()
+    wl = lower_triangular(torch.as_tensor(model.pairs_), n).numpy()
     every = _all_windows(t, n)
     expected = np.zeros(len(every))
     for b, x in enumerate(every):
@@ -99,18 +101,18 @@ def test_count_term_likelihood_and_sampling_follow_the_definition():
     assert np.abs(freq - expected).max() < 0.01
 
 
-@pytest.mark.parametrize("cls, n, t, kw", CASES, ids=lambda c: getattr(c, "__name__", None))
-def test_likelihood_is_exact(cls, n, t, kw):
-    model = cls(n, t, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
+@pytest.mark.parametrize("family, n, t, kw", CASES, ids=lambda c: c if isinstance(c, str) else None)
+def test_likelihood_is_exact(family, n, t, kw):
+    model = BornMachine(n, t, family=family, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
     every = _all_windows(t, n)
     logp = model.log_likelihood(every)
     np.testing.assert_allclose(np.exp(logp), _brute_force(model, every), rtol=1e-10, atol=1e-14)
     assert np.exp(logp).sum() == pytest.approx(1.0, abs=1e-10)
 
 
-@pytest.mark.parametrize("cls, n, t, kw", CASES, ids=lambda c: getattr(c, "__name__", None))
-def test_samples_follow_the_likelihood(cls, n, t, kw):
-    model = cls(n, t, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
+@pytest.mark.parametrize("family, n, t, kw", CASES, ids=lambda c: c if isinstance(c, str) else None)
+def test_samples_follow_the_likelihood(family, n, t, kw):
+    model = BornMachine(n, t, family=family, steps=5, init_scale=0.5, **kw).fit(_windows(200, t, n))
     draws = model.sample(40000, seed=3)
     every = _all_windows(t, n)
     keys = {w.tobytes(): i for i, w in enumerate(every)}
@@ -119,27 +121,27 @@ def test_samples_follow_the_likelihood(cls, n, t, kw):
     assert np.abs(freq - expected).max() < 5 * np.sqrt(expected.max() / len(draws))
 
 
-@pytest.mark.parametrize("cls", [ControlledRY, IQP, BitFlip])
-def test_fit_starts_at_the_independent_model(cls):
+@pytest.mark.parametrize("family", ["cry", "iqp", "bitflip"])
+def test_fit_starts_at_the_independent_model(family):
     """With init_scale=0 and no steps beyond the first evaluation, every neuron and step keeps its training rate."""
     x = _windows(500, 3, 4)
-    model = cls(4, 3, init_scale=0.0, steps=1, latent_dim=1, memory=0, history=0)
+    model = BornMachine(4, 3, family=family, init_scale=0.0, steps=1, latent_dim=1, memory=0, history=0)
     start = model._initial(x, model.resolved_params() | {"n_timesteps": 3, "n_neurons": 4})
-    dist = fam.distribution(cls.family, start["angles_"], start["pairs_"])
-    rates = dist @ fam._pattern_bits(4, torch.float64)
+    dist = get_family(family).distribution(start["angles_"], start["pairs_"])
+    rates = dist @ pattern_bits(4, torch.float64)
     np.testing.assert_allclose(rates.numpy(), x.mean(0), atol=1e-12)
 
 
 def test_fit_improves_on_the_independent_start_and_counts_parameters():
     x = _windows(3000, 3, 4, seed=1)
-    model = ControlledRY(4, 3, steps=60, seed=0).fit(x)
+    model = BornMachine(4, 3, steps=60, seed=0).fit(x)
     nll = [h["nll"] for h in model.history_]
     assert nll[-1] < nll[0] - 0.01
     # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 by default for t > 1),
     # own history H n (H = t - 1 by default), and the latent's probability of keeping its value
     assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + 16 + 2 * 4 + 1
     assert model.resources()["trainable_parameters"] == model.n_parameters
-    assert ControlledRY(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
+    assert BornMachine(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
 
 
 def test_progress_counts_the_likelihood_evaluations():
@@ -150,7 +152,7 @@ def test_progress_counts_the_likelihood_evaluations():
         def update(self, step, **fields):
             steps.append((step, fields["nll"]))
 
-    model = ControlledRY(4, 2, steps=20, seed=0).fit(_windows(500, 2, 4), progress=Bar())
+    model = BornMachine(4, 2, steps=20, seed=0).fit(_windows(500, 2, 4), progress=Bar())
     assert [s for s, _ in steps] == list(range(1, len(steps) + 1))
     assert 10 <= len(steps) <= 20
     assert steps[0][1] == pytest.approx(model.history_[0]["nll"])
@@ -173,24 +175,24 @@ def test_mmd_from_the_walsh_spectrum_is_the_kernel_double_sum(bandwidth):
 def test_cry_takes_more_neurons_than_the_enumerating_families():
     """cry goes neuron by neuron (likelihood and sampling), so n is not limited to 16 as for iqp and bitflip."""
     x = _windows(3000, 1, 24, seed=4)
-    model = ControlledRY(24, 1, steps=30, seed=0).fit(x)
+    model = BornMachine(24, 1, steps=30, seed=0).fit(x)
     # angles, couplings, loadings, and (from 20 neurons, by default) the count term's n biases
     assert model.n_parameters == 24 + 24 * 23 // 2 + 24 + 24
     assert model.history_[-1]["nll"] < model.history_[0]["nll"]
     np.testing.assert_allclose(model.sample(20000, seed=1).mean((0, 1)), x.mean((0, 1)), atol=0.03)
     with pytest.raises(ModelConfigError, match="more than 16 neurons. Model 'cry'"):
-        IQP(24, 1).fit(x)
+        BornMachine(24, 1, family="iqp").fit(x)
 
 
 def test_mmd_refuses_windows_of_more_than_16_bits():
     with pytest.raises(ModelConfigError, match="t n = 20 is more than 16 bits"):
-        IQP(5, 4, objective="mmd").fit(_windows(10, 4, 5))
+        BornMachine(5, 4, objective="mmd", family="iqp").fit(_windows(10, 4, 5))
 
 
-@pytest.mark.parametrize("cls, t, kw", [(IQP, 1, {}), (ControlledRY, 2, {})])
-def test_mmd_fit_lowers_the_exact_mmd_and_skips_calibration(cls, t, kw):
+@pytest.mark.parametrize("family, t, kw", [("iqp", 1, {}), ("cry", 2, {})])
+def test_mmd_fit_lowers_the_exact_mmd_and_skips_calibration(family, t, kw):
     x = _windows(4000, t, 5, seed=2)
-    model = cls(5, t, objective="mmd", steps=80, seed=0, **kw).fit(x)
+    model = BornMachine(5, t, family=family, objective="mmd", steps=80, seed=0, **kw).fit(x)
     loss = [h["generator_loss"] for h in model.history_]
     assert loss[-1] < 0.5 * loss[0]  # relative to the independent model's MMD
     bits = 5 * t
@@ -211,7 +213,7 @@ def test_save_load_round_trip(tmp_path):
     model = make_model("iqp", 3, 2, steps=3, latent_nodes=3).fit(_windows(100, 2, 3))
     path = model.save(tmp_path / "m.safetensors")
     again = load_model(path)
-    assert isinstance(again, IQP)
+    assert isinstance(again, BornMachine) and again.family == "iqp"
     np.testing.assert_array_equal(again.sample(50, seed=4), model.sample(50, seed=4))
     np.testing.assert_allclose(again.log_likelihood(_windows(20, 2, 3)), model.log_likelihood(_windows(20, 2, 3)))
 
@@ -228,7 +230,7 @@ def test_save_load_round_trip(tmp_path):
 ])
 def test_bad_options_are_one_line_errors(kw, match):
     with pytest.raises(ModelConfigError, match=match):
-        IQP(2, 2, **kw).fit(_windows(10, 2, 2))
+        BornMachine(2, 2, **kw, family="iqp").fit(_windows(10, 2, 2))
 
 
 def test_calibration_brings_the_sampled_rates_to_the_training_rates(recording_path):
@@ -244,14 +246,14 @@ def test_calibration_brings_the_sampled_rates_to_the_training_rates(recording_pa
     rates = x.mean((0, 1))
     errors = {}
     for rounds in (0, 5):
-        model = ControlledRY(4, 10, latent_dim=0, calibrate=rounds, seed=0).fit(x)
+        model = BornMachine(4, 10, latent_dim=0, calibrate=rounds, seed=0).fit(x)
         errors[rounds] = np.abs(model.sample(40000, seed=5).mean((0, 1)) - rates).max()
     assert errors[0] > 1.5 * errors[5]
 
 
 def test_preview_counts_the_parameters_the_fit_will_have_and_times_a_step():
     x = _windows(300, 2, 4)
-    model = ControlledRY(4, 2, steps=5, count_term=True)
+    model = BornMachine(4, 2, steps=5, count_term=True)
     preview = model.preview(x)
     assert preview["seconds_per_step"] > 0 and preview["steps"] == 5
     assert preview["parameters"] == model.fit(x).n_parameters
@@ -260,14 +262,14 @@ def test_preview_counts_the_parameters_the_fit_will_have_and_times_a_step():
 def test_count_term_is_on_by_default_from_twenty_neurons():
     # measured: it halves the k-probability error at n = 20 (both halves of the recording) and n = 40,
     # and does not help at n = 10 and 15 (COUNT_TERM_MIN_NEURONS)
-    from spiqgan.born import COUNT_TERM_MIN_NEURONS
+    from spiqgan.models.born import COUNT_TERM_MIN_NEURONS
 
     assert COUNT_TERM_MIN_NEURONS == 20
-    small = ControlledRY(19, 1, steps=2).fit(_windows(200, 1, 19))
-    large = ControlledRY(20, 1, steps=2).fit(_windows(200, 1, 20))
+    small = BornMachine(19, 1, steps=2).fit(_windows(200, 1, 19))
+    large = BornMachine(20, 1, steps=2).fit(_windows(200, 1, 20))
     assert small.count_.size == 0 and large.count_.size == 20
-    assert ControlledRY(20, 1, steps=2, count_term=False).fit(_windows(200, 1, 20)).count_.size == 0
-    assert ControlledRY(20, 1).preview(_windows(200, 1, 20))["parameters"] == large.n_parameters
+    assert BornMachine(20, 1, steps=2, count_term=False).fit(_windows(200, 1, 20)).count_.size == 0
+    assert BornMachine(20, 1).preview(_windows(200, 1, 20))["parameters"] == large.n_parameters
 
 
 def test_a_checkpoint_from_before_the_count_term_loads_and_a_damaged_one_is_refused(tmp_path):

@@ -4,6 +4,8 @@ Scikit-learn style (as in nemos): ``__init__`` only stores hyperparameters;
 :meth:`SpiQGAN.fit` creates the fitted attributes, whose names end in ``_``;
 randomness comes from ``seed``. ``SpiQGAN.from_preset("paper", ...)`` gives the
 SpiQGAN paper's settings exactly, ``"qce2023"`` those of the QCE 2023 paper.
+It follows the estimator protocol of :mod:`spiqgan.models.base` and is registered
+as ``spiqgan`` and ``qce2023`` (its ``model`` hyperparameter).
 
 The defaults that differ from the paper (noise range 0.1 pi, near-identity
 initialization, generator learning rate 0.01, K-loss target from the whole
@@ -14,22 +16,24 @@ encoding cannot express sparse spiking (see :mod:`spiqgan.quantum.generator`).
 
 from __future__ import annotations
 
-import inspect
 import math
 import time
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from spiqgan.training import estimators as est
-from spiqgan.io.checkpoint import flatten_optimizer, load_checkpoint, save_checkpoint, unflatten_optimizer
+from spiqgan.io.checkpoint import flatten_optimizer, unflatten_optimizer
 from spiqgan.training.critic import Critic, Discriminator
 from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import NotFittedError
+from spiqgan.models.base import (Estimator, HasCircuits, Previewable, history_from_json, history_to_json,
+                                  param_docs)
+from spiqgan.quantum.circuit import Export
 from spiqgan.quantum.generator import PRESETS as CIRCUIT_PRESETS
-from spiqgan.quantum.generator import BACKENDS, CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator, resolve_backend
+from spiqgan.quantum.generator import (BACKENDS, CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator,
+                                       chain_export, resolve_backend)
 from spiqgan.progress import as_progress
 from spiqgan.training.loop import HISTORY_FIELDS, TrainingState, train_steps
 
@@ -70,7 +74,7 @@ _BEFORE_LIKELIHOOD = dict(objective="adversarial", pretrain_steps=500, noise_sam
                           lr_schedule="constant", likelihood_block=0, backend="statevector")
 
 
-class SpiQGAN:
+class SpiQGAN(Estimator, HasCircuits, Previewable):
     """A patch quantum GAN for binary spike windows ``(n_windows, t, n)``.
 
     Parameters
@@ -111,19 +115,28 @@ class SpiQGAN:
     lipschitz
         ``"gp"`` (gradient penalty, weight ``gp_weight``) or ``"clip"`` (weights
         clipped to ``[-clip_value, clip_value]``).
+    gp_weight
+        Weight of the gradient penalty.
+    clip_value
+        Bound of the critic's weights when clipping.
     critic_hidden
         Hidden units of the critic (64) or discriminator (16).
     n_critic
         Critic updates per generator update.
-    batch_size, lr_generator, lr_critic, beta1, beta2
-        Batch size and Adam settings.
+    batch_size
+        Windows per step (real windows per critic update).
+    lr_generator, lr_critic
+        Adam learning rates of the generator and the critic.
+    beta1, beta2
+        Adam's moment decay rates.
     lr_schedule
         ``"constant"`` learning rates, or ``"cosine"`` decay to 0 over ``steps``.
     steps
         Generator updates.
-    eval_every, js_windows
-        JS divergence to the training windows every ``eval_every`` steps, from
-        ``js_windows`` generated windows.
+    eval_every
+        Steps between evaluations (JS divergence to the training windows) and checkpoints.
+    js_windows
+        Generated windows of each JS evaluation.
     seed
         Seeds every random draw of the fit.
     dtype
@@ -148,6 +161,12 @@ class SpiQGAN:
     n_steps_ : int
         Steps trained.
     """
+
+    registered_name = "spiqgan"
+    variant = "model"
+    PRESETS = tuple(TRAINING_PRESETS)
+    CHOICES = PARAM_CHOICES
+    KEEPS = ("last", "best", "start")
 
     def __init__(
         self,
@@ -199,20 +218,14 @@ class SpiQGAN:
 
     # --------------------------------------------------------------- params
     @classmethod
-    def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    def _accepts(cls, name: str) -> bool:
+        return name in CIRCUIT_CHOICES["architecture"]
 
-    def get_params(self) -> dict[str, Any]:
-        """The hyperparameters, as given to ``__init__``."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> "SpiQGAN":
-        unknown = set(params) - set(self._param_names())
-        if unknown:
-            raise ConfigError(f"unknown hyperparameters {sorted(unknown)}; see SpiQGAN.get_params().")
-        for k, v in params.items():
-            setattr(self, k, v)
-        return self
+    @classmethod
+    def param_docs(cls) -> dict[str, str]:
+        """The docstrings' descriptions, the circuit's from :class:`~spiqgan.quantum.generator.CircuitConfig`."""
+        circuit = param_docs(CircuitConfig)
+        return {**super().param_docs(), **{k: circuit[k] for k in _CIRCUIT_FIELDS if k in circuit}}
 
     @classmethod
     def from_preset(cls, preset: str, n_neurons: int, n_timesteps: int = 1, **overrides: Any) -> "SpiQGAN":
@@ -277,13 +290,47 @@ class SpiQGAN:
                 p["estimator"] = "exact" if bits <= est.EXACT_MAX_BITS else "straight-through"
         return p
 
-    @property
-    def n_parameters(self) -> int:
-        """Trainable parameters of the generator (angles, and encoding weights when trainable); the critic is
-        training scaffolding and does not count. Needs no training: the count follows from the hyperparameters."""
+    def count_parameters(self) -> int:
+        """Trainable parameters of the generator these hyperparameters give (angles, and encoding weights when
+        trainable); the critic is training scaffolding and does not count. Needs no fit (unlike
+        :attr:`n_parameters`, which counts the fitted model's)."""
         gen = self._state.generator if hasattr(self, "_state") else PatchGenerator(
             self.circuit_config(), self.n_timesteps, backend=self.backend)
         return int(sum(q.numel() for q in gen.parameters() if q.requires_grad))
+
+    def _n_parameters(self) -> int:
+        return self.count_parameters()
+
+    def _is_fitted(self) -> bool:
+        return hasattr(self, "_state")
+
+    @property
+    def finished_(self) -> bool:
+        return self._is_fitted() and self.n_steps_ >= self.progress_steps()
+
+    def problem_size(self) -> int:
+        """Amplitudes per noise draw and window, ``2^q t``."""
+        return 2 ** self.circuit_config().n_qubits * self.n_timesteps
+
+    def cost_summary(self, preview: dict[str, Any] | None = None) -> str:
+        from spiqgan.progress import format_bytes
+        from spiqgan.quantum import mps
+
+        p = self.resolved_params()
+        config = self.circuit_config()
+        q, t, l = config.n_qubits, p["n_timesteps"], config.n_layers
+        batch = p["noise_samples"] if p["objective"] == "likelihood" else p["batch_size"]
+        itemsize = 16 if p["dtype"] == "complex128" else 8
+        if resolve_backend(config, p["backend"]) == "mps":
+            d = mps.bond_dimension(l)
+            size = mps.mps_bytes(q, l, batch * t, itemsize)
+            sim = (f"the mps backend, bond dimension {d} (exact); one MPS of {batch} x {t} x {q} sites of {d} x 2 x "
+                   f"{d} amplitudes is {format_bytes(size)}")
+        else:
+            sim = (f"the statevector backend; one state of {batch} x {t} x 2^{q} amplitudes is "
+                   f"{format_bytes(batch * t * 2 ** q * itemsize)}")
+        return (f"{q} qubits x {t} sub-generators, {self.count_parameters()} trainable parameters, on {sim} (autograd "
+                f"keeps several per layer)")
 
     def progress_steps(self) -> int:
         """The steps :meth:`fit` reports to its progress object."""
@@ -301,7 +348,7 @@ class SpiQGAN:
         warm_optimizers()
         start = time.perf_counter()
         train_step(state, p, real, float(real.sum(dim=(1, 2)).mean()))
-        return {"parameters": self.n_parameters, "seconds_per_step": time.perf_counter() - start, "steps": int(p["steps"])}
+        return {"parameters": self.count_parameters(), "seconds_per_step": time.perf_counter() - start, "steps": int(p["steps"])}
 
     # ----------------------------------------------------------------- build
     def _build(self, p: dict[str, Any]) -> TrainingState:
@@ -348,12 +395,7 @@ class SpiQGAN:
         # likelihood batches are drawn with replacement from however many windows there are
         x = check_windows(windows, min_windows=1 if p["objective"] == "likelihood" else p["batch_size"],
                           what="training windows")
-        if x.shape[1:] != (p["n_timesteps"], p["n_neurons"]):
-            raise ConfigError(
-                f"training windows have (t, n) = {x.shape[1:]}, but the model was made for "
-                f"({p['n_timesteps']}, {p['n_neurons']}); select {p['n_neurons']} neurons and windows of "
-                f"{p['n_timesteps']} bins."
-            )
+        self._check_shape(x, p)
         if resume and hasattr(self, "_state"):
             state = self._state
         else:
@@ -411,19 +453,22 @@ class SpiQGAN:
 
     def sample(self, n_windows: int, seed: int = 0, *, which: str = "last") -> np.ndarray:
         """``n_windows`` binary windows ``(n_windows, t, n)`` uint8 from the ``"last"``, ``"best"`` or ``"start"`` generator."""
-        if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
-            raise ConfigError(f"n_windows must be a positive integer, got {n_windows!r}.")
+        n_windows = self._check_n_windows(n_windows)
         gen = self.generator_at(which)
         rng = torch.Generator(device=gen.rotations.device).manual_seed(int(seed))
-        return gen.sample(int(n_windows), rng).cpu().numpy()
+        return gen.sample(n_windows, rng).cpu().numpy()
+
+    def circuits(self, which: str = "last") -> Export:
+        """The ``which`` generator as circuits, one per sub-generator (:func:`spiqgan.quantum.generator.chain_circuits`)."""
+        return chain_export(self.generator_at(which), self.resolved_params())
 
     # ------------------------------------------------------------ save/load
-    def save(self, path: str | Path) -> Path:
-        """Write the hyperparameters, the whole training state and the best generator to one file.
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The hyperparameters, the whole training state and the best generator.
 
-        A safetensors file (tensors) whose header holds the JSON rest; written
-        atomically. :meth:`load` restores it exactly, ready to sample or to
-        continue training (``fit(..., resume=True)``).
+        :meth:`save` writes them to one safetensors file (tensors) whose header holds the JSON rest,
+        atomically; :meth:`load` restores it exactly, ready to sample or to continue training
+        (``fit(..., resume=True)``).
         """
         state = self._fitted()
         tensors: dict[str, torch.Tensor] = {}
@@ -448,15 +493,9 @@ class SpiQGAN:
             "seconds": state.seconds,
             "opt_generator": meta_g,
             "opt_critic": meta_c,
-            "history": [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-                        for row in state.history],
+            "history": history_to_json(state.history),
         }
-        return save_checkpoint(path, tensors, meta)
-
-    @classmethod
-    def load(cls, path: str | Path) -> "SpiQGAN":
-        """Restore a model written by :meth:`save`."""
-        return cls._from_checkpoint(*load_checkpoint(path))
+        return tensors, meta
 
     @classmethod
     def _from_checkpoint(cls, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> "SpiQGAN":
@@ -480,13 +519,7 @@ class SpiQGAN:
         state.step = int(meta["step"])
         state.best_js, state.best_step = meta["best_js"], meta["best_step"]
         state.seconds = float(meta["seconds"])
-        state.history = [{k: (math.nan if row.get(k) is None else row[k]) for k in HISTORY_FIELDS}
-                         for row in meta["history"]]
+        state.history = history_from_json(meta["history"], HISTORY_FIELDS)
         model._state = state
         model.params_ = p
         return model
-
-    def __repr__(self) -> str:
-        changed = {k: v for k, v in self.get_params().items()
-                   if k in ("n_neurons", "n_timesteps") or v != inspect.signature(type(self).__init__).parameters[k].default}
-        return f"SpiQGAN({', '.join(f'{k}={v!r}' for k, v in changed.items())})"

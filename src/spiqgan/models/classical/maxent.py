@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from spiqgan.baselines.base import ModelConfigError, WindowModel
+from spiqgan.models.base import ArrayModel, HasLikelihood, ModelConfigError
 
 __all__ = ["Ising", "KPairwise", "all_patterns", "pattern_features"]
 
@@ -65,7 +65,39 @@ def pattern_features(x: np.ndarray, k_potential: bool) -> np.ndarray:
     return np.concatenate(parts, axis=1)
 
 
-class _PairwiseMaxEnt(WindowModel):
+class _PairwiseMaxEnt(ArrayModel, HasLikelihood):
+    """A maximum-entropy model of single-bin patterns (see the module docstring).
+
+    Parameters
+    ----------
+    n_neurons, n_timesteps
+        ``n`` and ``t`` of the windows (``None``: those of the training windows).
+    max_exact
+        Exact enumeration of the ``2^n`` patterns up to this many neurons, Gibbs sampling beyond.
+    l2
+        L2 penalty on the parameters.
+    tol
+        Convergence tolerance of the exact fit.
+    steps
+        Boltzmann-learning steps of the Gibbs fit (beyond ``max_exact``).
+    lr
+        Learning rate of the Gibbs fit.
+    mc_chains
+        Persistent Gibbs chains.
+    burn_in
+        Gibbs sweeps before the first sample.
+    thin
+        Gibbs sweeps between samples.
+    seed
+        Seeds the Gibbs chains and sampling.
+
+    Attributes
+    ----------
+    h_, J_, V_ : np.ndarray
+        ``(n,)`` fields, ``(n, n)`` symmetric couplings (zero diagonal), ``(n + 1,)`` potential on the
+        spike count (zero for the pairwise model).
+    """
+
     k_potential = False
     _FITTED = ("h_", "J_", "V_")
 
@@ -204,6 +236,22 @@ class _PairwiseMaxEnt(WindowModel):
             out.append(x.copy())
         return np.concatenate(out)[:count]
 
+    def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
+        """Exact natural-log probability of each window ``(B, t, n)``: ``(B,)``, its ``t`` bins independent.
+
+        Needs the normalization over all ``2^n`` patterns: ``n <= max_exact``.
+        """
+        from scipy.special import logsumexp
+
+        x = self._checked_windows(windows)
+        n = len(self.h_)
+        if n > self.params_["max_exact"]:
+            raise ModelConfigError(f"the likelihood normalizes over all 2**n patterns; n = {n} is more than "
+                                   f"max_exact = {self.params_['max_exact']}. Fit with a larger max_exact (at most "
+                                   "about 20 neurons), or compare models by their statistics.")
+        log_z = logsumexp(self.log_weights(all_patterns(n)))
+        return (self.log_weights(x.reshape(-1, n)) - log_z).reshape(x.shape[:2]).sum(1)
+
     def _n_parameters(self) -> int:
         n = len(self.h_)
         return n + n * (n - 1) // 2 + (max(0, n - 2) if self.k_potential else 0)
@@ -229,12 +277,12 @@ def gibbs_sweep(x: np.ndarray, h: np.ndarray, J: np.ndarray, V: np.ndarray, rng:
 class Ising(_PairwiseMaxEnt):
     """Pairwise maximum-entropy (Ising) model of single-bin patterns (Schneidman et al. 2006); static."""
 
-    name = "ising"
+    registered_name = "ising"
     k_potential = False
 
 
 class KPairwise(_PairwiseMaxEnt):
     """K-pairwise maximum-entropy model (Tkačik et al. 2013, 2014): pairwise plus a potential on the spike count; static."""
 
-    name = "kpairwise"
+    registered_name = "kpairwise"
     k_potential = True

@@ -15,13 +15,20 @@ from typing import Any
 
 import numpy as np
 
-from spiqgan.baselines.base import WindowModel
+from spiqgan.models.base import ArrayModel, HasLikelihood
 
 __all__ = ["IndependentBernoulli"]
 
 
-class IndependentBernoulli(WindowModel):
+class IndependentBernoulli(ArrayModel, HasLikelihood):
     """Independent Bernoulli model per neuron and time step.
+
+    Parameters
+    ----------
+    n_neurons, n_timesteps
+        ``n`` and ``t`` of the windows (``None``: those of the training windows).
+    seed
+        Seeds sampling.
 
     Attributes
     ----------
@@ -29,7 +36,7 @@ class IndependentBernoulli(WindowModel):
         ``(t, n)`` spike probability at each time step of a window, set by :meth:`fit`.
     """
 
-    name = "bernoulli"
+    registered_name = "bernoulli"
     _FITTED = ("probabilities_",)
 
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
@@ -40,3 +47,12 @@ class IndependentBernoulli(WindowModel):
 
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
         return rng.random((n_windows,) + self.probabilities_.shape) < self.probabilities_
+
+    def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
+        """Exact natural-log probability of each window ``(B, t, n)``: ``(B,)`` (``-inf`` where a window has a
+        spike the training windows never had at that neuron and step, or lacks one they always had)."""
+        x = self._checked_windows(windows).astype(np.float64)
+        p = self.probabilities_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_bin = np.where(x == 1, np.log(p), np.log1p(-p))
+        return per_bin.sum(axis=(1, 2))

@@ -10,7 +10,7 @@ import torch
 
 from spiqgan.io.checkpoint import CheckpointError
 from spiqgan.quantum.generator import ConfigError
-from spiqgan.model import NotFittedError, SpiQGAN
+from spiqgan.models.gan import NotFittedError, SpiQGAN
 from spiqgan.data.synthetic import retina_like
 
 
@@ -214,6 +214,6 @@ def test_preview_times_a_step_without_changing_the_fit():
     plain = SpiQGAN(3, 2, **kw).fit(x)
     previewed = SpiQGAN(3, 2, **kw)
     preview = previewed.preview(x)
-    assert preview["parameters"] == previewed.n_parameters and preview["seconds_per_step"] > 0
+    assert preview["parameters"] == previewed.count_parameters() and preview["seconds_per_step"] > 0
     previewed.fit(x)
     assert [r["nll"] for r in previewed.history_] == [r["nll"] for r in plain.history_]

@@ -7,13 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spiqgan.baselines import (DichotomizedGaussian, IndependentBernoulli, Ising, KPairwise, ModelConfigError,
-                               load_model, make_model, model_params)
-from spiqgan.baselines.dg import bivariate_orthant, latent_correlation
-from spiqgan.baselines.maxent import all_patterns, gibbs_sweep, pattern_features
+from spiqgan.models.base import ModelConfigError
+from spiqgan.models.classical.bernoulli import IndependentBernoulli
+from spiqgan.models.classical.dg import DichotomizedGaussian
+from spiqgan.models.classical.maxent import Ising, KPairwise
+from spiqgan.models.registry import load_model, make_model, model_params
+from spiqgan.models.classical.dg import bivariate_orthant, latent_correlation
+from spiqgan.models.classical.maxent import all_patterns, gibbs_sweep, pattern_features
 from spiqgan.exceptions import SpiqganError
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "salamander-retina"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "salamander-retina"
 
 
 def correlated_windows(n_windows: int, t: int, n: int, seed: int = 0) -> np.ndarray:
@@ -164,10 +167,10 @@ def test_wgan_learns_the_rate_and_is_seeded(name):
 
 @pytest.mark.parametrize("name", ["wgan-mlp", "wgan-conv"])
 def test_wgan_matched_size_is_closest_to_spiqgan(name):
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.gan import SpiQGAN
 
     x = correlated_windows(300, 2, 3)
-    target = SpiQGAN(3, 2).n_parameters
+    target = SpiQGAN(3, 2).count_parameters()
     model = make_model(name, 3, 2, steps=1, batch_size=64).fit(x)
     counts = [make_model(name, 3, 2, steps=1, batch_size=64, size=s).fit(x).n_parameters
               for s in (model.size_ - 1, model.size_ + 1) if s >= 1]
@@ -201,7 +204,7 @@ def test_make_model_errors_are_clear():
 
 
 def test_make_model_builds_spiqgan_with_its_presets():
-    from spiqgan.model import SpiQGAN
+    from spiqgan.models.gan import SpiQGAN
 
     m = make_model("spiqgan", 3, 2, preset="paper")
     assert isinstance(m, SpiQGAN) and m.batch_size == 32

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from spiqgan.baselines.base import ModelConfigError, WindowModel
+from spiqgan.models.base import ModelConfigError, ArrayModel
 
 __all__ = ["DichotomizedGaussian", "bivariate_orthant", "latent_correlation"]
 
@@ -72,8 +72,17 @@ def nearest_correlation(c: np.ndarray, floor: float = 1e-6) -> np.ndarray:
     return fixed / np.outer(d, d)
 
 
-class DichotomizedGaussian(WindowModel):
+class DichotomizedGaussian(ArrayModel):
     """Dichotomized Gaussian; temporal (one Gaussian over the window) when ``t > 1`` unless ``temporal=False``.
+
+    Parameters
+    ----------
+    n_neurons, n_timesteps
+        ``n`` and ``t`` of the windows (``None``: those of the training windows).
+    temporal
+        One latent Gaussian over the whole window (``t > 1``), or one per time bin (static).
+    seed
+        Seeds sampling.
 
     Attributes
     ----------
@@ -83,7 +92,7 @@ class DichotomizedGaussian(WindowModel):
         ``(d, d)`` latent correlation matrix, units ordered time step by time step.
     """
 
-    name = "dg"
+    registered_name = "dg"
     _FITTED = ("mean_", "correlation_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, temporal: bool = True,

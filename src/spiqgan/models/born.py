@@ -54,27 +54,31 @@ Trainable parameters: ``t n`` angles, ``n(n-1)/2`` couplings (``t`` times that
 with ``couplings="per_step"``), ``t n d`` loadings and ``L n^2`` memory
 weights; 65 at ``(n, t) = (10, 1)`` with ``d = 1``.
 
-``ControlledRY``, ``IQP`` and ``BitFlip`` are the three families; the bit-flip
-model is classical (IQP's look-alike) and is here because it shares
-everything with IQP except the interference.
+The circuit family is the hyperparameter ``family`` (the model's registered name: ``cry``,
+``iqp``, ``bitflip``, or any other family registered in
+:data:`spiqgan.quantum.families.FAMILIES`); the family object computes each step's probabilities,
+samples and writes the gates (:mod:`spiqgan.quantum.families.base`). The bit-flip model is
+classical (IQP's look-alike) and is here because it shares everything with IQP except the
+interference.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import torch
 
-from spiqgan.baselines.base import ModelConfigError, WindowModel
+from spiqgan.models.base import ArrayModel, HasCircuits, HasLikelihood, ModelConfigError, Previewable
 from spiqgan.progress import warm_optimizers
-from spiqgan.quantum import families as fam
-from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
+from spiqgan.quantum.circuit import Circuit, Export
+from spiqgan.quantum.families import FAMILIES, get_family
+from spiqgan.quantum.families.base import CircuitFamily, walsh_hadamard
+from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits
 
-__all__ = ["BornMachine", "ControlledRY", "IQP", "BitFlip", "BORN_MODELS", "BORN_CHOICES", "latent_rule",
-           "mmd_squared", "COUNT_TERM_MIN_NEURONS"]
+__all__ = ["BornMachine", "BORN_CHOICES", "latent_rule", "mmd_squared", "COUNT_TERM_MIN_NEURONS"]
 
 #: the allowed values of the Born machines' string hyperparameters
 BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), "couplings": ("shared", "per_step")}
@@ -86,9 +90,6 @@ BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), 
 COUNT_TERM_MIN_NEURONS = 20
 #: the most bits (t n) a window may have for the MMD objective, which enumerates every window
 MMD_MAX_BITS = 16
-#: the most neurons of the families that enumerate a step's 2**n patterns (iqp, bitflip); cry has no limit:
-#: its likelihood and its sampling go neuron by neuron
-ENUMERATED_MAX_NEURONS = 16
 
 
 def latent_rule(dim: int, nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,29 +111,32 @@ def mmd_squared(p: torch.Tensor, q: torch.Tensor, n_bits: int, bandwidth: float)
     (the Pauli-Z expectation values), in ``O(m 2^m)`` instead of ``O(4^m)``.
     """
     a = math.exp(-1.0 / (2.0 * bandwidth**2))
-    spectrum = fam.walsh_hadamard(p - q, n_bits)
+    spectrum = walsh_hadamard(p - q, n_bits)
     order = indices_to_bits(torch.arange(2**n_bits), n_bits).sum(-1).to(p.dtype)  # |S| of every Walsh index
     eig = (1 + a) ** (n_bits - order) * (1 - a) ** order
     return (eig * spectrum**2).sum(-1) / 2**n_bits
 
 
-class BornMachine(WindowModel):
+class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
     """A patch Born machine of one circuit family (see the module docstring).
 
     Parameters
     ----------
     n_neurons, n_timesteps
         ``n`` and ``t`` of the windows (``None``: those of the training windows).
+    family
+        The circuit family of every step (:data:`spiqgan.quantum.families.FAMILIES`): ``"cry"``,
+        ``"iqp"`` or ``"bitflip"``; the model's registered name.
     latent_dim
         ``d``, dimensions of the latent common state (0: none).
     latent_nodes
         ``m``, Gauss-Hermite points per latent dimension (``m^d`` latent values).
     memory
-        ``L``, earlier patterns each step is conditioned on (``"cry"`` only);
-        ``None``: 1 for ``"cry"`` windows longer than one step, else 0.
+        ``L``, earlier patterns each step is conditioned on (full couplings; families that condition on
+        spikes, such as ``"cry"``, only); ``None``: 1 for those on windows longer than one step, else 0.
     history
-        ``H``, earlier steps of each neuron's own spikes each step is conditioned on
-        (``"cry"`` only; one weight per lag and neuron); ``None``: ``t - 1`` for ``"cry"``, else 0.
+        ``H``, earlier steps of each neuron's own spikes each step is conditioned on (one weight per
+        lag and neuron; ``"cry"`` only); ``None``: ``t - 1`` for ``"cry"``, else 0.
     switching
         For ``t > 1``: the latent value may change between steps (kept with a fitted
         probability, else redrawn) instead of staying fixed for the whole window.
@@ -170,24 +174,38 @@ class BornMachine(WindowModel):
         firing rates standing in for the patterns before a window).
     """
 
-    #: the circuit family (:data:`spiqgan.quantum.families.FAMILIES`)
-    family: ClassVar[str] = ""
+    variant = "family"
+    CHOICES = BORN_CHOICES
     _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "count_", "stay_", "pad_")
 
-    def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, latent_dim: int = 1,
+    def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, family: str = "cry",
+                 latent_dim: int = 1,
                  latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
                  switching: bool = True, count_term: bool | None = None, calibrate: int = 5,
                  couplings: str = "shared", objective: str = "likelihood", bandwidth: float = 1.0,
                  init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
+        self.family = family
         self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
         self.history, self.switching, self.calibrate, self.count_term = history, switching, calibrate, count_term
         self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
         self.objective, self.bandwidth = objective, bandwidth
 
     # ------------------------------------------------------------ params
+    @classmethod
+    def _accepts(cls, name: str) -> bool:
+        return name in FAMILIES
+
+    @property
+    def circuit_family(self) -> CircuitFamily:
+        """The family object of the ``family`` hyperparameter."""
+        if self.family not in FAMILIES:
+            raise ModelConfigError(f"family must be one of {', '.join(map(repr, FAMILIES))}, got {self.family!r}.")
+        return get_family(self.family)
+
     def resolved_params(self) -> dict[str, Any]:
+        family = self.circuit_family
         p = super().resolved_params()
         self._check_positive(p, ("latent_nodes", "steps"))
         self._check_positive(p, ("tol", "bandwidth"), float)
@@ -208,12 +226,13 @@ class BornMachine(WindowModel):
             raise ModelConfigError(f"latent_nodes ** latent_dim = {p['latent_nodes']}**{p['latent_dim']} latent values "
                                    "is more than 4096; use fewer nodes or dimensions.")
         for k in ("memory", "history", "count_term"):
-            if p[k] and self.family != "cry":
+            if p[k] and not family.conditional:
                 raise ModelConfigError(f"{k} conditions rotations on measured spikes, which only the 'cry' family "
                                        f"does; model {self.name!r} takes {k}={False if k == 'count_term' else 0}.")
-        if p["n_neurons"] is not None and p["n_neurons"] > ENUMERATED_MAX_NEURONS and self.family != "cry":
+        most = family.max_neurons
+        if p["n_neurons"] is not None and most is not None and p["n_neurons"] > most:
             raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
-                                   f"than {ENUMERATED_MAX_NEURONS} neurons. Model 'cry' (neuron by neuron, any n) "
+                                   f"than {most} neurons. Model 'cry' (neuron by neuron, any n) "
                                    "takes more.")
         return p
 
@@ -221,13 +240,13 @@ class BornMachine(WindowModel):
         """Lags of ``memory`` (full matrices; default 1) or ``history`` (own spikes; default all ``t - 1``) in use."""
         t = p["n_timesteps"]
         if p[key] is None:
-            return 0 if self.family != "cry" else (min(1, t - 1) if key == "memory" else t - 1)
+            return 0 if not self.circuit_family.conditional else (min(1, t - 1) if key == "memory" else t - 1)
         return min(int(p[key]), t - 1)
 
     def _count_term(self, p: dict[str, Any]) -> bool:
         """Whether the fit has the count term: as asked, or (``None``) for cry from ``COUNT_TERM_MIN_NEURONS``."""
         if p["count_term"] is None:
-            return self.family == "cry" and p["n_neurons"] >= COUNT_TERM_MIN_NEURONS
+            return self.circuit_family.conditional and p["n_neurons"] >= COUNT_TERM_MIN_NEURONS
         return bool(p["count_term"])
 
     def _n_parameters(self) -> int:
@@ -270,23 +289,9 @@ class BornMachine(WindowModel):
 
     def _step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``log P_s(x_s | earlier steps, z_k)``: what each step's circuit gives each window's pattern, ``(K, B, t)``."""
-        n = x.shape[2]
-        base = self._step_angles(v, z)  # (K, t, n)
-        if self.family == "cry":
-            wl = fam.lower_triangular(v["pairs_"], n).expand(x.shape[1], n, n)  # (t, n, n)
-            inner = torch.einsum("bti,tji->btj", x, wl)  # sum_{i<j} W_ji x_i
-            if v["count_"].numel():  # c[k], k = how many of neurons 0..j-1 fired at this step
-                inner = inner + v["count_"][(torch.cumsum(x, -1) - x).long()]
-            angles = base[:, None] + (inner + self._memory_term(v, x))[None]  # (K, B, t, n)
-            log1, log0 = fam.cry_log_conditionals(angles)
-            per_step = (x * log1 + (1 - x) * log0).sum(-1)  # (K, B, t)
-        else:
-            dist = fam.distribution(self.family, base, v["pairs_"])  # (K, t, 2**n)
-            idx = bits_to_indices(x.to(torch.uint8))  # (B, t)
-            logp = torch.log(dist.clamp_min(torch.finfo(dist.dtype).tiny))
-            steps = torch.arange(x.shape[1])
-            per_step = logp[:, steps[None, :], idx]  # (K, B, t)
-        return per_step
+        family = self.circuit_family
+        shift = self._memory_term(v, x) if family.conditional else None
+        return family.step_log_probs(self._step_angles(v, z), v["pairs_"], x, shift, v["count_"])
 
     @staticmethod
     def _forward(per_step: torch.Tensor, logw: torch.Tensor, stay: torch.Tensor) -> torch.Tensor:
@@ -307,14 +312,7 @@ class BornMachine(WindowModel):
 
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
         """Exact natural-log probability of each window ``(B, t, n)``: ``(B,)``."""
-        from spiqgan.data.raster import check_windows
-
-        self._check_fitted()
-        x = check_windows(windows, what="windows")
-        p = self.params_
-        if x.shape[1:] != (p["n_timesteps"], p["n_neurons"]):
-            raise ModelConfigError(f"windows have (t, n) = {x.shape[1:]}; the model is for "
-                                   f"({p['n_timesteps']}, {p['n_neurons']}).")
+        x = self._checked_windows(windows)
         z, w = self._latent()
         with torch.no_grad():
             out = self._log_likelihood(self._tensors(), torch.as_tensor(x, dtype=torch.float64), z, torch.log(w))
@@ -323,7 +321,7 @@ class BornMachine(WindowModel):
     def conditional_log_likelihood(self, windows: np.ndarray, latent: np.ndarray) -> np.ndarray:
         """Exact ``log P(x | z_1 .. z_t)`` of each window ``(B, t, n)`` given the latent value at every step, ``latent: (t, d)``.
 
-        What a circuit of :mod:`spiqgan.hardware.circuits` gives for those inputs (the latent path fixed).
+        What a circuit of :meth:`circuits` gives for those inputs (the latent path fixed).
         """
         self._check_fitted()
         x = np.asarray(windows, dtype=np.float64)
@@ -347,7 +345,7 @@ class BornMachine(WindowModel):
         def small(*shape: int) -> torch.Tensor:
             return torch.randn(*shape, generator=rng, dtype=torch.float64) * scale
 
-        return {"angles_": fam.independent_angles(self.family, rates),
+        return {"angles_": self.circuit_family.independent_angles(rates),
                 "pairs_": small(n_pairs) if p["couplings"] == "shared" else small(t, n_pairs),
                 "loadings_": small(t, n, p["latent_dim"]),
                 "memory_": small(self._memory(p), n, n),
@@ -461,17 +459,17 @@ class BornMachine(WindowModel):
         amplifies a shift and a full step overshoots).
         """
         self._fitted_flag = True
-        target = fam.independent_angles("cry", torch.as_tensor(rates.mean(0))).numpy()
+        angles = self.circuit_family.independent_angles
+        target = angles(torch.as_tensor(rates.mean(0))).numpy()
         for round_ in range(int(p["calibrate"])):
             drawn = self._sample(windows, np.random.default_rng([int(p["seed"]), round_])).mean((0, 1), dtype=np.float64)
-            now = fam.independent_angles("cry", torch.as_tensor(drawn)).numpy()
+            now = angles(torch.as_tensor(drawn)).numpy()
             # the rate rises with |angle|: move each angle away from 0 to raise it
             self.angles_ = self.angles_ + step * np.sign(np.sin(self.angles_)) * (target - now)[None]
 
     # ------------------------------------------------------------ sample
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
-        p = self.params_
-        t, n = p["n_timesteps"], p["n_neurons"]
+        t = self.params_["n_timesteps"]
         v = self._tensors()
         z, w = self._latent()
         gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
@@ -486,60 +484,81 @@ class BornMachine(WindowModel):
         else:
             states *= t
         path = torch.stack(states, 1)  # (N, t)
-        steps = torch.arange(t)
+        family = self.circuit_family
         with torch.no_grad():
-            if self.family != "cry":
-                dist = fam.distribution(self.family, self._step_angles(v, z), v["pairs_"])  # (K, t, 2**n)
-                return indices_to_bits(sample_indices(dist[path, steps], gen), n).numpy()
-            base = self._step_angles(v, z)[path, steps]  # (N, t, n)
-            wl = fam.lower_triangular(v["pairs_"], n).expand(t, n, n)
-            x = torch.zeros(n_windows, t, n, dtype=torch.float64)
-            for s in range(t):
-                mem = self._memory_term(v, x)[:, s]  # only steps before s are read
-                for j in range(n):
-                    angle = base[:, s, j] + mem[:, j] + x[:, s] @ wl[s, j]
-                    if v["count_"].numel():
-                        angle = angle + v["count_"][x[:, s, :j].sum(1).long()]
-                    prob = 0.5 - 0.5 * torch.cos(angle)
-                    x[:, s, j] = (torch.rand(n_windows, generator=gen, dtype=torch.float64) < prob).double()
-            return x.to(torch.uint8).numpy()
+            shift = (lambda x: self._memory_term(v, x)) if family.conditional else None
+            return family.sample(self._step_angles(v, z), v["pairs_"], path, gen, shift, v["count_"]).numpy()
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
         # checkpoints written before the count term existed have no count_: they had none
         super()._restore({"count_": np.zeros(0), **arrays})
 
-    # ------------------------------------------------------------ resources
+    # ------------------------------------------------------------ cost and circuits
+    def cost_summary(self, preview: dict[str, Any] | None = None) -> str:
+        p = self.resolved_params()
+        latent = p["latent_nodes"] ** p["latent_dim"]
+        params = f"{preview['parameters']} trainable parameters, " if preview is not None else ""
+        return (f"{self.n_neurons} qubits x {self.n_timesteps} sub-generators, {params}exact likelihood of the "
+                f"distinct training windows under {latent} latent value(s), "
+                f"{self.circuit_family.per_step_cost(self.n_neurons)} per step, {p['steps']} L-BFGS iterations at most")
+
     def resources(self) -> dict[str, Any]:
         """Qubits, trainable parameters and two-qubit gates per sub-generator (the circuit a device would run)."""
         self._check_fitted()
         p = self.params_
         n, t, mem = p["n_neurons"], p["n_timesteps"], self._memory(p)
-        return {"family": self.family, "interference": fam.INTERFERENCE[self.family], "qubits": n,
+        return {"family": self.family, "interference": self.circuit_family.interference, "qubits": n,
                 "sub_generators": t, "latent_values": p["latent_nodes"] ** p["latent_dim"],
                 "two_qubit_gates_per_sub_generator": n * (n - 1) // 2, "memory": mem,
                 "trainable_parameters": self.n_parameters}
 
+    def circuits(self, which: str = "last") -> Export:
+        """The fitted model as circuits: one per time step, inputs ``z_0 .. z_{d-1}`` (the latent value).
 
-class ControlledRY(BornMachine):
-    """Controlled-RY Born machine (``--model cry``): exact, no interference; see :mod:`spiqgan.quantum.families`."""
-
-    name = "cry"
-    family = "cry"
-
-
-class IQP(BornMachine):
-    """IQP Born machine (``--model iqp``): commuting ZZ phases between Hadamards, interference."""
-
-    name = "iqp"
-    family = "iqp"
-
-
-class BitFlip(BornMachine):
-    """The bit-flip model (``--model bitflip``): IQP's classical look-alike, the same parameters without interference."""
-
-    name = "bitflip"
-    family = "bitflip"
-
-
-#: the Born machines by model name
-BORN_MODELS = {c.name: c for c in (ControlledRY, IQP, BitFlip)}
+        A model whose steps condition on earlier ones (``memory``, ``history``) is one *window* circuit
+        instead: its ``n`` qubits are measured into ``spikes_s``, reset, and reused for the next step,
+        whose rotations are conditioned on the measured bits (feed-forward); its inputs are ``z_k_t{s}``,
+        the latent value at step ``s``. The gates of a step are the family's
+        (:meth:`~spiqgan.quantum.families.base.CircuitFamily.add_step`).
+        """
+        self._check_fitted()
+        if which != "last":
+            raise ModelConfigError(f"a Born machine keeps only its fitted model: which must be 'last', got {which!r}.")
+        p = self.params_
+        t, n, d = p["n_timesteps"], p["n_neurons"], p["latent_dim"]
+        v = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._FITTED}
+        family = self.circuit_family
+        windowed = family.conditional and t > 1 and (v["memory_"].shape[0] or v["own_"].shape[0])
+        z, w = self._latent()
+        keep = 1.0 / (1.0 + math.exp(-float(v["stay_"][0]))) if v["stay_"].size else 1.0
+        if windowed:
+            regs = {f"spikes_{s}": n for s in range(t)}
+            latent_by_step = [[f"z_{k}_t{s}" for k in range(d)] for s in range(t)]
+            c = Circuit("window", n + family.ancillas, tuple(x for names in latent_by_step for x in names), regs,
+                        steps={f"spikes_{s}": s for s in range(t)},
+                        description=f"a whole window of {t} steps: {family.title} circuits on {n} qubits, measured, "
+                                    "reset and reused; each step's rotations conditioned on the earlier steps' spikes")
+            c.step_starts = []
+            for s in range(t):
+                c.step_starts.append(len(c.ops))
+                if s:
+                    for j in range(n):
+                        c.add("reset", j)
+                family.add_step(c, s, v, f"spikes_{s}", latent_by_step[s], list(regs))
+            circuits = [c]
+        else:
+            circuits = []
+            latent = [f"z_{k}" for k in range(d)]
+            for s in range(t):
+                c = Circuit(f"step_{s}", n + family.ancillas, tuple(latent), {"spikes": n}, steps={"spikes": s},
+                            description=f"time step {s} of {t}: {family.title} circuit on {n} qubits"
+                                        + (" and one ancilla" if family.ancillas == 1 else
+                                           f" and {family.ancillas} ancillas" if family.ancillas else ""))
+                family.add_step(c, s, v, "spikes", latent, [])
+                circuits.append(c)
+        inputs = {"kind": "latent", "values": z.numpy().tolist(), "weights": w.numpy().tolist(),
+                  "keep_probability": keep, "dimensions": d,
+                  "rule": "each window draws a latent value from the weights for its first step; at every later "
+                          "step it keeps the value with keep_probability, else draws anew; step s's circuit gets "
+                          "the value at step s as its z inputs"}
+        return Export(self.name, n, t, circuits, inputs, hyperparameters=dict(p))
