@@ -287,8 +287,7 @@ def _size(text: str) -> int | str:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from spiqgan.experiments.runs import train_run
-    from spiqgan.models.base import Previewable
-    from spiqgan.models.gan import SpiQGAN
+    from spiqgan.models.base import ArrayModel, Previewable
     from spiqgan.models.registry import hyperparameters, model_spec
 
     full, raster = _load(args)
@@ -299,22 +298,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec = model_spec(args.model, preset=args.preset, config=args.config,
                       **{k: getattr(args, k, None) for k in hyperparameters()})
     model, preset = spec.build(n, t), spec.preset
-    params = model.resolved_params()
+    model.resolved_params()  # bad hyperparameters are refused before anything runs
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
     threads = _set_threads(args, model)
-    if isinstance(model, SpiQGAN):
-        res = model.circuit_config()
-        block = params["likelihood_block"]
-        composite = f", composite over blocks of {block} steps" if 0 < block < t else ""
-        objective = {"likelihood": f"maximum likelihood ({params['noise_samples']} noise draws a step{composite})",
-                     "hybrid": f"likelihood for {params['pretrain_steps']} steps, then adversarial "
-                               f"(estimator {params['estimator']})",
-                     "adversarial": f"adversarial, estimator {params['estimator']}"}[params["objective"]]
-        print(f"model: {params['model']}, preset {preset or 'none (defaults)'}, {objective}, "
-              f"{res.n_qubits} qubits x {t} sub-generators, {model.count_parameters()} trainable parameters, "
-              f"{params['steps']} steps")
-    else:
-        print(f"model: {model!r}")
+    print(f"model: {model.describe(preset)}")
     preview = model.preview(train_w) if isinstance(model, Previewable) else None  # a timed first step
     print(describe_cost(model, threads, preview))
     sys.stdout.flush()
@@ -325,7 +312,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     }
 
     def show(trained, results) -> None:  # printed before the figures are drawn: a failure there cannot lose it
-        if not isinstance(trained, SpiQGAN):
+        if isinstance(trained, ArrayModel):  # fitted in one call: its parameters are known now
             print(f"fitted: {trained.n_parameters} parameters")
         if trained.best_step_ is not None:
             print(f"best step {trained.best_step_} (JS {trained.best_js_:.4g}); last step {trained.n_steps_}")

@@ -214,6 +214,10 @@ class Estimator(abc.ABC):
         return self._is_fitted() and self.n_steps_ >= self.progress_steps()
 
     # ------------------------------------------------------------------ cost
+    def describe(self, preset: str | None = None) -> str:
+        """The model in one line, before a fit (the command line's ``model:`` line); ``preset``: its named settings."""
+        return repr(self)
+
     def problem_size(self) -> int | None:
         """Amplitudes a simulator holds per draw and window (``None``: no simulator); sets the thread count."""
         return None

@@ -308,6 +308,19 @@ class SpiQGAN(Estimator, HasCircuits, Previewable):
     def finished_(self) -> bool:
         return self._is_fitted() and self.n_steps_ >= self.progress_steps()
 
+    def describe(self, preset: str | None = None) -> str:
+        p = self.resolved_params()
+        t = p["n_timesteps"]
+        block = p["likelihood_block"]
+        composite = f", composite over blocks of {block} steps" if 0 < block < t else ""
+        objective = {"likelihood": f"maximum likelihood ({p['noise_samples']} noise draws a step{composite})",
+                     "hybrid": f"likelihood for {p['pretrain_steps']} steps, then adversarial "
+                               f"(estimator {p['estimator']})",
+                     "adversarial": f"adversarial, estimator {p['estimator']}"}[p["objective"]]
+        return (f"{p['model']}, preset {preset or 'none (defaults)'}, {objective}, "
+                f"{self.circuit_config().n_qubits} qubits x {t} sub-generators, {self.count_parameters()} trainable "
+                f"parameters, {p['steps']} steps")
+
     def problem_size(self) -> int:
         """Amplitudes per noise draw and window, ``2^q t``."""
         return 2 ** self.circuit_config().n_qubits * self.n_timesteps

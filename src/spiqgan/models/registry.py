@@ -104,7 +104,7 @@ def hyperparameters() -> dict[str, tuple[Any, list[str], bool]]:
 
 
 #: LaTeX in docstrings, as --help writes it
-_MATH = ((r"\sim", "~"), (r"\pi", " pi"), (r"\gamma", " gamma "), (r"\mathcal N", "N"), (r"\text", ""), (r"\sum_d", "sum_d"), ("\\", ""), ("{", ""),
+_MATH = ((r"\sim", "~"), (r"\pi", " pi"), (r"\gamma", " gamma"), (r"\mathcal N", "N"), (r"\text", ""), (r"\sum_d", "sum_d"), ("\\", ""), ("{", ""),
          ("}", ""))
 
 
@@ -120,7 +120,8 @@ def _plain(text: str) -> str:
 
     text = re.sub(r":(math|class|func|mod|meth|data|attr):`~?([^`]*)`", role, text).replace("``", "")
     first = re.split(r"(?<=[.;])\s+(?=[A-Z(`])", text, maxsplit=1)[0]
-    return first.rstrip(".; ")
+    first = re.sub(r"\s*\(default [^)]*\)", "", first)  # --help says the default itself
+    return " ".join(first.split()).rstrip(".; ")
 
 
 def option_choices() -> dict[str, tuple[str, ...]]:
