@@ -12,7 +12,8 @@ import pytest
 from spiqgan.exceptions import DataError
 from spiqgan.models.base import ModelConfigError
 from spiqgan.models.registry import (BORN_MODELS, MODEL_NAMES, MODELS, build_model, hyperparameters, load_model,
-                                     make_model, model_class, model_spec, option_choices, option_help)
+                                     make_model, model_class, model_params, model_spec, option_choices,
+                                     option_help)
 from spiqgan.quantum.families import FAMILIES
 
 
@@ -72,6 +73,29 @@ def test_a_config_file_names_itself_in_its_errors(tmp_path):
     config.write_text("n_layer = 2\n")
     with pytest.raises(DataError, match="bad.toml: unknown hyperparameter 'n_layer'"):
         model_spec(config=config)
+
+
+def test_make_model_errors_are_clear():
+    with pytest.raises(ModelConfigError, match="does not take 'n_layers'"):
+        make_model("ising", 3, 1, n_layers=2)
+    with pytest.raises(ModelConfigError, match="unknown model 'boltzmann'"):
+        make_model("boltzmann", 3, 1)
+    with pytest.raises(ModelConfigError, match="takes none"):
+        make_model("dg", 3, 1, preset="paper")
+    with pytest.raises(ModelConfigError, match="size must be"):
+        make_model("wgan-mlp", 3, 1, size=0).fit(_windows(1, 3, 10))
+    with pytest.raises(ModelConfigError, match=r"\(t, n\) = \(1, 3\)"):
+        make_model("dg", 4, 1).fit(_windows(1, 3, 10))
+    assert "preset" in model_params("spiqgan") and "temporal" in model_params("dg")
+
+
+def test_make_model_builds_spiqgan_with_its_presets():
+    from spiqgan.models.gan import SpiQGAN
+
+    m = make_model("spiqgan", 3, 2, preset="paper")
+    assert isinstance(m, SpiQGAN) and m.batch_size == 32
+    assert make_model("qce2023", 3, 1, preset="qce2023").model == "qce2023"
+    assert make_model("spiqgan", 3, 1, preset="qce2023").model == "qce2023"
 
 
 def test_checkpoints_store_the_name_and_old_ones_still_load(tmp_path):
