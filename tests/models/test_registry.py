@@ -173,3 +173,16 @@ def test_a_new_family_is_one_module_and_one_registry_line(tmp_path):
     env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_the_top_level_names_still_import():
+    """``from spiqgan import ...`` is unchanged by the move into spiqgan.models (each name of __all__ resolves)."""
+    import spiqgan
+    from spiqgan import SpiQGAN  # lazily, from spiqgan.models.gan
+
+    assert SpiQGAN is spiqgan.SpiQGAN is model_class("spiqgan")
+    for name in spiqgan.__all__:
+        assert getattr(spiqgan, name) is not None
+    import spiqgan.models as models
+
+    assert models.BornMachine is model_class("cry") and models.IndependentBernoulli is model_class("bernoulli")
