@@ -285,3 +285,13 @@ def test_a_checkpoint_from_before_the_count_term_loads_and_a_damaged_one_is_refu
     damaged = save_checkpoint(tmp_path / "bad.safetensors", {k: v for k, v in tensors.items() if k != "pairs_"}, meta)
     with pytest.raises(ModelConfigError, match="has no pairs_"):
         load_model(damaged)
+
+
+def test_circuits_of_a_born_machine_are_of_its_fitted_model_only():
+    """As sample(which="best") is refused, so are the circuits of a "best" model (they were the fitted one's)."""
+    model = make_model("iqp", 3, 1, steps=2, latent_nodes=3).fit(_windows(100, 1, 3))
+    assert [c.name for c in model.circuits().circuits] == ["step_0"]
+    with pytest.raises(ModelConfigError, match="which must be 'last'"):
+        model.circuits("best")
+    with pytest.raises(ModelConfigError, match="which must be 'last'"):
+        model.sample(3, which="best")

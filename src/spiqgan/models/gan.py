@@ -304,10 +304,6 @@ class SpiQGAN(Estimator, HasCircuits, Previewable):
     def _is_fitted(self) -> bool:
         return hasattr(self, "_state")
 
-    @property
-    def finished_(self) -> bool:
-        return self._is_fitted() and self.n_steps_ >= self.progress_steps()
-
     def describe(self, preset: str | None = None) -> str:
         p = self.resolved_params()
         t = p["n_timesteps"]
