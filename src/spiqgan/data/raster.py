@@ -176,10 +176,12 @@ def parse_neurons(selection: str | Sequence[int] | None, n_neurons: int) -> np.n
 
 
 def check_windows(windows: np.ndarray, *, min_windows: int = 1, what: str = "windows") -> np.ndarray:
-    """Validate a batch of windows ``(n_windows, t, n_neurons)`` and return it as uint8.
+    """Validate a batch of windows ``(n_windows, t, n_neurons)`` and return it as C-contiguous uint8.
 
     Raises :class:`DataError` for the wrong number of dimensions, values other
     than 0/1, or fewer than ``min_windows`` windows (e.g. fewer than a batch).
+    Any memory layout is taken (``scipy.io.loadmat`` gives Fortran order); the
+    result is C-ordered, as the models' reshapes and torch views expect.
     """
     arr = np.asarray(windows)
     if arr.ndim != 3:
@@ -191,7 +193,7 @@ def check_windows(windows: np.ndarray, *, min_windows: int = 1, what: str = "win
             f"{what}: {arr.shape[0]} windows, but at least {min_windows} are needed; use more data, "
             "fewer time steps per window, a smaller stride, or a smaller batch."
         )
-    return as_binary(arr, source=what)
+    return np.ascontiguousarray(as_binary(arr, source=what))
 
 
 @dataclass(frozen=True)

@@ -362,8 +362,10 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
 
         Times the loss and its gradient once, at the start values, on ``windows`` (the training windows).
         """
+        from spiqgan.data.raster import check_windows
+
         p = self.resolved_params()
-        x = np.asarray(windows, dtype=np.uint8)
+        x = check_windows(windows, what="training windows")
         p["n_timesteps"], p["n_neurons"] = x.shape[1:]
         values = self._initial(x, p)
         trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
