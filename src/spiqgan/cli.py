@@ -80,11 +80,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     _add_data_options(ev)
     ev.add_argument(
-        "--samples", required=True, metavar="PATH|independent|train|test",
+        "--samples", default=None, metavar="PATH|independent|train|test",
         help=("windows to judge: a file (.npy of shape (n_windows, t, n), or a raster such as the K-pairwise "
               ".mat samples), 'independent' (independent-Bernoulli model fitted to the other split), or real "
               "windows of the 'train' or 'test' split"),
     )
+    ev.add_argument("--run", type=Path, default=None, metavar="RUN_DIR",
+                    help="judge the model of a run folder instead of --samples: its samples (as many as reference "
+                         "windows, --seed) and, where it has an exact likelihood, its held-out NLL with an interval")
     ev.add_argument("--samples-key", default=None, metavar="NAME", help="array name inside the samples file")
     ev.add_argument("--samples-repeat-length", type=int, default=None, metavar="BINS",
                     help="bins per repeat of a 2-D samples raster (default: --repeat-length); a 3-D file of windows "
@@ -510,9 +513,26 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     splits = {"train": train, "test": test}
     other = "train" if args.reference == "test" else "test"
     reference, reference_repeats = splits[args.reference].windows(args.timesteps, args.stride, return_repeats=True)
+    if (args.samples is None) == (args.run is None):
+        raise DataError("give what to judge: --samples PATH|independent|train|test, or --run RUN_DIR (one of them).")
     if args.samples == args.reference:
         raise DataError(f"--samples {args.samples} is the reference split itself; compare it with the other split.")
-    if args.samples in SPLITS:
+    log_likelihood, method = None, "exact"
+    if args.run is not None:
+        from spiqgan.experiments.runs import load_run
+        from spiqgan.models.base import HasLikelihood
+
+        model = load_run(args.run)
+        shape = (model.params_["n_timesteps"], model.params_["n_neurons"])
+        if shape != reference.shape[1:]:
+            raise DataError(f"the model of {args.run} is for windows (t, n) = {shape}, but --neurons and --timesteps "
+                            f"select {reference.shape[1:]}; give the run's neurons and time steps.")
+        generated = model.sample(reference.shape[0], seed=args.seed)
+        label = f"the model of {args.run} ({model.name}, {reference.shape[0]} windows drawn with seed {args.seed})"
+        method = model.likelihood_method() if isinstance(model, HasLikelihood) else None
+        if method:
+            log_likelihood = model.log_likelihood(reference)
+    elif args.samples in SPLITS:
         generated = splits[args.samples].windows(args.timesteps, args.stride)
         label = f"real windows of the {args.samples} split"
     elif args.samples == "independent":
@@ -528,7 +548,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         label = str(args.samples)
     result = evaluate(
         generated, reference, reference_repeats=reference_repeats, max_lag=args.max_lag, n_draws=args.draws,
-        seed=args.seed,
+        seed=args.seed, log_likelihood=log_likelihood, likelihood_method=method or "exact",
     )
     print(f"samples:   {label} ({generated.shape[0]} windows)")
     print(f"reference: {args.reference} split of {raster!r} ({reference.shape[0]} windows, "

@@ -69,6 +69,8 @@ def test_comparison_table_lists_every_finished_run():
     assert [r["label"] for r in rows] == ["dg", "wgan-mlp (8)"]
     table = comparison_table(rows)
     assert "wgan-mlp (8)" in table and "2.5" in table and "ising" not in table
+    rows[0].update(nll_bits=3.25, nll_bits_low=3.2, nll_bits_high=3.3)
+    assert "3.2500 [3.2000, 3.3000]" in comparison_table(rows).splitlines()[2]
 
 
 @pytest.mark.slow
@@ -89,6 +91,12 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     assert "training repeats" in text and "lag cross-covariance" in text and "pattern JS divergence" in text
     assert by[("kpairwise", "1")]["n_parameters"] == "12"  # n + n(n-1)/2 + (n - 2)
     assert by[("bernoulli", "2")]["n_parameters"] == "8"
+    # the exact held-out NLL with its interval where a model has one (bernoulli, kpairwise), none elsewhere
+    nll = by[("kpairwise", "1")]
+    assert float(nll["nll_bits_low"]) < float(nll["nll_bits"]) < float(nll["nll_bits_high"])
+    assert by[("spiqgan", "1")]["nll_bits"] == "" and by[("training repeats", "1")]["nll_bits"] == ""
+    assert float(by[("bernoulli", "1")]["nll_bits"]) > float(nll["nll_bits"])  # the independent model fits worse
+    assert "held-out NLL, bits per window" in text
     spiqgan, matched = int(by[("spiqgan", "2")]["n_parameters"]), int(by[("wgan-mlp (matched)", "2")]["n_parameters"])
     assert abs(matched - spiqgan) < 0.1 * spiqgan
     # a second call redoes nothing

@@ -251,3 +251,40 @@ def test_train_on_the_mps_backend_says_its_bond_dimension_and_a_timed_first_step
     cost = next(line for line in out.splitlines() if line.startswith("cost:"))
     assert "4 qubits x 2 sub-generators" in cost and "mps backend, bond dimension 8 (exact)" in cost
     assert "first step timed at" in cost and "for 2 steps" in cost
+
+
+def test_train_and_evaluate_run_report_the_held_out_nll(tmp_path, capsys):
+    """A Born machine's exact held-out NLL, with its interval, in train's evaluation, in evaluate --run (the same
+    number, from the same held-out windows and repeats) and in evaluation.json; a model without a likelihood has
+    none."""
+    import json
+
+    from spiqgan.models.registry import load_model
+    from spiqgan.data.loaders import load_dataset
+
+    out = tmp_path / "cry"
+    args = ["--neurons", "0-2", "--timesteps", "2"]
+    assert main(["train", "--model", "cry", *args, "--steps", "20", "--no-figures", "--no-progress", "--threads", "1",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    line = next(x for x in printed.splitlines() if x.startswith("held-out NLL"))
+    saved = json.loads((out / "evaluation" / "evaluation.json").read_text())["likelihood"]
+    test = load_dataset(None).select_neurons("0-2").split()[1]
+    windows, repeats = test.windows(2, return_repeats=True)
+    exact = -load_model(out / CHECKPOINT_LAST).log_likelihood(windows).mean() / np.log(2)
+    assert saved["bits_per_window"] == pytest.approx(exact, rel=1e-12) and saved["n_repeats"] == len(set(repeats))
+    assert saved["low"] < exact < saved["high"] and saved["method"] == "exact"
+
+    assert main(["evaluate", "--run", str(out), *args, "--draws", "3", "--out", str(tmp_path / "ev")]) == 0
+    again = capsys.readouterr().out
+    assert line in again and "samples:   the model of" in again
+    assert main(["evaluate", "--run", str(out), "--neurons", "0-3", "--timesteps", "2"]) == 2
+    assert "is for windows (t, n) = (2, 3), but --neurons and --timesteps select (2, 4)" in capsys.readouterr().err
+    assert main(["evaluate", *args]) == 2
+    assert "give what to judge" in capsys.readouterr().err
+
+
+def test_evaluate_run_of_a_model_without_a_likelihood(trained, capsys):
+    assert main(["evaluate", "--run", str(trained), "--neurons", "0-2", "--timesteps", "2", "--draws", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "pairwise covariance" in out and "held-out NLL" not in out

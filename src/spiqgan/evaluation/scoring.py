@@ -62,6 +62,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spiqgan.evaluation import statistics as st
+from spiqgan.evaluation.likelihood import LikelihoodScore, held_out_nll
 from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import DataError
 
@@ -196,6 +197,9 @@ class Evaluation:
         Windows given.
     generated_stats, reference_stats
         :func:`summary_statistics` of all generated and all reference windows.
+    likelihood
+        The model's held-out NLL with its interval (:mod:`spiqgan.evaluation.likelihood`), where
+        the model's log-likelihood of the reference windows was given; else ``None``.
     """
 
     rows: list[ComparisonRow]
@@ -209,6 +213,7 @@ class Evaluation:
     generated_stats: dict[str, np.ndarray] = field(repr=False)
     reference_stats: dict[str, np.ndarray] = field(repr=False)
     n_compared_max: int | None = None
+    likelihood: LikelihoodScore | None = None
 
     def row(self, statistic: str) -> ComparisonRow:
         for r in self.rows:
@@ -233,6 +238,8 @@ class Evaluation:
             f"(n = {self.n_neurons}, t = {self.n_timesteps}; each error between subsets of {self.n_compared} windows, "
             f"mean of {self.n_draws} draws; ratio = error / floor; floor se: its relative standard error)"
         )
+        if self.likelihood is not None:
+            lines.append(self.likelihood.line())
         if self.n_compared_max is not None and self.n_compared < self.n_compared_max:
             lines.append(f"(only {self.n_generated} generated windows: subsets of {self.n_compared}, not "
                          f"{self.n_compared_max}, so this floor differs from that of a model given at least "
@@ -255,6 +262,7 @@ class Evaluation:
             "n_draws": self.n_draws,
             "seed": self.seed,
             "rows": [r.__dict__.copy() for r in self.rows],
+            "likelihood": None if self.likelihood is None else self.likelihood.to_dict(),
             "generated_stats": {k: arr(v) for k, v in self.generated_stats.items()},
             "reference_stats": {k: arr(v) for k, v in self.reference_stats.items()},
             "autocorrelogram_shape": list(self.reference_stats["autocorrelogram"].shape),
@@ -361,6 +369,8 @@ def evaluate(
     js_max_bits: int = st.DEFAULT_JS_MAX_BITS,
     n_draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    log_likelihood: np.ndarray | None = None,
+    likelihood_method: str = "exact",
 ) -> Evaluation:
     """Errors of generated windows against reference windows, with the noise floor.
 
@@ -383,6 +393,12 @@ def evaluate(
     seed
         Seed of those draws: the reference's (:func:`noise_floor`) and the
         generated set's come from two separate streams.
+    log_likelihood
+        ``(n_reference,)`` the model's natural-log probability of each reference window, where it
+        has one: the evaluation then holds the held-out NLL with a bootstrap interval over
+        ``reference_repeats`` (:func:`spiqgan.evaluation.likelihood.held_out_nll`).
+    likelihood_method
+        How ``log_likelihood`` was computed (``"exact"``, or an estimator's name), said in the report.
     """
     gen = check_windows(generated, what="generated windows")
     ref = check_windows(reference, what="reference windows")
@@ -428,8 +444,17 @@ def evaluate(
         else:
             note = "floor is 0"
         rows.append(ComparisonRow(name, metric, err, flo, ratio, note, floor.relative_se(name)))
+    likelihood = None
+    if log_likelihood is not None:
+        lp = np.asarray(log_likelihood, dtype=np.float64).reshape(-1)
+        if lp.size != ref.shape[0]:
+            raise DataError(f"log_likelihood has {lp.size} values for {ref.shape[0]} reference windows; give the "
+                            "model's log-probability of every reference window.")
+        likelihood = held_out_nll(lp, reference_repeats, n_timesteps=t, n_neurons=n, method=likelihood_method,
+                                  seed=seed)
     return Evaluation(
         rows=rows, n_compared=m, n_generated=gen.shape[0], n_reference=ref.shape[0], n_timesteps=t, n_neurons=n,
         n_draws=int(n_draws), seed=int(seed), n_compared_max=smallest,
         generated_stats=summary_statistics(gen, max_lag), reference_stats=summary_statistics(ref, max_lag),
+        likelihood=likelihood,
     )

@@ -38,6 +38,10 @@ DEFAULT_MODELS = ("cry", "iqp", "bitflip", "spiqgan", "bernoulli", "ising", "kpa
 DEFAULT_SIZES: tuple[int | str, ...] = ("matched", 8, 64)
 
 
+#: the held-out likelihood's columns of a comparison (bits per window; empty where a model has no exact likelihood)
+NLL_COLUMNS = ("nll_bits", "nll_bits_low", "nll_bits_high")
+
+
 def comparison_sweep(data: dict[str, Any], neurons: str, timesteps: Sequence[int], models: Sequence[str],
                      sizes: Sequence[int | str] = DEFAULT_SIZES, fixed: dict[str, Any] | None = None) -> Sweep:
     """The sweep of a comparison (checked like a sweep file: bad names give a one-line :class:`DataError`)."""
@@ -64,22 +68,34 @@ def comparison_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         for name, _, _ in STATISTICS:
             row[f"{name}_ratio"] = r.get(f"{name}_ratio")
             row[f"{name}_error"] = r.get(f"{name}_error")
+        for key in NLL_COLUMNS:
+            row[key] = r.get(key)
         out.append(row)
     return out
 
 
+def _nll_cell(r: dict[str, Any]) -> str:
+    """``NLL [low, high]`` in bits per window, or ``-`` where the model has no exact likelihood."""
+    if not finite(r.get("nll_bits")):
+        return "-"
+    return f"{r['nll_bits']:.4f} [{r['nll_bits_low']:.4f}, {r['nll_bits_high']:.4f}]"
+
+
 def comparison_table(rows: Sequence[dict[str, Any]]) -> str:
-    """A fixed-width table: one line per model and window length, error / noise floor per statistic."""
+    """A fixed-width table: one line per model and window length, error / noise floor per statistic, and the
+    held-out NLL with its interval where the model has an exact likelihood."""
     names = [(name, label) for name, _, label in STATISTICS]
     widths = [max(9, len(label)) + 2 for _, label in names]  # whole headers, never cut
-    head = f"{'model':<26}{'t':>4}{'params':>9}" + "".join(f"{label:>{w}}" for (_, label), w in zip(names, widths))
+    head = (f"{'model':<26}{'t':>4}{'params':>9}" + "".join(f"{label:>{w}}" for (_, label), w in zip(names, widths))
+            + f"  {'held-out NLL, bits per window [95 % interval]'}")
     lines = [head, "-" * len(head)]
     for r in sorted(rows, key=lambda r: (r["timesteps"], -1 if r["n_parameters"] is None else r["n_parameters"])):
         cells = "".join(f"{r[f'{n}_ratio']:>{w}.3g}" if finite(r.get(f"{n}_ratio")) else f"{'-':>{w}}"
                         for (n, _), w in zip(names, widths))
         params = "-" if r["n_parameters"] is None else r["n_parameters"]
-        lines.append(f"{r['label']:<26}{r['timesteps']:>4}{params:>9}{cells}")
-    lines.append("(error / noise floor on held-out repeats; 1 = as close as two halves of the real data)")
+        lines.append(f"{r['label']:<26}{r['timesteps']:>4}{params:>9}{cells}  {_nll_cell(r)}".rstrip())
+    lines.append("(error / noise floor on held-out repeats; 1 = as close as two halves of the real data; NLL: exact "
+                 "held-out negative log-likelihood, lower is better, interval by bootstrap over held-out repeats)")
     return "\n".join(lines) + "\n"
 
 
@@ -102,7 +118,8 @@ def reference_rows(sweep: Sweep, timesteps: Sequence[int]) -> list[dict[str, Any
         options = {k: v for k, v in sweep.fixed.items() if k in ("neurons", "n_neurons", "stride")}
         train_w, test_w, test_reps = run_windows({**options, "timesteps": t}, sweep.data)
         ev = evaluate(train_w, test_w, reference_repeats=test_reps, seed=int(sweep.fixed.get("seed", 0)))
-        row = {"label": REFERENCE, "model": REFERENCE, "size": None, "timesteps": t, "n_parameters": None}
+        row = {"label": REFERENCE, "model": REFERENCE, "size": None, "timesteps": t, "n_parameters": None,
+               **{k: None for k in NLL_COLUMNS}}  # the data have no likelihood
         for r in ev.rows:
             row[f"{r.statistic}_ratio"] = r.ratio
             row[f"{r.statistic}_error"] = r.error

@@ -74,6 +74,10 @@ def _metrics(results: dict, model) -> dict[str, Any]:
         for r in ev.rows:
             for part in ("error", "floor", "ratio"):
                 out[f"{prefix}{r.statistic}_{part}"] = getattr(r, part)
+        if ev.likelihood is not None:  # held-out NLL in bits per window and its interval
+            score = ev.likelihood.to_dict()
+            out.update({f"{prefix}nll_bits": score["bits_per_window"], f"{prefix}nll_bits_low": score["low"],
+                        f"{prefix}nll_bits_high": score["high"], f"{prefix}nll_method": score["method"]})
     return out
 
 

@@ -48,6 +48,7 @@ from spiqgan.io.atomic import write_csv, write_json
 from spiqgan.io.checkpoint import CheckpointError
 from spiqgan.evaluation.scoring import Evaluation, evaluate
 from spiqgan.exceptions import RunFolderError
+from spiqgan.models.base import HasLikelihood
 from spiqgan.progress import Progress
 from spiqgan.evaluation.report import save_evaluation, save_evaluation_figures, save_figure
 from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
@@ -241,8 +242,10 @@ def train_run(
                 stream.write(f"evaluating the {which} generator on {n_eval} held-out windows ...\n")
                 stream.flush()
             samples[which] = model.sample(n_eval, seed=params["seed"] + 10, which=which)
+            method = model.likelihood_method() if isinstance(model, HasLikelihood) and which == "last" else None
             results[which] = evaluate(samples[which], test_windows, reference_repeats=test_repeats,
-                                      seed=params["seed"])
+                                      seed=params["seed"], likelihood_method=method or "exact",
+                                      log_likelihood=model.log_likelihood(test_windows) if method else None)
             step = model.n_steps_ if which == "last" else model.best_step_
             save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
                             figures=False, metadata={**(data_info or {}), "generator": which, "step": step})

@@ -280,6 +280,11 @@ class HasLikelihood(abc.ABC):
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
         """Natural-log probability of each window ``(B, t, n)``: ``(B,)``."""
 
+    def likelihood_method(self) -> str | None:
+        """How :meth:`log_likelihood` is computed for this fitted model (``"exact"``), or ``None`` where it cannot
+        be (e.g. a partition function too large to enumerate)."""
+        return "exact"
+
     def score(self, windows: np.ndarray) -> float:
         r"""Mean log-likelihood per window, :math:`\frac1B \sum_b \log P(x_b)` in nats (higher is better).
 

@@ -236,6 +236,10 @@ class _PairwiseMaxEnt(ArrayModel, HasLikelihood):
             out.append(x.copy())
         return np.concatenate(out)[:count]
 
+    def likelihood_method(self) -> str | None:
+        """``"exact"`` while the partition function enumerates (``n <= max_exact``), else ``None``."""
+        return "exact" if len(self.h_) <= self.params_["max_exact"] else None
+
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
         """Exact natural-log probability of each window ``(B, t, n)``: ``(B,)``, its ``t`` bins independent.
 
