@@ -69,7 +69,7 @@ def test_the_paired_difference_covers_the_true_kl_and_finds_a_planted_difference
     rate, and with enough held-out data it excludes 0 (the planted difference is found)."""
     rng = np.random.default_rng(1)
     kl = _cross_entropy_bits(P_TRUE, P_NEAR) - _entropy_bits(P_TRUE)
-    trials, covered, found = 200, 0, 0
+    trials, covered = 200, 0
     for i in range(trials):
         x, reps = _draw(rng)
         d = compare_nll(_log_probs(x, P_NEAR), _log_probs(x, P_TRUE), reps, names=("near", "true"), n_boot=500, seed=i)
