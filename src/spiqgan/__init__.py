@@ -1,4 +1,4 @@
-"""spiqgan: quantum GANs for synthetic neuronal spike trains (SpiQGAN), and the statistics to judge them.
+"""spiqgan: quantum and classical generative models of neuronal spike trains, and the statistics to judge them.
 
 Main entry points
 -----------------

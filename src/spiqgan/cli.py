@@ -55,7 +55,8 @@ def _add_data_options(p: argparse.ArgumentParser, windows: bool = True) -> None:
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spiqgan",
-        description="Quantum GANs for synthetic neuronal spike trains, and the statistics to judge them.",
+        description="Quantum and classical generative models of neuronal spike trains (binary population activity), "
+                    "and the statistics and held-out likelihoods to judge them.",
     )
     parser.add_argument("--version", action="version", version=f"spiqgan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
@@ -106,7 +107,8 @@ def _build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser(
         "train",
         parents=[common, threads],
-        help="train a SpiQGAN model; checkpoints, metrics, figures and a held-out evaluation go to --out",
+        help="fit a model (default: the cry Born machine; --model, --preset); checkpoints, metrics, figures and a "
+             "held-out evaluation go to --out",
         description=(
             "Train on the training repeats, evaluate on the held-out repeats. Hyperparameters: the defaults, "
             "then --preset, then --config FILE.toml (keys as the option names, with - or _), then the options."

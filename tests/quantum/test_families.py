@@ -53,6 +53,31 @@ def test_family_matches_pennylane(family, n):
     np.testing.assert_allclose(ours, _pennylane_probs(family, theta, pairs), atol=TOL)
 
 
+def test_cry_amplitudes_are_one_signed_product_per_pattern():
+    """The controlled-RY state is real with amplitude prod_j cos or sin of half neuron j's total angle (no sum over
+    paths: no interference), and some amplitudes are negative (what the docs and benchmarks/cry_amplitudes.py say)."""
+    n = 3
+    rng = np.random.default_rng(5)
+    theta, pairs = rng.uniform(-3, 3, n), rng.uniform(-3, 3, n * (n - 1) // 2)
+    dev = qml.device("default.qubit", wires=n)
+
+    @qml.qnode(dev)
+    def state():
+        for j in range(n):
+            qml.RY(theta[j], wires=j)
+        for (i, j), w in sorted(zip(itertools.combinations(range(n), 2), pairs), key=lambda pw: pw[0][1]):
+            qml.CRY(w, wires=[i, j])
+        return qml.state()
+
+    bits = pattern_bits(n, torch.float64).numpy()
+    phi = theta[None] + bits @ lower_triangular(torch.tensor(pairs), n).numpy().T
+    ours = np.where(bits == 1, np.sin(phi / 2), np.cos(phi / 2)).prod(-1)
+    reference = np.asarray(state())
+    np.testing.assert_allclose(reference.imag, 0, atol=TOL)
+    np.testing.assert_allclose(ours, reference.real, atol=TOL)
+    assert (ours < -0.01).any()
+
+
 def _bitflip_by_enumeration(theta: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     """Every combination of generators flipping, with its probability: the definition, for small n."""
     n = len(theta)

@@ -6,8 +6,9 @@ rotation acting on qubit ``j`` is a :math:`R_Y`, its controls are already final,
 
 .. math:: P(x_j = 1 \mid x_{<j}) = \sin^2\!\Big(\tfrac12\big(\theta_j + \textstyle\sum_{i<j} W_{ji} x_i\big)\Big).
 
-The state has real, non-negative amplitudes :math:`\sqrt{P(x)}`: there is no interference. The
-circuit *is* a classical autoregressive model (a logistic-like network over a fixed neuron order)
+The amplitude of a pattern is one product of a cosine or a sine of half an angle per neuron: real,
+of either sign (its magnitude is :math:`\sqrt{P(x)}`), but never a sum over paths, so there is no
+interference. The circuit *is* a classical autoregressive model (a logistic-like network over a fixed neuron order)
 written as a circuit, which is why its likelihood is a product of conditionals, computed neuron by
 neuron for any ``n`` (no enumeration). That is also why its rotations may be conditioned on measured
 spikes: memory of earlier steps and the count term (classically controlled rotations; on hardware,
