@@ -1,0 +1,145 @@
+"""Verdicts by held-out likelihood, over several groups of neurons and seeds, with paired intervals.
+
+For ``--groups`` random groups of ``n`` of the 40 shared neurons (group ``g`` drawn with seed ``g``;
+groups of 10 of 40 overlap, and the script prints how much), every model is fitted with its defaults to
+the training repeats (0-197) and scores the held-out repeats (198-296) by its exact log-likelihood. Born
+machines are fitted once per seed (``--seeds``); the convex fits (independent, Ising, K-pairwise) do not
+depend on the seed and are fitted once per group.
+
+Reported, in bits per window:
+
+* per group and seed, each model's held-out NLL;
+* for each pair ``a - b`` of ``--pairs``: the paired difference per group and seed with its bootstrap
+  interval over held-out repeats and its verdict ("better" only where the interval excludes 0, else
+  "level"), how many of the group x seed cells each way, and the mean difference over all cells with
+  one joint interval (the held-out repeats are the same for every group, so one resampling of repeats
+  serves them all). Intervals are Bonferroni-corrected for the number of pairs (each at
+  ``1 - 0.05 / pairs``).
+
+    python benchmarks/verdicts.py --out runs/verdicts    # (10, 1), 5 groups x 3 seeds; about 20 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+
+from spiqgan.data.loaders import load_raster
+from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll
+from spiqgan.io.atomic import write_text
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "salamander-retina"
+REPEAT = 953
+#: the fits that do not depend on the seed (convex, exact)
+SEEDLESS = ("bernoulli", "ising", "kpairwise")
+
+
+def group_neurons(group: int, n: int, total: int = 40) -> list[int]:
+    """The neurons of group ``group``: ``n`` of ``total`` drawn with seed ``group``, sorted."""
+    return sorted(np.random.default_rng(group).choice(total, n, replace=False).tolist())
+
+
+def windows(data_dir: Path, neurons: list[int], t: int):
+    recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
+    train, test = recording.select_neurons(",".join(map(str, neurons))).split()
+    return train.windows(t), *test.windows(t, return_repeats=True)
+
+
+def run_fit(model: str, group: int, n: int, t: int, seed: int, data_dir: str, out: str) -> str:
+    """Fit one model to one group and save its held-out log-probabilities (one torch thread)."""
+    import torch
+
+    from spiqgan.models.registry import make_model
+
+    torch.set_num_threads(1)
+    train_w, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t)
+    start = time.perf_counter()
+    fitted = make_model(model, n, t, seed=seed).fit(train_w)
+    path = Path(out) / "runs" / f"{model}_n{n}_t{t}_g{group}_s{seed}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, log_probs=fitted.log_likelihood(test_w), repeats=test_reps,
+             parameters=fitted.n_parameters, seconds=time.perf_counter() - start)
+    os.replace(tmp, path)
+    return str(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", type=Path, default=DATA)
+    parser.add_argument("--out", type=Path, default=Path("runs/verdicts"))
+    parser.add_argument("--size", default="10x1", help="n x t (default 10x1)")
+    parser.add_argument("--groups", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--models", default="cry,iqp,bitflip,ising,kpairwise,bernoulli")
+    parser.add_argument("--pairs", default="cry-ising,cry-kpairwise,iqp-bitflip,cry-iqp,kpairwise-ising")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
+    args = parser.parse_args()
+    n, t = map(int, args.size.split("x"))
+    models = args.models.split(",")
+    pairs = [tuple(p.split("-", 1)) for p in args.pairs.split(",") if p]
+    groups = range(args.groups)
+    seeds = range(args.seeds)
+
+    def path(m: str, g: int, s: int) -> Path:
+        return args.out / "runs" / f"{m}_n{n}_t{t}_g{g}_s{0 if m in SEEDLESS else s}.npz"
+
+    todo = sorted({(m, g, 0 if m in SEEDLESS else s) for m in models for g in groups for s in seeds
+                   if not path(m, g, s).exists()})
+    with ProcessPoolExecutor(args.jobs) as pool:
+        futures = {pool.submit(run_fit, m, g, n, t, s, str(args.data_dir), str(args.out)): (m, g, s)
+                   for m, g, s in todo}
+        for f in as_completed(futures):
+            f.result()
+            m, g, s = futures[f]
+            print(f"fitted {m} group {g} seed {s}", flush=True)
+
+    lines = [f"# Held-out NLL at (n, t) = ({n}, {t}), bits per window: {args.groups} groups x {args.seeds} seeds",
+             "", "Groups (seeded draws of neurons from the 40 shared ones):", ""]
+    members = {g: group_neurons(g, n) for g in groups}
+    for g in groups:
+        lines.append(f"- group {g}: neurons {', '.join(map(str, members[g]))}")
+    shared = [len(set(members[a]) & set(members[b])) for a in groups for b in groups if a < b]
+    if shared:
+        lines.append(f"- neurons two groups share: {min(shared)} to {max(shared)} (mean {np.mean(shared):.1f})")
+    data = {(m, g, s): np.load(path(m, g, s)) for m in models for g in groups for s in seeds}
+    lines += ["", "| model | parameters | NLL, mean over groups and seeds | range over groups and seeds |",
+              "|---|---|---|---|"]
+    for m in models:
+        nll = [-data[(m, g, s)]["log_probs"].mean() / np.log(2) for g in groups for s in seeds]
+        params = sorted({int(data[(m, g, s)]["parameters"]) for g in groups for s in seeds})
+        lines.append(f"| {m} | {params[0]} | {np.mean(nll):.4f} | {min(nll):.4f} to {max(nll):.4f} |")
+    level = 1 - 0.05 / max(1, len(pairs))
+    lines += ["", f"Paired differences NLL(a) - NLL(b) (negative: a fits better), intervals at {100 * level:.1f} % "
+              f"(95 % Bonferroni-corrected for {len(pairs)} pairs), bootstrap over the 99 held-out repeats:", "",
+              "| a - b | mean difference [joint interval] | cells a better / level / b better | "
+              "per cell: difference [interval] |", "|---|---|---|---|"]
+    for a, b in pairs:
+        cells, tally, columns = [], {"a": 0, "level": 0, "b": 0}, []
+        for g in groups:
+            for s in seeds:
+                la, lb = data[(a, g, s)]["log_probs"], data[(b, g, s)]["log_probs"]
+                d = compare_nll(la, lb, data[(a, g, s)]["repeats"], names=(a, b), level=level, seed=0)
+                tally["a" if d.verdict == f"{a} better" else "b" if d.verdict == f"{b} better" else "level"] += 1
+                cells.append(f"g{g}s{s} {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]")
+                columns.append((lb - la) / np.log(2))  # NLL(a) - NLL(b) per window, bits
+        joint = bootstrap_means(np.stack(columns, 1).mean(1), data[(a, 0, 0)]["repeats"], seed=0)
+        tail = 100 * (1 - level) / 2
+        low, high = np.percentile(joint, [tail, 100 - tail])
+        mean = float(np.mean([c.mean() for c in columns]))
+        lines.append(f"| {a} - {b} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] | {tally['a']} / {tally['level']} / "
+                     f"{tally['b']} | {'; '.join(cells)} |")
+    text = "\n".join(lines) + "\n"
+    write_text(args.out / f"verdicts_n{n}_t{t}.md", text)
+    print(text)
+    print(json.dumps({"written": str(args.out / f"verdicts_n{n}_t{t}.md")}))
+
+
+if __name__ == "__main__":
+    main()
