@@ -16,7 +16,13 @@ Reported, in bits per window:
   serves them all). Intervals are Bonferroni-corrected for the number of pairs (each at
   ``1 - 0.05 / pairs``).
 
-    python benchmarks/verdicts.py --out runs/verdicts    # (10, 1), 5 groups x 3 seeds; about 20 min
+``--folds K`` (K >= 2) replaces the default split (the last third of the repeats held out) by blocked
+cross-validation: each of K contiguous blocks of repeats held out in turn
+(:meth:`spiqgan.data.raster.SpikeRaster.fold`), one row per fold, so that drift over the recording
+shows.
+
+    python benchmarks/verdicts.py --out runs/verdicts    # (10, 1), 5 groups x 3 seeds; about 3 min
+    python benchmarks/verdicts.py --out runs/verdicts --folds 3 --seeds 1   # blocked, 3 folds
 """
 
 from __future__ import annotations
@@ -45,29 +51,36 @@ def group_neurons(group: int, n: int, total: int = 40) -> list[int]:
     return sorted(np.random.default_rng(group).choice(total, n, replace=False).tolist())
 
 
-def windows(data_dir: Path, neurons: list[int], t: int):
+def windows(data_dir: Path, neurons: list[int], t: int, fold: int | None = None, n_folds: int = 1):
+    """Training windows, held-out windows and their repeats: the default split, or blocked fold ``fold``."""
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
-    train, test = recording.select_neurons(",".join(map(str, neurons))).split()
+    selected = recording.select_neurons(",".join(map(str, neurons)))
+    train, test = selected.split() if fold is None else selected.fold(fold, n_folds)
     return train.windows(t), *test.windows(t, return_repeats=True)
 
 
-def run_fit(model: str, group: int, n: int, t: int, seed: int, data_dir: str, out: str) -> str:
+def run_fit(model: str, group: int, n: int, t: int, seed: int, fold: int | None, n_folds: int, data_dir: str,
+            out: str) -> str:
     """Fit one model to one group and save its held-out log-probabilities (one torch thread)."""
     import torch
 
     from spiqgan.models.registry import make_model
 
     torch.set_num_threads(1)
-    train_w, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t)
+    train_w, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t, fold, n_folds)
     start = time.perf_counter()
     fitted = make_model(model, n, t, seed=seed).fit(train_w)
-    path = Path(out) / "runs" / f"{model}_n{n}_t{t}_g{group}_s{seed}.npz"
+    path = Path(out) / "runs" / f"{model}_n{n}_t{t}_g{group}_s{seed}{_fold_tag(fold, n_folds)}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, log_probs=fitted.log_likelihood(test_w), repeats=test_reps,
              parameters=fitted.n_parameters, seconds=time.perf_counter() - start)
     os.replace(tmp, path)
     return str(path)
+
+
+def _fold_tag(fold: int | None, n_folds: int) -> str:
+    return "" if fold is None else f"_f{fold}of{n_folds}"
 
 
 def main() -> None:
@@ -79,6 +92,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--models", default="cry,iqp,bitflip,ising,kpairwise,bernoulli")
     parser.add_argument("--pairs", default="cry-ising,cry-kpairwise,iqp-bitflip,cry-iqp,kpairwise-ising")
+    parser.add_argument("--folds", type=int, default=1, help="blocked cross-validation folds (1: the default split)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     args = parser.parse_args()
     n, t = map(int, args.size.split("x"))
@@ -86,21 +100,24 @@ def main() -> None:
     pairs = [tuple(p.split("-", 1)) for p in args.pairs.split(",") if p]
     groups = range(args.groups)
     seeds = range(args.seeds)
+    folds: list[int | None] = [None] if args.folds < 2 else list(range(args.folds))
 
-    def path(m: str, g: int, s: int) -> Path:
-        return args.out / "runs" / f"{m}_n{n}_t{t}_g{g}_s{0 if m in SEEDLESS else s}.npz"
+    def path(m: str, g: int, s: int, f: int | None) -> Path:
+        return args.out / "runs" / f"{m}_n{n}_t{t}_g{g}_s{0 if m in SEEDLESS else s}{_fold_tag(f, args.folds)}.npz"
 
-    todo = sorted({(m, g, 0 if m in SEEDLESS else s) for m in models for g in groups for s in seeds
-                   if not path(m, g, s).exists()})
+    todo = sorted({(m, g, 0 if m in SEEDLESS else s, f) for m in models for g in groups for s in seeds
+                   for f in folds if not path(m, g, s, f).exists()}, key=str)
     with ProcessPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(run_fit, m, g, n, t, s, str(args.data_dir), str(args.out)): (m, g, s)
-                   for m, g, s in todo}
-        for f in as_completed(futures):
-            f.result()
-            m, g, s = futures[f]
-            print(f"fitted {m} group {g} seed {s}", flush=True)
+        futures = {pool.submit(run_fit, m, g, n, t, s, f, args.folds, str(args.data_dir), str(args.out)): (m, g, s, f)
+                   for m, g, s, f in todo}
+        for fut in as_completed(futures):
+            fut.result()
+            m, g, s, f = futures[fut]
+            print(f"fitted {m} group {g} seed {s}" + ("" if f is None else f" fold {f}"), flush=True)
 
-    lines = [f"# Held-out NLL at (n, t) = ({n}, {t}), bits per window: {args.groups} groups x {args.seeds} seeds",
+    split = "the default split" if folds == [None] else f"blocked cross-validation, {args.folds} folds"
+    lines = [f"# Held-out NLL at (n, t) = ({n}, {t}), bits per window: {args.groups} groups x {args.seeds} seeds, "
+             f"{split}",
              "", "Groups (seeded draws of neurons from the 40 shared ones):", ""]
     members = {g: group_neurons(g, n) for g in groups}
     for g in groups:
@@ -108,37 +125,42 @@ def main() -> None:
     shared = [len(set(members[a]) & set(members[b])) for a in groups for b in groups if a < b]
     if shared:
         lines.append(f"- neurons two groups share: {min(shared)} to {max(shared)} (mean {np.mean(shared):.1f})")
-    data = {(m, g, s): np.load(path(m, g, s)) for m in models for g in groups for s in seeds}
-    lines += ["", "| model | parameters | NLL, mean over groups and seeds | range over groups and seeds |",
-              "|---|---|---|---|"]
-    for m in models:
-        nll = [-data[(m, g, s)]["log_probs"].mean() / np.log(2) for g in groups for s in seeds]
-        params = sorted({int(data[(m, g, s)]["parameters"]) for g in groups for s in seeds})
-        lines.append(f"| {m} | {params[0]} | {np.mean(nll):.4f} | {min(nll):.4f} to {max(nll):.4f} |")
+    data = {(m, g, s, f): np.load(path(m, g, s, f)) for m in models for g in groups for s in seeds for f in folds}
+    lines += ["", "| model | fold | parameters | NLL, mean over groups and seeds | range over groups and seeds |",
+              "|---|---|---|---|---|"]
+    for f in folds:
+        for m in models:
+            nll = [-data[(m, g, s, f)]["log_probs"].mean() / np.log(2) for g in groups for s in seeds]
+            params = sorted({int(data[(m, g, s, f)]["parameters"]) for g in groups for s in seeds})
+            lines.append(f"| {m} | {'default' if f is None else f} | {params[0]} | {np.mean(nll):.4f} | "
+                         f"{min(nll):.4f} to {max(nll):.4f} |")
     level = 1 - 0.05 / max(1, len(pairs))
     lines += ["", f"Paired differences NLL(a) - NLL(b) (negative: a fits better), intervals at {100 * level:.1f} % "
-              f"(95 % Bonferroni-corrected for {len(pairs)} pairs), bootstrap over the 99 held-out repeats:", "",
-              "| a - b | mean difference [joint interval] | cells a better / level / b better | "
-              "per cell: difference [interval] |", "|---|---|---|---|"]
+              f"(95 % Bonferroni-corrected for {len(pairs)} pairs), bootstrap over the held-out repeats:", "",
+              "| a - b | fold | mean difference [joint interval] | cells a better / level / b better | "
+              "per cell: difference [interval] |", "|---|---|---|---|---|"]
     for a, b in pairs:
-        cells, tally, columns = [], {"a": 0, "level": 0, "b": 0}, []
-        for g in groups:
-            for s in seeds:
-                la, lb = data[(a, g, s)]["log_probs"], data[(b, g, s)]["log_probs"]
-                d = compare_nll(la, lb, data[(a, g, s)]["repeats"], names=(a, b), level=level, seed=0)
-                tally["a" if d.verdict == f"{a} better" else "b" if d.verdict == f"{b} better" else "level"] += 1
-                cells.append(f"g{g}s{s} {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]")
-                columns.append((lb - la) / np.log(2))  # NLL(a) - NLL(b) per window, bits
-        joint = bootstrap_means(np.stack(columns, 1).mean(1), data[(a, 0, 0)]["repeats"], seed=0)
-        tail = 100 * (1 - level) / 2
-        low, high = np.percentile(joint, [tail, 100 - tail])
-        mean = float(np.mean([c.mean() for c in columns]))
-        lines.append(f"| {a} - {b} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] | {tally['a']} / {tally['level']} / "
-                     f"{tally['b']} | {'; '.join(cells)} |")
+        for f in folds:
+            cells, tally, columns = [], {"a": 0, "level": 0, "b": 0}, []
+            for g in groups:
+                for s in seeds:
+                    la, lb = data[(a, g, s, f)]["log_probs"], data[(b, g, s, f)]["log_probs"]
+                    d = compare_nll(la, lb, data[(a, g, s, f)]["repeats"], names=(a, b), level=level, seed=0)
+                    tally["a" if d.verdict == f"{a} better" else "b" if d.verdict == f"{b} better" else "level"] += 1
+                    cells.append(f"g{g}s{s} {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]")
+                    columns.append((lb - la) / np.log(2))  # NLL(a) - NLL(b) per window, bits
+            # the held-out repeats of one fold are the same for every group: one resampling serves them all
+            joint = bootstrap_means(np.stack(columns, 1).mean(1), data[(a, 0, 0, f)]["repeats"], seed=0)
+            tail = 100 * (1 - level) / 2
+            low, high = np.percentile(joint, [tail, 100 - tail])
+            mean = float(np.mean([c.mean() for c in columns]))
+            lines.append(f"| {a} - {b} | {'default' if f is None else f} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] | "
+                         f"{tally['a']} / {tally['level']} / {tally['b']} | {'; '.join(cells)} |")
     text = "\n".join(lines) + "\n"
-    write_text(args.out / f"verdicts_n{n}_t{t}.md", text)
+    name = args.out / f"verdicts_n{n}_t{t}{'' if folds == [None] else f'_{args.folds}folds'}.md"
+    write_text(name, text)
     print(text)
-    print(json.dumps({"written": str(args.out / f"verdicts_n{n}_t{t}.md")}))
+    print(json.dumps({"written": str(name)}))
 
 
 if __name__ == "__main__":

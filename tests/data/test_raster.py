@@ -93,6 +93,30 @@ def test_split_holds_out_last_third_of_repeats():
     np.testing.assert_array_equal(train.spikes, r2.spikes[:6])
 
 
+def test_blocked_folds_hold_out_each_block_once():
+    rng = np.random.default_rng(0)
+    r = SpikeRaster((rng.random((3 * 10, 2)) < 0.5).astype(np.uint8), repeat_length=3)  # 10 repeats
+    held = []
+    for k in range(3):
+        train, test = r.fold(k, 3)
+        assert train.n_repeats + test.n_repeats == 10
+        held.append(test.spikes)
+    np.testing.assert_array_equal(np.concatenate(held), r.spikes)  # blocks of 4, 3, 3 repeats, in order
+    assert [h.shape[0] // 3 for h in held] == [4, 3, 3]
+    train, test = r.fold(1, 3)
+    np.testing.assert_array_equal(train.spikes, np.concatenate([r.spikes[:12], r.spikes[21:]]))
+    r297 = SpikeRaster(np.zeros((297 * 2, 1), np.uint8), repeat_length=2)
+    assert r297.fold(2, 3)[1].spikes.shape == r297.split()[1].spikes.shape  # the default split's repeats
+
+
+@pytest.mark.parametrize("k, n, match", [(3, 3, "fold must be an integer in 0 .. 2"), (0, 1, "at least 2"),
+                                         (0, 11, "10 repeats cannot make 11 folds")])
+def test_bad_folds_are_one_clear_error(k, n, match):
+    r = SpikeRaster(np.zeros((3 * 10, 2), np.uint8), repeat_length=3)
+    with pytest.raises(DataError, match=match):
+        r.fold(k, n)
+
+
 @pytest.mark.parametrize(
     "call, match",
     [
