@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from spiqgan.data.loaders import load_raster
-from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll
+from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll, percentile_interval
 from spiqgan.io.atomic import write_text
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "salamander-retina"
@@ -151,8 +151,7 @@ def main() -> None:
                     columns.append((lb - la) / np.log(2))  # NLL(a) - NLL(b) per window, bits
             # the held-out repeats of one fold are the same for every group: one resampling serves them all
             joint = bootstrap_means(np.stack(columns, 1).mean(1), data[(a, 0, 0, f)]["repeats"], seed=0)
-            tail = 100 * (1 - level) / 2
-            low, high = np.percentile(joint, [tail, 100 - tail])
+            low, high = percentile_interval(joint, level)
             mean = float(np.mean([c.mean() for c in columns]))
             lines.append(f"| {a} - {b} | {'default' if f is None else f} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] | "
                          f"{tally['a']} / {tally['level']} / {tally['b']} | {'; '.join(cells)} |")

@@ -483,11 +483,11 @@ def _set_threads(args: argparse.Namespace, model: object) -> int:
     """Set torch's thread count: ``--threads``, or :func:`spiqgan.cost.default_threads` for the model's size."""
     import torch
 
-    from spiqgan.cost import default_threads, problem_size
+    from spiqgan.cost import default_threads
 
     if args.threads is not None and args.threads < 1:
         raise DataError(f"--threads must be at least 1, got {args.threads}.")
-    threads = args.threads or default_threads(problem_size(model))
+    threads = args.threads or default_threads(model.problem_size())
     torch.set_num_threads(threads)
     return threads
 
@@ -519,10 +519,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise DataError("give what to judge: --samples PATH|independent|train|test, or --run RUN_DIR (one of them).")
     if args.samples == args.reference:
         raise DataError(f"--samples {args.samples} is the reference split itself; compare it with the other split.")
-    log_likelihood, method = None, "exact"
+    likelihood: dict = {}
     if args.run is not None:
-        from spiqgan.experiments.runs import load_run
-        from spiqgan.models.base import HasLikelihood
+        from spiqgan.experiments.runs import likelihood_arguments, load_run
 
         model = load_run(args.run)
         shape = (model.params_["n_timesteps"], model.params_["n_neurons"])
@@ -531,9 +530,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                             f"select {reference.shape[1:]}; give the run's neurons and time steps.")
         generated = model.sample(reference.shape[0], seed=args.seed)
         label = f"the model of {args.run} ({model.name}, {reference.shape[0]} windows drawn with seed {args.seed})"
-        method = model.likelihood_method() if isinstance(model, HasLikelihood) else None
-        if method:
-            log_likelihood = model.log_likelihood(reference)
+        likelihood = likelihood_arguments(model, reference)
     elif args.samples in SPLITS:
         generated = splits[args.samples].windows(args.timesteps, args.stride)
         label = f"real windows of the {args.samples} split"
@@ -550,7 +547,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         label = str(args.samples)
     result = evaluate(
         generated, reference, reference_repeats=reference_repeats, max_lag=args.max_lag, n_draws=args.draws,
-        seed=args.seed, log_likelihood=log_likelihood, likelihood_method=method or "exact",
+        seed=args.seed, **likelihood,
     )
     print(f"samples:   {label} ({generated.shape[0]} windows)")
     print(f"reference: {args.reference} split of {raster!r} ({reference.shape[0]} windows, "

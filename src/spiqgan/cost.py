@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["default_threads", "problem_size", "describe_cost"]
+__all__ = ["default_threads", "describe_cost"]
 
 #: below this many amplitudes per noise draw and window (2^q t), one thread
 SMALL_PROBLEM = 100
@@ -46,11 +46,6 @@ def default_threads(size: int | None = None, cores: int | None = None, load: flo
     if size is not None and size < SMALL_PROBLEM:
         return 1
     return max(1, min(cores, cores - int(round(load))))
-
-
-def problem_size(model: Any) -> int | None:
-    """Amplitudes per noise draw and window, ``2^q t``, of a model with a simulator (``None`` for the others)."""
-    return model.problem_size()
 
 
 def _duration(seconds: float) -> str:

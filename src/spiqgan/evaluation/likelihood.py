@@ -29,8 +29,8 @@ import numpy as np
 
 from spiqgan.exceptions import DataError
 
-__all__ = ["LikelihoodScore", "NLLDifference", "held_out_nll", "compare_nll", "bootstrap_means", "DEFAULT_BOOT",
-           "DEFAULT_LEVEL"]
+__all__ = ["LikelihoodScore", "NLLDifference", "held_out_nll", "compare_nll", "bootstrap_means",
+           "percentile_interval", "DEFAULT_BOOT", "DEFAULT_LEVEL"]
 
 #: bootstrap draws; the percentile interval's ends move by well under 1 % of its width from 2000 on
 DEFAULT_BOOT = 2000
@@ -73,7 +73,8 @@ def bootstrap_means(values: np.ndarray, repeats: np.ndarray | None = None, *, n_
     return out.reshape((int(n_boot),) + values.shape[1:])
 
 
-def _interval(means: np.ndarray, level: float) -> tuple[float, float]:
+def percentile_interval(means: np.ndarray, level: float = DEFAULT_LEVEL) -> tuple[float, float]:
+    """The central ``level`` percentile interval of bootstrap means ``(n_boot,)``."""
     tail = 100 * (1 - level) / 2
     low, high = np.percentile(means, [tail, 100 - tail], axis=0)
     return float(low), float(high)
@@ -136,7 +137,7 @@ def held_out_nll(log_probs: np.ndarray, repeats: np.ndarray | None = None, *, n_
         raise DataError("no windows to score.")
     group = _groups(bits.size, repeats)
     with np.errstate(invalid="ignore"):
-        low, high = _interval(bootstrap_means(bits, group, n_boot=n_boot, seed=seed), level)
+        low, high = percentile_interval(bootstrap_means(bits, group, n_boot=n_boot, seed=seed), level)
     return LikelihoodScore(float(bits.mean()), low, high, int(bits.size), int(group.max()) + 1, int(n_timesteps),
                            int(n_neurons), method, float(level), int(n_boot))
 
@@ -174,5 +175,5 @@ def compare_nll(log_probs_a: np.ndarray, log_probs_b: np.ndarray, repeats: np.nd
     if a.shape != b.shape:
         raise DataError(f"the two models scored {a.size} and {b.size} windows; score the same held-out windows.")
     with np.errstate(invalid="ignore"):
-        low, high = _interval(bootstrap_means(a - b, repeats, n_boot=n_boot, seed=seed), level)
+        low, high = percentile_interval(bootstrap_means(a - b, repeats, n_boot=n_boot, seed=seed), level)
     return NLLDifference(names[0], names[1], float((a - b).mean()), low, high, float(level))

@@ -54,7 +54,7 @@ from spiqgan.evaluation.report import save_evaluation, save_evaluation_figures, 
 from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
 from spiqgan.training.loop import HISTORY_FIELDS
 
-__all__ = ["train_run", "load_run", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES"]
+__all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES"]
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,13 @@ def load_run(run_dir: str | Path, which: str = "last"):
     run_dir = Path(run_dir)
     path = run_dir / (CHECKPOINT_BEST if which == "best" else CHECKPOINT_LAST)
     return load_model(path)
+
+
+def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
+    """What :func:`~spiqgan.evaluation.scoring.evaluate` needs to report ``model``'s held-out NLL on ``windows``:
+    its exact log-probabilities and how they were computed, or nothing where it has no exact likelihood."""
+    method = model.likelihood_method() if isinstance(model, HasLikelihood) else None
+    return {"log_likelihood": model.log_likelihood(windows), "likelihood_method": method} if method else {}
 
 
 @contextmanager
@@ -242,10 +249,9 @@ def train_run(
                 stream.write(f"evaluating the {which} generator on {n_eval} held-out windows ...\n")
                 stream.flush()
             samples[which] = model.sample(n_eval, seed=params["seed"] + 10, which=which)
-            method = model.likelihood_method() if isinstance(model, HasLikelihood) and which == "last" else None
+            likelihood = likelihood_arguments(model, test_windows) if which == "last" else {}
             results[which] = evaluate(samples[which], test_windows, reference_repeats=test_repeats,
-                                      seed=params["seed"], likelihood_method=method or "exact",
-                                      log_likelihood=model.log_likelihood(test_windows) if method else None)
+                                      seed=params["seed"], **likelihood)
             step = model.n_steps_ if which == "last" else model.best_step_
             save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
                             figures=False, metadata={**(data_info or {}), "generator": which, "step": step})

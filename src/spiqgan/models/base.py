@@ -387,15 +387,19 @@ class ArrayModel(Estimator):
         ``which``: only ``"last"`` (a fit in one call has no intermediate models).
         """
         self._check_fitted()
-        if which != "last":
-            raise ModelConfigError(f"{type(self).__name__} keeps only its fitted model: which must be 'last', "
-                                   f"got {which!r}.")
+        self._check_which(which)
         n_windows = self._check_n_windows(n_windows)
         out = self._sample(n_windows, np.random.default_rng(seed))
         return out.reshape(n_windows, self.params_["n_timesteps"], self.params_["n_neurons"]).astype(np.uint8)
 
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _check_which(self, which: str) -> None:
+        """A fit in one call keeps only its fitted model: ``which`` must be ``"last"``."""
+        if which != "last":
+            raise ModelConfigError(f"{type(self).__name__} keeps only its fitted model: which must be 'last', "
+                                   f"got {which!r}.")
 
     def _checked_windows(self, windows: np.ndarray) -> np.ndarray:
         """Fitted model and windows of its ``(t, n)``: the windows as checked uint8."""

@@ -524,8 +524,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         (:meth:`~spiqgan.quantum.families.base.CircuitFamily.add_step`).
         """
         self._check_fitted()
-        if which != "last":
-            raise ModelConfigError(f"a Born machine keeps only its fitted model: which must be 'last', got {which!r}.")
+        self._check_which(which)
         p = self.params_
         t, n, d = p["n_timesteps"], p["n_neurons"], p["latent_dim"]
         v = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._FITTED}

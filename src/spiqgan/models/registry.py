@@ -66,7 +66,7 @@ MODEL_NAMES = tuple(MODELS)
 DEFAULT_MODEL = "cry"
 #: the models whose options the command line lists (qce2023 takes spiqgan's)
 _OPTION_SOURCES = ("spiqgan",) + BORN_MODELS + CLASSICAL_MODELS
-#: keywords that are not options: the window's size, and the hyperparameter the name sets
+#: keywords that are not options (the window's size; a class's variant, set by the name, is left out too)
 _NOT_OPTIONS = ("n_neurons", "n_timesteps")
 
 

@@ -42,9 +42,6 @@ class IndependentBernoulli(ArrayModel, HasLikelihood):
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
         self.probabilities_ = x.mean(axis=0, dtype=np.float64)
 
-    def _n_parameters(self) -> int:
-        return self.probabilities_.size
-
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
         return rng.random((n_windows,) + self.probabilities_.shape) < self.probabilities_
 

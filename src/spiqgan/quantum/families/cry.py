@@ -87,9 +87,10 @@ class ControlledRY(CircuitFamily):
         x = torch.zeros(n_windows, t, n, dtype=base.dtype)
         counted = count is not None and count.numel() > 0
         for s in range(t):
-            mem = shift(x)[:, s] if shift is not None else 0.0  # only steps before s are read
+            # only steps before s are read
+            mem = shift(x)[:, s] if shift is not None else torch.zeros(n_windows, n, dtype=base.dtype)
             for j in range(n):
-                angle = angles[:, s, j] + (mem[:, j] if shift is not None else 0.0) + x[:, s] @ wl[s, j]
+                angle = angles[:, s, j] + mem[:, j] + x[:, s] @ wl[s, j]
                 if counted:
                     angle = angle + count[x[:, s, :j].sum(1).long()]
                 prob = 0.5 - 0.5 * torch.cos(angle)
