@@ -49,10 +49,12 @@ STATIC = ("ising", "kpairwise", "iqp", "bitflip")  # fitted at t = 1 only
 
 
 def split(data_dir: Path, n: int, t: int, first: int = 0):
-    """Training windows and their repeats, held-out windows and their repeats (neurons ``first .. first + n - 1``)."""
+    """Training windows and their repeats, held-out windows and their repeats, the training windows' start bins
+    (neurons ``first .. first + n - 1``)."""
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
     train, test = recording.select_neurons(f"{first}-{first + n - 1}").split()
-    return (*train.windows(t, return_repeats=True), *test.windows(t, return_repeats=True))
+    train_w, train_reps, train_starts = train.windows(t, return_repeats=True, return_starts=True)
+    return train_w, train_reps, *test.windows(t, return_repeats=True), train_starts
 
 
 def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> dict:
@@ -62,13 +64,13 @@ def run_case(name: str, n: int, t: int, seed: int, data_dir: str, out: str) -> d
     from spiqgan.models.registry import make_model
 
     torch.set_num_threads(1)
-    train_w, train_reps, test_w, test_reps = split(Path(data_dir), n, t)
+    train_w, train_reps, test_w, test_reps, train_starts = split(Path(data_dir), n, t)
     start = time.perf_counter()
     if name == "training data":
         pick = np.random.default_rng(seed).choice(len(train_w), len(test_w), replace=len(train_w) < len(test_w))
         generated, params = train_w[pick], None
     else:
-        model = make_model(name, n, t, seed=seed).fit(train_w)
+        model = make_model(name, n, t, seed=seed).fit(train_w, starts=train_starts)
         generated, params = model.sample(len(test_w), seed=1000 + seed), model.n_parameters
     seconds = time.perf_counter() - start
     ev = evaluate(generated, test_w, reference_repeats=test_reps, seed=0)

@@ -61,14 +61,14 @@ def main(argv: list[str]) -> None:
         raise SystemExit(__doc__)
     n, t = map(int, argv[0].split("x"))
     torch.set_num_threads(1)
-    train_w, _, test_w, test_reps = split(DATA, n, t, first)
+    train_w, _, test_w, test_reps, train_starts = split(DATA, n, t, first)
     if draws > 1:
         print(f"training windows ({len(train_w)}): {tail(train_w)}\nheld-out windows ({len(test_w)}): {tail(test_w)}")
     for spec in argv[1:]:
         name, *opts = spec.split(":")
         options = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
         start = time.perf_counter()
-        model = make_model(name, n, t, seed=seed, **options).fit(train_w)
+        model = make_model(name, n, t, seed=seed, **options).fit(train_w, starts=train_starts)
         seconds = time.perf_counter() - start
         for draw in range(draws):
             generated = model.sample(len(test_w), seed=1000 + seed + 100 * draw)

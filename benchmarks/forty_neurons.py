@@ -63,7 +63,7 @@ def run_case(name: str, t: int, seed: int, data_dir: str, out: str) -> dict:
     from spiqgan.data.loaders import load_samples
 
     torch.set_num_threads(1)
-    train_w, _, test_w, test_reps = split(Path(data_dir), N, t)
+    train_w, _, test_w, test_reps, train_starts = split(Path(data_dir), N, t)
     start = time.perf_counter()
     params, sampling = None, None
     if name == "training data":
@@ -75,7 +75,7 @@ def run_case(name: str, t: int, seed: int, data_dir: str, out: str) -> dict:
     else:
         kind, options = (("spiqgan", {k: v for k, v in CHAIN.items() if k != "model"})
                          if name == "spiqgan chain (mps)" else (name, {}))
-        model = make_model(kind, N, t, seed=seed, **options).fit(train_w)
+        model = make_model(kind, N, t, seed=seed, **options).fit(train_w, starts=train_starts)
         drawn = time.perf_counter()
         generated, params = model.sample(len(test_w), seed=1000 + seed), model.n_parameters
         sampling = len(test_w) / (time.perf_counter() - drawn)

@@ -64,7 +64,7 @@ def run_setting(model: str, n: int, t: int, kind: str, level: float, windows: in
 
     torch.set_num_threads(1)
     fitted = load_model(Path(out) / "models" / f"{model}_n{n}_t{t}.safetensors")
-    _, _, test_w, test_reps = _split(n, t)
+    _, _, test_w, test_reps, _ = _split(n, t)
     noise = NoiseSpec(p2=level) if kind == "depolarizing" else NoiseSpec(readout=level)
     start = time.perf_counter()
     drawn = aer_sample(circuits_of(fitted), windows, noise=noise, seed=1)

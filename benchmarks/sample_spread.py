@@ -1,13 +1,16 @@
 """How much one fitted model's error ratios move between sample draws, and how many windows steady them.
 
-Fits the default model (``cry``) once to the training repeats of neurons 0-9, then for each number of
-generated windows (a multiple of the held-out windows) draws 5 sample sets (seeds 0-4) and evaluates
-each against the held-out repeats with the default evaluation (30 draws, seed 0, so the floor is the
-same for all). Reported per statistic: the spread (max - min) / median of the ratio over the 5 seeds.
-The noise left is the generated side's: the floor and the reference subsets are fixed by the seed.
+Fits the default model (``cry``) once to the training repeats of neurons 0-9, then for each way of
+drawing the generated windows draws 5 sets (seeds 0-4) and evaluates each against the held-out repeats
+with the default evaluation (30 draws, seed 0, so the floor is the same for all). Ways: ``default``,
+what ``spiqgan train`` and ``spiqgan evaluate --run`` use (``evaluation_windows``: 10x the held-out
+windows stratified on the exact distribution where the model enumerates, else a random sample of as
+many as held out), and ``Kx``, a random sample of K times the held-out windows. Reported per
+statistic: the spread (max - min) / median of the ratio over the 5 seeds. The noise left is the
+generated side's: the floor and the reference subsets are fixed by the seed.
 
-    python benchmarks/sample_spread.py --size 10x1     # about 3 minutes on 2 cores
-    python benchmarks/sample_spread.py --size 10x10    # about 15 minutes (the fit: 5)
+    python benchmarks/sample_spread.py --size 10x1 --draws default,1x,10x   # about 3 minutes on 2 cores
+    python benchmarks/sample_spread.py --size 10x10 --draws default,3x      # about 8 minutes (the fit: 2)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import numpy as np
 
 from spiqgan.data.loaders import load_raster
 from spiqgan.evaluation.scoring import STATISTICS, evaluate
+from spiqgan.experiments.runs import evaluation_windows
 from spiqgan.models import make_model
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "salamander-retina" / "recording_40_neurons.mat"
@@ -29,7 +33,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--size", default="10x1")
     parser.add_argument("--model", default="cry")
-    parser.add_argument("--multiples", default="1,10", help="generated windows as multiples of the held-out ones")
+    parser.add_argument("--draws", default="default,1x,10x",
+                        help="default (what spiqgan train draws) and/or Kx (a random sample of K x held-out)")
     parser.add_argument("--seeds", type=int, default=5)
     args = parser.parse_args()
     n, t = map(int, args.size.split("x"))
@@ -40,17 +45,22 @@ def main() -> None:
     names = [(name, label) for name, _, label in STATISTICS]
     print(f"{args.model} at ({n}, {t}): ratio spread (max - min) / median over {args.seeds} sample seeds")
     print(f"{'generated windows':<22}" + "".join(f"{label[:14]:>16}" for _, label in names))
-    for multiple in map(int, args.multiples.split(",")):
+    for way in args.draws.split(","):
         ratios = {name: [] for name, _ in names}
         for seed in range(args.seeds):
-            ev = evaluate(model.sample(multiple * len(test_w), seed=seed), test_w, reference_repeats=test_reps)
+            if way == "default":
+                generated, drawn = evaluation_windows(model, len(test_w), seed)
+            else:
+                generated = model.sample(int(way.rstrip("x")) * len(test_w), seed=seed)
+                drawn = f"{way} random"
+            ev = evaluate(generated, test_w, reference_repeats=test_reps)
             for r in ev.rows:
                 ratios[r.statistic].append(r.ratio)
         cells = []
         for name, _ in names:
             v = [x for x in ratios[name] if x is not None]
             cells.append(f"{(max(v) - min(v)) / np.median(v):>15.1%} " if v else f"{'-':>16}")
-        print(f"{f'{multiple} x {len(test_w)}':<22}" + "".join(cells))
+        print(f"{drawn.split(' drawn')[0][:21]:<22}" + "".join(cells), flush=True)
 
 
 if __name__ == "__main__":

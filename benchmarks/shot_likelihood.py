@@ -99,10 +99,10 @@ def run_case(n: int, t: int, shots: int | str | None, steps: int, lr: float, see
     from spiqgan.models.registry import make_model
 
     torch.set_num_threads(1)
-    train_w, _, test_w, test_reps = split(DATA, n, t)
+    train_w, _, test_w, test_reps, train_starts = split(DATA, n, t)
     start = time.perf_counter()
     if shots == "lbfgs":
-        model = make_model("cry", n, t, seed=seed).fit(train_w)
+        model = make_model("cry", n, t, seed=seed).fit(train_w, starts=train_starts)
     else:
         model = fit_with_shots(train_w, shots, steps, lr, seed)
     seconds = time.perf_counter() - start

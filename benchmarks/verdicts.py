@@ -52,11 +52,12 @@ def group_neurons(group: int, n: int, total: int = 40) -> list[int]:
 
 
 def windows(data_dir: Path, neurons: list[int], t: int, fold: int | None = None, n_folds: int = 1):
-    """Training windows, held-out windows and their repeats: the default split, or blocked fold ``fold``."""
+    """Training windows and their start bins, held-out windows and their repeats: the default split, or blocked fold
+    ``fold``."""
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
     selected = recording.select_neurons(",".join(map(str, neurons)))
     train, test = selected.split() if fold is None else selected.fold(fold, n_folds)
-    return train.windows(t), *test.windows(t, return_repeats=True)
+    return *train.windows(t, return_starts=True), *test.windows(t, return_repeats=True)
 
 
 def run_fit(model: str, group: int, n: int, t: int, seed: int, fold: int | None, n_folds: int, data_dir: str,
@@ -67,9 +68,9 @@ def run_fit(model: str, group: int, n: int, t: int, seed: int, fold: int | None,
     from spiqgan.models.registry import make_model
 
     torch.set_num_threads(1)
-    train_w, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t, fold, n_folds)
+    train_w, train_starts, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t, fold, n_folds)
     start = time.perf_counter()
-    fitted = make_model(model, n, t, seed=seed).fit(train_w)
+    fitted = make_model(model, n, t, seed=seed).fit(train_w, starts=train_starts)
     path = Path(out) / "runs" / f"{model}_n{n}_t{t}_g{group}_s{seed}{_fold_tag(fold, n_folds)}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")

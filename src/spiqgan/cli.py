@@ -297,7 +297,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     full, raster = _load(args)
     train, test = raster.split(args.test_fraction)
-    train_w = train.windows(args.timesteps, args.stride)
+    train_w, train_starts = train.windows(args.timesteps, args.stride, return_starts=True)
     test_w, test_reps = test.windows(args.timesteps, args.stride, return_repeats=True)
     n, t = raster.n_neurons, args.timesteps
     spec = model_spec(args.model, preset=args.preset, config=args.config,
@@ -326,7 +326,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             print(ev.table())
         sys.stdout.flush()
 
-    train_run(model, train_w, test_w, test_reps, args.out, data_info=data_info, progress=not args.no_progress,
+    train_run(model, train_w, test_w, test_reps, args.out, train_starts=train_starts, data_info=data_info,
+              progress=not args.no_progress,
               figures=not args.no_figures, force=args.force, on_results=show)
     print(f"\nrun written to {args.out}")
     return 0
@@ -521,15 +522,15 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise DataError(f"--samples {args.samples} is the reference split itself; compare it with the other split.")
     likelihood: dict = {}
     if args.run is not None:
-        from spiqgan.experiments.runs import likelihood_arguments, load_run
+        from spiqgan.experiments.runs import evaluation_windows, likelihood_arguments, load_run
 
         model = load_run(args.run)
         shape = (model.params_["n_timesteps"], model.params_["n_neurons"])
         if shape != reference.shape[1:]:
             raise DataError(f"the model of {args.run} is for windows (t, n) = {shape}, but --neurons and --timesteps "
                             f"select {reference.shape[1:]}; give the run's neurons and time steps.")
-        generated = model.sample(reference.shape[0], seed=args.seed)
-        label = f"the model of {args.run} ({model.name}, {reference.shape[0]} windows drawn with seed {args.seed})"
+        generated, drawn = evaluation_windows(model, reference.shape[0], args.seed)
+        label = f"the model of {args.run} ({model.name}, {drawn})"
         likelihood = likelihood_arguments(model, reference)
     elif args.samples in SPLITS:
         generated = splits[args.samples].windows(args.timesteps, args.stride)

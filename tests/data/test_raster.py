@@ -148,6 +148,11 @@ def test_windows_by_hand():
     # sliding: starts 0, 1, 2 in repeat 0 and 4, 5 in repeat 1 -- never 3 (it would cross)
     np.testing.assert_array_equal(w1, [spikes[0:2], spikes[1:3], spikes[2:4], spikes[4:6], spikes[5:7]])
     assert w.dtype == np.uint8 and w.shape == (3, 2, 2)
+    w2, reps2, starts = r.windows(2, stride=1, return_repeats=True, return_starts=True)
+    np.testing.assert_array_equal(w2, w1)
+    np.testing.assert_array_equal(reps2, [0, 0, 0, 1, 1])
+    np.testing.assert_array_equal(starts, [0, 1, 2, 0, 1])  # the bin of its repeat where each window starts
+    np.testing.assert_array_equal(r.windows(2, return_starts=True)[1], [0, 2, 0])
 
 
 def test_windows_never_cross_repeats():

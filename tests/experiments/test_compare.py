@@ -40,7 +40,9 @@ def test_train_and_sample_a_classical_model_from_the_command_line(tmp_path, caps
     assert main(["train", "--model", "dg", "--neurons", "0-3", "--timesteps", "2", "--out", str(run),
                  "--no-progress", "--no-figures"]) == 0
     out = capsys.readouterr().out
-    assert "fitted: 26 parameters" in out and "held-out evaluation" in out
+    # stimulus-locked by default: 4 latent means at each of the 952 bins that windows of 2 (stride 2) cover,
+    # 6 same-bin and 16 lag-1 latent correlations; the training windows' starts reached the fit
+    assert "fitted: 3830 parameters" in out and "held-out evaluation" in out
     assert (run / "checkpoints" / "last.safetensors").is_file() and (run / "evaluation" / "evaluation.json").is_file()
     assert main(["sample", str(run), "--windows", "7", "--out", str(tmp_path / "s.npy")]) == 0
     assert np.load(tmp_path / "s.npy").shape == (7, 2, 4)

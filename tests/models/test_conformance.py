@@ -38,13 +38,19 @@ def _windows(name: str, count: int = 200, seed: int = 0) -> np.ndarray:
     return (np.random.default_rng(seed).random((count, t, n)) < 0.3).astype(np.uint8)
 
 
+def _starts(x: np.ndarray) -> np.ndarray:
+    """Start bins as windows of repeats of a 20-window stimulus give them: every model accepts them, the
+    stimulus-locked ones need them."""
+    return (np.arange(len(x)) % 20) * x.shape[1]
+
+
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
     """Every registered model fitted once (shared by the tests of this module)."""
     out = {}
     for name in MODEL_NAMES:
         x = _windows(name)
-        out[name] = _make(name, x).fit(x)
+        out[name] = _make(name, x).fit(x, starts=_starts(x))
     return out
 
 
@@ -136,7 +142,7 @@ def test_resuming_a_finished_fit_keeps_it(name, fitted):
 def test_any_memory_layout_fits_the_same(name, fitted):
     """``scipy.io.loadmat`` gives Fortran-ordered arrays: the Born machines died in a torch view on them."""
     x = _windows(name)
-    model = _make(name, x).fit(np.asfortranarray(x))
+    model = _make(name, x).fit(np.asfortranarray(x), starts=_starts(x))
     np.testing.assert_array_equal(model.sample(32, seed=5), fitted[name].sample(32, seed=5))
     if isinstance(model, HasLikelihood):
         np.testing.assert_array_equal(model.log_likelihood(np.asfortranarray(x)), fitted[name].log_likelihood(x))

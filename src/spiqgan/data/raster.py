@@ -359,8 +359,8 @@ class SpikeRaster:
 
     # --------------------------------------------------------------- windows
     def windows(
-        self, timesteps: int, stride: int | None = None, *, return_repeats: bool = False
-    ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        self, timesteps: int, stride: int | None = None, *, return_repeats: bool = False, return_starts: bool = False
+    ) -> np.ndarray | tuple[np.ndarray, ...]:
         """Cut windows of ``timesteps`` bins that never cross a repeat boundary.
 
         Parameters
@@ -371,6 +371,9 @@ class SpikeRaster:
             Bins between window starts; default ``t`` (non-overlapping).
         return_repeats
             Also return the repeat index of each window.
+        return_starts
+            Also return the bin of its repeat at which each window starts (its time in the stimulus,
+            what a stimulus-locked model is fitted with).
 
         Returns
         -------
@@ -378,6 +381,8 @@ class SpikeRaster:
             ``(n_windows, t, n_neurons)`` uint8, repeat by repeat in order.
         repeats : np.ndarray
             ``(n_windows,)`` repeat index of each window (only if asked).
+        starts : np.ndarray
+            ``(n_windows,)`` start bin of each window in its repeat (only if asked; after ``repeats``).
         """
         t = _positive_int(timesteps, "timesteps")
         step = t if stride is None else _positive_int(stride, "stride")
@@ -387,7 +392,7 @@ class SpikeRaster:
                 f"{self.source}: windows of {t} bins are longer than a repeat ({longest} bins); "
                 "choose fewer time steps or give the right --repeat-length."
             )
-        chunks, reps = [], []
+        chunks, reps, starts = [], [], []
         for r in range(self.n_repeats):
             seg = self.spikes[self.boundaries[r]: self.boundaries[r + 1]]
             if seg.shape[0] < t:
@@ -395,10 +400,11 @@ class SpikeRaster:
             view = np.lib.stride_tricks.sliding_window_view(seg, t, axis=0)[::step]  # (k, n, t)
             chunks.append(view.transpose(0, 2, 1))
             reps.append(np.full(view.shape[0], r, dtype=np.int64))
+            starts.append(np.arange(view.shape[0], dtype=np.int64) * step)
         windows = np.ascontiguousarray(np.concatenate(chunks, axis=0), dtype=np.uint8)
-        if return_repeats:
-            return windows, np.concatenate(reps)
-        return windows
+        out = (windows,) + ((np.concatenate(reps),) if return_repeats else ()) + \
+            ((np.concatenate(starts),) if return_starts else ())
+        return out if len(out) > 1 else windows
 
 
 def _positive_int(value: object, name: str) -> int:

@@ -57,6 +57,7 @@ about twice it are ties.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,6 +112,31 @@ def _mse_silent_as_zero(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.mean((np.nan_to_num(a[either]) - np.nan_to_num(b[either])) ** 2))
 
 
+#: the statistics whose error is a mean squared difference of a vector of values (the others: JS and W1)
+MSE_STATISTICS = ("firing_rate", "covariance", "k_probability", "autocorrelogram", "lag_covariance", "time_course")
+#: the generated windows are cut into this many chunks to estimate a statistic's variance (at most)
+VARIANCE_CHUNKS = 50
+
+
+def _vectors(windows: np.ndarray, max_lag: int) -> dict[str, np.ndarray | None]:
+    """The values behind every mean-squared-error statistic of one set of windows (``None``: undefined)."""
+    _, t, n = windows.shape
+    return {
+        "firing_rate": st.firing_rate(windows),
+        "covariance": st.pairwise_covariance(windows) if n > 1 else None,
+        "k_probability": st.k_probability(windows),
+        "autocorrelogram": st.autocorrelogram(windows, max_lag) if t > 1 else None,
+        "lag_covariance": st.lag_covariance(windows, max_lag) if t > 1 else None,
+        "time_course": st.time_course(windows),
+    }
+
+
+def _squared_error(name: str, a: np.ndarray | None, b: np.ndarray | None) -> float | None:
+    if a is None or b is None:
+        return None
+    return (_mse_silent_as_zero if name == "autocorrelogram" else _mse)(a, b)
+
+
 def statistic_errors(
     generated: np.ndarray,
     reference: np.ndarray,
@@ -124,22 +150,45 @@ def statistic_errors(
     ``t`` and ``n``. Does not validate values (see :func:`evaluate`).
     """
     _, t, n = reference.shape
-    errors: dict[str, float | None] = {
-        "firing_rate": _mse(st.firing_rate(generated), st.firing_rate(reference)),
-        "covariance": _mse(st.pairwise_covariance(generated), st.pairwise_covariance(reference)) if n > 1 else None,
-        "k_probability": _mse(st.k_probability(generated), st.k_probability(reference)),
-        "autocorrelogram": (
-            _mse_silent_as_zero(st.autocorrelogram(generated, max_lag), st.autocorrelogram(reference, max_lag))
-            if t > 1 else None
-        ),
-        "lag_covariance": (
-            _mse(st.lag_covariance(generated, max_lag), st.lag_covariance(reference, max_lag)) if t > 1 else None
-        ),
-        "time_course": _mse(st.time_course(generated), st.time_course(reference)),
-        "js_divergence": st.js_divergence(generated, reference, max_bits=js_max_bits) if n * t <= js_max_bits else None,
-        "spike_count": st.wasserstein_1(st.spike_counts(generated), st.spike_counts(reference)),
-    }
-    return errors
+    g, r = _vectors(generated, max_lag), _vectors(reference, max_lag)
+    errors: dict[str, float | None] = {k: _squared_error(k, g[k], r[k]) for k in MSE_STATISTICS}
+    errors["js_divergence"] = (st.js_divergence(generated, reference, max_bits=js_max_bits)
+                               if n * t <= js_max_bits else None)
+    errors["spike_count"] = st.wasserstein_1(st.spike_counts(generated), st.spike_counts(reference))
+    return {name: errors[name] for name, _, _ in STATISTICS}
+
+
+@dataclass(frozen=True)
+class _GeneratedSide:
+    """What the generated windows contribute, computed once (see :func:`evaluate`)."""
+
+    vectors: dict[str, np.ndarray | None]  # every MSE statistic of all the generated windows
+    correction: dict[str, float]  # its variance at m windows less that at all of them
+    patterns: np.ndarray | None  # pattern index of every generated window (JS)
+    counts: np.ndarray  # spikes in every generated window (W1)
+
+
+def _generated_side(gen: np.ndarray, m: int, max_lag: int, js_max_bits: int,
+                    rng: np.random.Generator) -> _GeneratedSide:
+    """The generated windows' statistics and the variance correction of the module docstring."""
+    n_gen, t, n = gen.shape
+    vectors = _vectors(gen, max_lag)
+    k = int(min(VARIANCE_CHUNKS, n_gen // MIN_WINDOWS))
+    c = n_gen // k
+    order = rng.permutation(n_gen)[: k * c].reshape(k, c)
+    per_chunk = [_vectors(gen[idx], max_lag) for idx in order]
+    correction = {}
+    for name in MSE_STATISTICS:
+        if vectors[name] is None:
+            continue
+        values = np.stack([np.asarray(v[name], dtype=float).reshape(-1) for v in per_chunk])
+        with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an entry undefined in most chunks (a silent neuron)
+            var_chunk = np.nanvar(values, axis=0, ddof=1)
+            var_c = float(np.nanmean(var_chunk)) if np.isfinite(var_chunk).any() else 0.0
+        correction[name] = var_c * c * (1.0 / m - 1.0 / n_gen)  # variance of a statistic ~ 1 / windows
+    patterns = st.pattern_indices(gen) if n * t <= js_max_bits else None
+    return _GeneratedSide(vectors, correction, patterns, st.spike_counts(gen))
 
 
 def _undefined_note(name: str, t: int, n: int, js_max_bits: int) -> str:
@@ -423,13 +472,25 @@ def evaluate(
         floor = noise_floor(ref, reference_repeats, m=m, n_draws=int(n_draws), seed=seed, **kw)
     names = [name for name, _, _ in STATISTICS]
     errs: dict[str, list[float | None]] = {k: [] for k in names}
-    rng = np.random.default_rng([seed, 1])  # the generated subsets' own stream
+    rng = np.random.default_rng([seed, 1])  # the generated side's own stream
+    side = _generated_side(gen, m, max_lag, js_max_bits, rng)
+    n_subsets = gen.shape[0] // m  # JS and W1: every generated window in a subset of m, per draw
     for r1, r2 in floor.draws:
-        g = gen[rng.choice(gen.shape[0], 2 * m, replace=False)]
-        e1 = statistic_errors(g[:m], ref[r2], **kw)
-        e2 = statistic_errors(g[m:], ref[r1], **kw)
-        for k in names:
-            errs[k].append(None if e1[k] is None or e2[k] is None else 0.5 * (e1[k] + e2[k]))
+        halves = (ref[r2], ref[r1])  # subset k is compared with halves[k % 2]: G1 with R2, G2 with R1
+        vec = [_vectors(h, max_lag) for h in halves]
+        for name in MSE_STATISTICS:
+            e = [_squared_error(name, side.vectors[name], v[name]) for v in vec]
+            errs[name].append(None if None in e else 0.5 * (e[0] + e[1]) + side.correction[name])
+        order = rng.permutation(gen.shape[0])[: n_subsets * m].reshape(n_subsets, m)
+        counts = [st.spike_counts(h) for h in halves]
+        errs["spike_count"].append(float(np.mean([st.wasserstein_1(side.counts[idx], counts[i % 2])
+                                                  for i, idx in enumerate(order)])))
+        if side.patterns is None:
+            errs["js_divergence"].append(None)
+        else:
+            pats = [st.pattern_indices(h) for h in halves]
+            errs["js_divergence"].append(float(np.mean([st.js_from_patterns(side.patterns[idx], pats[i % 2])
+                                                        for i, idx in enumerate(order)])))
 
     rows = []
     for name, metric, _ in STATISTICS:

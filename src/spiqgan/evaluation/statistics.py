@@ -32,6 +32,7 @@ from spiqgan.exceptions import StatisticError
 
 __all__ = [
     "firing_rate",
+    "js_from_patterns",
     "pairwise_covariance",
     "k_probability",
     "autocorrelogram",
@@ -282,13 +283,18 @@ def js_divergence(p_windows: np.ndarray, q_windows: np.ndarray, max_bits: int = 
             f"JS divergence over 2^{bits} patterns (n * t = {bits}) is not estimable from samples; "
             f"it is computed for n * t <= {max_bits}."
         )
-    pp, pw = pattern_distribution(p)
-    qp, qw = pattern_distribution(q)
+    return js_from_patterns(pattern_indices(p), pattern_indices(q))
+
+
+def js_from_patterns(p_patterns: np.ndarray, q_patterns: np.ndarray) -> float:
+    """:func:`js_divergence` of two sets of windows given by their :func:`pattern_indices`."""
+    pp, pc = np.unique(p_patterns, return_counts=True)
+    qp, qc = np.unique(q_patterns, return_counts=True)
     support = np.union1d(pp, qp)
     P = np.zeros(support.size)
     Q = np.zeros(support.size)
-    P[np.searchsorted(support, pp)] = pw
-    Q[np.searchsorted(support, qp)] = qw
+    P[np.searchsorted(support, pp)] = pc / pc.sum()
+    Q[np.searchsorted(support, qp)] = qc / qc.sum()
     M = 0.5 * (P + Q)
 
     def kl(a: np.ndarray) -> float:

@@ -116,7 +116,7 @@ def reference_rows(sweep: Sweep, timesteps: Sequence[int]) -> list[dict[str, Any
     out = []
     for t in timesteps:
         options = {k: v for k, v in sweep.fixed.items() if k in ("neurons", "n_neurons", "stride")}
-        train_w, test_w, test_reps = run_windows({**options, "timesteps": t}, sweep.data)
+        train_w, test_w, test_reps, _ = run_windows({**options, "timesteps": t}, sweep.data)
         ev = evaluate(train_w, test_w, reference_repeats=test_reps, seed=int(sweep.fixed.get("seed", 0)))
         row = {"label": REFERENCE, "model": REFERENCE, "size": None, "timesteps": t, "n_parameters": None,
                **{k: None for k in NLL_COLUMNS}}  # the data have no likelihood

@@ -44,7 +44,8 @@ def _raster(data_items: tuple):
 
 
 def run_windows(options: dict[str, Any], data: dict[str, Any]):
-    """A run's training windows, held-out windows and their repeats ``(train_w, test_w, test_repeats)``."""
+    """A run's windows ``(train_w, test_w, test_repeats, train_starts)``: training and held-out windows, the
+    held-out windows' repeats and the training windows' start bins (for a stimulus-locked model)."""
     from spiqgan.data.raster import DEFAULT_TEST_FRACTION
 
     raster = _raster(tuple(sorted(data.items())))
@@ -53,17 +54,18 @@ def run_windows(options: dict[str, Any], data: dict[str, Any]):
     t, stride = options.get("timesteps", 1), options.get("stride")
     train, test = raster.split(data.get("test_fraction", DEFAULT_TEST_FRACTION))
     test_w, test_reps = test.windows(t, stride, return_repeats=True)
-    return train.windows(t, stride), test_w, test_reps
+    train_w, train_starts = train.windows(t, stride, return_starts=True)
+    return train_w, test_w, test_reps, train_starts
 
 
 def _model_and_windows(options: dict[str, Any], data: dict[str, Any]):
     from spiqgan.models.registry import make_model
 
-    train_w, test_w, test_reps = run_windows(options, data)
+    train_w, test_w, test_reps, train_starts = run_windows(options, data)
     t, n = train_w.shape[1:]
     hyper = {k: v for k, v in options.items() if k not in RUN_OPTIONS and k != "model"}
     model = make_model(options.get("model", "spiqgan"), n, t, preset=options.get("preset"), **hyper)
-    return model, train_w, test_w, test_reps
+    return model, train_w, test_w, test_reps, train_starts
 
 
 def _metrics(results: dict, model) -> dict[str, Any]:
@@ -101,12 +103,12 @@ def execute_run(plan: RunPlan, data: dict[str, Any], sweep_dir: str | Path, thre
     (run_dir / ERROR_FILE).unlink(missing_ok=True)
     start = time.perf_counter()
     try:
-        model, train_w, test_w, test_reps = _model_and_windows(plan.options, data)
+        model, train_w, test_w, test_reps, train_starts = _model_and_windows(plan.options, data)
         with open(run_dir / "train.log", "a", encoding="utf-8") as log:
             log.write(f"run {plan.name}\n")
             log.flush()
             # a killed run continues from its checkpoint (train_run); a corrupt one fails, every time
-            trained, results = train_run(model, train_w, test_w, test_reps, run_dir,
+            trained, results = train_run(model, train_w, test_w, test_reps, run_dir, train_starts=train_starts,
                                          data_info={**data, **plan.options}, figures=figures, log_stream=log)
         resumed = trained is not model
         result = {"name": plan.name, "options": plan.options, "resumed": resumed,

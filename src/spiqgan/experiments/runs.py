@@ -83,6 +83,27 @@ def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
     return {"log_likelihood": model.log_likelihood(windows), "likelihood_method": method} if method else {}
 
 
+#: a model with an enumerable exact likelihood is judged on this many times the held-out windows, stratified
+EVAL_MULTIPLE = 10
+
+
+def evaluation_windows(model: Any, n_reference: int, seed: int, which: str = "last") -> tuple[np.ndarray, str]:
+    """The generated windows that judge ``model`` against ``n_reference`` held-out windows, and how they were drawn.
+
+    A fitted model with an exact likelihood over at most ``HasLikelihood.STRATIFIED_MAX_BITS`` bits gives
+    ``EVAL_MULTIPLE`` times as many windows, stratified on its exact distribution
+    (:meth:`~spiqgan.models.base.HasLikelihood.stratified_sample`): its statistics then carry no sampling
+    noise (``python benchmarks/sample_spread.py``). Any other model: a random sample of ``n_reference``.
+    """
+    t, n = model.params_["n_timesteps"], model.params_["n_neurons"]
+    exact = (which == "last" and isinstance(model, HasLikelihood) and t * n <= HasLikelihood.STRATIFIED_MAX_BITS
+             and model.likelihood_method() == "exact")
+    if exact:
+        count = EVAL_MULTIPLE * n_reference
+        return model.stratified_sample(count, seed=seed), f"{count} windows stratified on the exact distribution"
+    return model.sample(n_reference, seed=seed, which=which), f"{n_reference} windows drawn with seed {seed}"
+
+
 @contextmanager
 def run_lock(run_dir: str | Path) -> Iterator[Path]:
     """Hold an exclusive OS lock on ``run_dir`` (``flock`` on ``RUN_DIR/.lock``) for the ``with`` block.
@@ -190,6 +211,7 @@ def train_run(
     test_repeats: np.ndarray,
     run_dir: str | Path,
     *,
+    train_starts: np.ndarray | None = None,
     data_info: dict[str, Any] | None = None,
     progress: bool = True,
     figures: bool = True,
@@ -200,7 +222,8 @@ def train_run(
     """Train ``model`` on ``train_windows`` in ``run_dir``; evaluate on the held-out windows.
 
     ``model``: any model of :mod:`spiqgan.models` (one fitted in one call has no intermediate
-    checkpoints, best step or snapshots).
+    checkpoints, best step or snapshots). ``train_starts``: each training window's start bin in
+    its repeat, for a model that follows the stimulus (``model.uses_stimulus_time``).
 
     A folder that holds a checkpoint of the same configuration is resumed
     from it; another configuration is refused unless ``force`` (see the module
@@ -235,7 +258,7 @@ def train_run(
             write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS)
 
         with Progress(model.progress_steps(), label="step ", enabled=progress, stream=log_stream) as bar:
-            model.fit(train_windows, progress=bar, on_eval=on_eval, resume=resume)
+            model.fit(train_windows, starts=train_starts, progress=bar, on_eval=on_eval, resume=resume)
 
         n_eval = test_windows.shape[0]
         results: dict[str, Evaluation] = {}
@@ -248,13 +271,14 @@ def train_run(
             if progress:
                 stream.write(f"evaluating the {which} generator on {n_eval} held-out windows ...\n")
                 stream.flush()
-            samples[which] = model.sample(n_eval, seed=params["seed"] + 10, which=which)
+            samples[which], drawn = evaluation_windows(model, n_eval, params["seed"] + 10, which)
             likelihood = likelihood_arguments(model, test_windows) if which == "last" else {}
             results[which] = evaluate(samples[which], test_windows, reference_repeats=test_repeats,
                                       seed=params["seed"], **likelihood)
             step = model.n_steps_ if which == "last" else model.best_step_
             save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
-                            figures=False, metadata={**(data_info or {}), "generator": which, "step": step})
+                            figures=False, metadata={**(data_info or {}), "generator": which, "step": step,
+                                                          "generated": drawn})
         if on_results is not None:
             on_results(model, results)
         if figures:

@@ -154,6 +154,21 @@ class Estimator(abc.ABC):
                 f"({p['n_timesteps']}, {p['n_neurons']}); select {p['n_neurons']} neurons and windows of "
                 f"{p['n_timesteps']} bins.")
 
+    #: whether :meth:`fit` needs each window's start bin (``starts``): the model follows the stimulus
+    uses_stimulus_time: ClassVar[bool] = False
+
+    @staticmethod
+    def _check_starts(starts: Any, n_windows: int) -> np.ndarray | None:
+        """``starts`` as ``(n_windows,)`` int64 start bins (``None`` stays ``None``)."""
+        if starts is None:
+            return None
+        arr = np.asarray(starts)
+        if arr.shape != (n_windows,) or not np.issubdtype(arr.dtype, np.integer) or (arr < 0).any():
+            raise ModelConfigError(
+                f"starts must hold one non-negative integer start bin per training window ({n_windows}), got "
+                f"shape {arr.shape} of {arr.dtype}; take them from SpikeRaster.windows(t, return_starts=True).")
+        return arr.astype(np.int64)
+
     @staticmethod
     def _check_n_windows(n_windows: Any) -> int:
         if isinstance(n_windows, bool) or not isinstance(n_windows, (int, np.integer)) or n_windows < 1:
@@ -162,10 +177,13 @@ class Estimator(abc.ABC):
 
     # ------------------------------------------------------------------ fit and sample
     @abc.abstractmethod
-    def fit(self, windows: np.ndarray, *, progress: Any | None = None,
+    def fit(self, windows: np.ndarray, *, starts: np.ndarray | None = None, progress: Any | None = None,
             on_eval: Callable[["Estimator"], None] | None = None, resume: bool = False) -> "Estimator":
         """Fit to training windows ``(n_windows, t, n)``; returns ``self``.
 
+        ``starts``: ``(n_windows,)`` the bin of its repeat at which each window starts
+        (``SpikeRaster.windows(t, return_starts=True)``); only a model that follows the stimulus
+        (``uses_stimulus_time``) reads it, the others accept and ignore it.
         ``progress``: ``True`` for a progress line on standard error, or an object with
         ``update(step, **fields)``; ``on_eval(model)`` is called whenever the model is worth
         checkpointing; ``resume``: continue a fitted (or loaded) model instead of starting anew.
@@ -285,6 +303,38 @@ class HasLikelihood(abc.ABC):
         be (e.g. a partition function too large to enumerate)."""
         return "exact"
 
+    #: :meth:`stratified_sample` enumerates windows of at most this many bits (``t n``)
+    STRATIFIED_MAX_BITS: ClassVar[int] = 16
+
+    def stratified_sample(self, n_windows: int, seed: int = 0) -> np.ndarray:
+        """``n_windows`` windows whose pattern counts are the model's exact probabilities times ``n_windows``.
+
+        Every one of the ``2^(t n)`` patterns is scored by :meth:`log_likelihood`, its expected count
+        rounded by largest remainder (so the counts add up to ``n_windows``), and the windows shuffled
+        (``seed``). Statistics of these windows are the model's own up to that rounding: unlike a
+        random sample, they carry no sampling noise, and random subsets of them are distributed as
+        random samples of the model are (to a factor ``1 - size / n_windows`` on variances). For
+        ``t n`` up to :attr:`STRATIFIED_MAX_BITS`; ``ModelConfigError`` beyond.
+        """
+        t, n = self.params_["n_timesteps"], self.params_["n_neurons"]  # type: ignore[attr-defined]
+        bits = t * n
+        if bits > self.STRATIFIED_MAX_BITS:
+            raise ModelConfigError(f"a stratified sample enumerates all 2^(t n) windows; t n = {bits} is more than "
+                                   f"{self.STRATIFIED_MAX_BITS}: draw a random sample instead.")
+        n_windows = Estimator._check_n_windows(n_windows)
+        codes = np.arange(2 ** bits, dtype=np.int64)
+        # the bit order of spiqgan.evaluation.statistics.pattern_indices: the first bit the most significant
+        windows = ((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1).astype(np.uint8).reshape(-1, t, n)
+        log_p = np.asarray(self.log_likelihood(windows), dtype=np.float64)
+        p = np.exp(log_p - log_p.max())
+        expected = n_windows * p / p.sum()
+        counts = np.floor(expected).astype(np.int64)
+        short = n_windows - int(counts.sum())
+        if short > 0:  # largest remainders first
+            counts[np.argsort(-(expected - counts), kind="stable")[:short]] += 1
+        out = np.repeat(windows, counts, axis=0)
+        return out[np.random.default_rng(seed).permutation(len(out))]
+
     def score(self, windows: np.ndarray) -> float:
         r"""Mean log-likelihood per window, :math:`\frac1B \sum_b \log P(x_b)` in nats (higher is better).
 
@@ -342,7 +392,7 @@ class ArrayModel(Estimator):
                 raise ModelConfigError(f"{k} must be a positive {'integer' if kind is int else 'number'}, got {v!r}.")
 
     # --------------------------------------------------------------- fit
-    def fit(self, windows: np.ndarray, *, progress: Any | None = None,
+    def fit(self, windows: np.ndarray, *, starts: np.ndarray | None = None, progress: Any | None = None,
             on_eval: Callable[["Estimator"], None] | None = None, resume: bool = False) -> "ArrayModel":
         """Fit to training windows ``(n_windows, t, n)``; see :meth:`Estimator.fit`.
 
@@ -355,6 +405,7 @@ class ArrayModel(Estimator):
         p["n_timesteps"] = x.shape[1] if p["n_timesteps"] is None else p["n_timesteps"]
         p["n_neurons"] = x.shape[2] if p["n_neurons"] is None else p["n_neurons"]
         self._check_shape(x, p)
+        self._starts = self._check_starts(starts, x.shape[0])
         if resume and self._is_fitted():
             if self.params_ != p:
                 raise ModelConfigError("resume continues the fitted model with its own hyperparameters; these differ "
@@ -363,8 +414,11 @@ class ArrayModel(Estimator):
         self.params_ = p
         self.history_: list[dict[str, float]] = []
         self._fitted_flag = False
-        with as_progress(progress, self.progress_steps()) as bar:
-            self._fit(x, p, bar)
+        try:
+            with as_progress(progress, self.progress_steps()) as bar:
+                self._fit(x, p, bar)
+        finally:
+            self._starts = None  # data, not state: never kept past the fit
         self._fitted_flag = True
         if on_eval is not None:
             on_eval(self)

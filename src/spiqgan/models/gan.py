@@ -384,6 +384,7 @@ class SpiQGAN(Estimator, HasCircuits, Previewable):
         self,
         windows: np.ndarray,
         *,
+        starts: np.ndarray | None = None,
         progress: Any | None = None,
         on_eval: Callable[["SpiQGAN"], None] | None = None,
         resume: bool = False,
@@ -392,6 +393,8 @@ class SpiQGAN(Estimator, HasCircuits, Previewable):
 
         Parameters
         ----------
+        starts
+            Each window's start bin; accepted and not used (the GAN does not follow the stimulus).
         progress
             ``True`` for a progress line on standard error, or an object with
             ``update(step, **fields)`` (e.g. :class:`spiqgan.progress.Progress`).
@@ -405,6 +408,7 @@ class SpiQGAN(Estimator, HasCircuits, Previewable):
         x = check_windows(windows, min_windows=1 if p["objective"] == "likelihood" else p["batch_size"],
                           what="training windows")
         self._check_shape(x, p)
+        self._check_starts(starts, x.shape[0])
         if resume and hasattr(self, "_state"):
             state = self._state
         else:

@@ -26,7 +26,7 @@ def test_latent_correlation_inverts_the_orthant_probability():
 def test_dg_reproduces_rates_and_pairwise_moments_static_and_temporal():
     x = correlated_windows(20000, 3, 4)
     for temporal in (False, True):
-        model = DichotomizedGaussian(temporal=temporal).fit(x)
+        model = DichotomizedGaussian(temporal=temporal, stimulus_locked=False).fit(x)
         s = model.sample(60000, seed=0).astype(float)
         rate = x.mean((0, 1))
         np.testing.assert_allclose(s.mean((0, 1)), rate, atol=0.01)
