@@ -520,18 +520,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise DataError("give what to judge: --samples PATH|independent|train|test, or --run RUN_DIR (one of them).")
     if args.samples == args.reference:
         raise DataError(f"--samples {args.samples} is the reference split itself; compare it with the other split.")
-    likelihood: dict = {}
     if args.run is not None:
-        from spiqgan.experiments.runs import evaluation_windows, likelihood_arguments, load_run
+        from spiqgan.experiments.runs import evaluate_model, likelihood_arguments, load_run
 
         model = load_run(args.run)
         shape = (model.params_["n_timesteps"], model.params_["n_neurons"])
         if shape != reference.shape[1:]:
             raise DataError(f"the model of {args.run} is for windows (t, n) = {shape}, but --neurons and --timesteps "
                             f"select {reference.shape[1:]}; give the run's neurons and time steps.")
-        generated, drawn = evaluation_windows(model, reference.shape[0], args.seed)
-        label = f"the model of {args.run} ({model.name}, {drawn})"
         likelihood = likelihood_arguments(model, reference)
+        result, generated, drawn = evaluate_model(
+            model, reference, reference_repeats, sample_seed=args.seed, max_lag=args.max_lag, n_draws=args.draws,
+            seed=args.seed, **likelihood)
+        label = f"the model of {args.run} ({model.name}, {drawn})"
     elif args.samples in SPLITS:
         generated = splits[args.samples].windows(args.timesteps, args.stride)
         label = f"real windows of the {args.samples} split"
@@ -546,10 +547,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             repeat_length=args.samples_repeat_length if args.samples_repeat_length is not None else args.repeat_length,
         )
         label = str(args.samples)
-    result = evaluate(
-        generated, reference, reference_repeats=reference_repeats, max_lag=args.max_lag, n_draws=args.draws,
-        seed=args.seed, **likelihood,
-    )
+    if args.run is None:
+        result = evaluate(generated, reference, reference_repeats=reference_repeats, max_lag=args.max_lag,
+                          n_draws=args.draws, seed=args.seed)
     print(f"samples:   {label} ({generated.shape[0]} windows)")
     print(f"reference: {args.reference} split of {raster!r} ({reference.shape[0]} windows, "
           f"{splits[args.reference].n_repeats} repeats)")

@@ -295,3 +295,15 @@ def test_circuits_of_a_born_machine_are_of_its_fitted_model_only():
         model.circuits("best")
     with pytest.raises(ModelConfigError, match="which must be 'last'"):
         model.sample(3, which="best")
+
+
+def test_the_memory_term_of_one_step_is_that_step_of_the_whole_window():
+    """Sampling asks for one step's memory term at a time (the whole window's, each step, made sampling
+    quadratic in t: 8.7 of 10.3 s drawing 100k windows of cry at (10, 10))."""
+    model = BornMachine(3, 5, family="cry", steps=3, init_scale=0.5, memory=2, history=3).fit(_windows(200, 5, 3))
+    v = model._tensors()
+    x = torch.as_tensor(_windows(50, 5, 3, seed=2), dtype=torch.float64)
+    whole = model._memory_term(v, x)
+    assert whole.abs().max() > 0
+    for s in range(5):
+        torch.testing.assert_close(model._memory_term(v, x, s), whole[:, s], rtol=0, atol=1e-14)

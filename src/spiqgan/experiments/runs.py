@@ -85,23 +85,58 @@ def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
 
 #: a model with an enumerable exact likelihood is judged on this many times the held-out windows, stratified
 EVAL_MULTIPLE = 10
+#: any other model gets more windows, doubling, until every ratio's sampling standard error is under this ...
+SAMPLING_SE_TARGET = 0.03
+#: ... or it has this many times the held-out windows, or drawing the next batch would pass this many seconds
+SAMPLING_MAX_MULTIPLE = 256
+SAMPLING_BUDGET_S = 120.0
 
 
-def evaluation_windows(model: Any, n_reference: int, seed: int, which: str = "last") -> tuple[np.ndarray, str]:
-    """The generated windows that judge ``model`` against ``n_reference`` held-out windows, and how they were drawn.
+def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarray | None, *, sample_seed: int,
+                   which: str = "last", **evaluate_options: Any) -> tuple[Evaluation, np.ndarray, str]:
+    """Judge ``model`` on held-out windows: ``(evaluation, generated windows, how they were drawn)``.
 
-    A fitted model with an exact likelihood over at most ``HasLikelihood.STRATIFIED_MAX_BITS`` bits gives
-    ``EVAL_MULTIPLE`` times as many windows, stratified on its exact distribution
-    (:meth:`~spiqgan.models.base.HasLikelihood.stratified_sample`): its statistics then carry no sampling
-    noise (``python benchmarks/sample_spread.py``). Any other model: a random sample of ``n_reference``.
+    A fitted model with an exact likelihood over at most ``HasLikelihood.STRATIFIED_MAX_BITS`` bits is
+    judged on ``EVAL_MULTIPLE`` times the held-out windows, stratified on its exact distribution
+    (:meth:`~spiqgan.models.base.HasLikelihood.stratified_sample`): no sampling noise. Any other model on
+    a random sample (seeded by ``sample_seed``) of as many windows as held out, doubled while some ratio's
+    sampling standard error (``ComparisonRow.sampling_se``) exceeds ``SAMPLING_SE_TARGET``, up to
+    ``SAMPLING_MAX_MULTIPLE`` times the held-out windows or ``SAMPLING_BUDGET_S`` seconds of drawing
+    (``python benchmarks/sample_spread.py``). ``evaluate_options`` go to
+    :func:`~spiqgan.evaluation.scoring.evaluate`.
     """
+    import time
+
+    n_ref = len(test_windows)
     t, n = model.params_["n_timesteps"], model.params_["n_neurons"]
-    exact = (which == "last" and isinstance(model, HasLikelihood) and t * n <= HasLikelihood.STRATIFIED_MAX_BITS
-             and model.likelihood_method() == "exact")
-    if exact:
-        count = EVAL_MULTIPLE * n_reference
-        return model.stratified_sample(count, seed=seed), f"{count} windows stratified on the exact distribution"
-    return model.sample(n_reference, seed=seed, which=which), f"{n_reference} windows drawn with seed {seed}"
+    if (which == "last" and isinstance(model, HasLikelihood) and t * n <= HasLikelihood.STRATIFIED_MAX_BITS
+            and model.likelihood_method() == "exact"):
+        count = EVAL_MULTIPLE * n_ref
+        windows = model.stratified_sample(count, seed=sample_seed)
+        ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
+        return ev, windows, f"{count} windows stratified on the exact distribution"
+    start = time.perf_counter()
+    batches = [model.sample(n_ref, seed=sample_seed, which=which)]
+    ev = evaluate(batches[0], test_windows, reference_repeats=test_repeats, **evaluate_options)
+    reason = "sampling standard errors under the target"
+    while _worst_sampling_se(ev) > SAMPLING_SE_TARGET:
+        drawn = sum(len(b) for b in batches)
+        per_window = (time.perf_counter() - start) / drawn
+        if 2 * drawn > SAMPLING_MAX_MULTIPLE * n_ref:
+            reason = f"{SAMPLING_MAX_MULTIPLE} x held-out reached"
+            break
+        if per_window * drawn > SAMPLING_BUDGET_S - (time.perf_counter() - start):
+            reason = f"{SAMPLING_BUDGET_S:.0f} s budget reached"
+            break
+        batches.append(model.sample(drawn, seed=sample_seed + 1_000_003 * len(batches), which=which))
+        ev = evaluate(np.concatenate(batches), test_windows, reference_repeats=test_repeats, **evaluate_options)
+    windows = np.concatenate(batches) if len(batches) > 1 else batches[0]
+    return ev, windows, (f"{len(windows)} windows drawn with seed {sample_seed} ({reason}; largest sampling "
+                         f"standard error {100 * _worst_sampling_se(ev):.1f} %)")
+
+
+def _worst_sampling_se(ev: Evaluation) -> float:
+    return max((r.sampling_se for r in ev.rows if r.sampling_se is not None), default=0.0)
 
 
 @contextmanager
@@ -271,10 +306,10 @@ def train_run(
             if progress:
                 stream.write(f"evaluating the {which} generator on {n_eval} held-out windows ...\n")
                 stream.flush()
-            samples[which], drawn = evaluation_windows(model, n_eval, params["seed"] + 10, which)
             likelihood = likelihood_arguments(model, test_windows) if which == "last" else {}
-            results[which] = evaluate(samples[which], test_windows, reference_repeats=test_repeats,
-                                      seed=params["seed"], **likelihood)
+            results[which], samples[which], drawn = evaluate_model(
+                model, test_windows, test_repeats, sample_seed=params["seed"] + 10, which=which, seed=params["seed"],
+                **likelihood)
             step = model.n_steps_ if which == "last" else model.best_step_
             save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
                             figures=False, metadata={**(data_info or {}), "generator": which, "step": step,

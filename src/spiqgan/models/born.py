@@ -267,20 +267,22 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         """Angles of every latent value (``z: (K, d)``, or ``(K, t, d)`` per step) and step without memory: ``(K, t, n)``."""
         return v["angles_"][None] + torch.einsum("tnd,ktd->ktn" if z.dim() == 3 else "tnd,kd->ktn", v["loadings_"], z)
 
-    def _memory_term(self, v: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
-        """``sum_l V_l x_{s-l} + h_l * x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``."""
+    def _memory_term(self, v: dict[str, torch.Tensor], x: torch.Tensor, step: int | None = None) -> torch.Tensor:
+        """``sum_l V_l x_{s-l} + h_l * x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``;
+        given ``step``, for that step ``s`` alone: ``(B, n)`` (what sampling needs, step after step)."""
         mem, own = v["memory_"], v["own_"]
         b, t, n = x.shape
         lags = max(mem.shape[0], own.shape[0])
         padded = torch.cat([v["pad_"].expand(b, lags, n), x], 1)
-        out = torch.zeros_like(x)
+        steps = slice(0, t) if step is None else slice(step, step + 1)
+        out = torch.zeros((b, steps.stop - steps.start, n), dtype=x.dtype)
         for lag in range(1, lags + 1):
-            before = padded[:, lags - lag: lags - lag + t]  # x_{s - lag} for every step s
+            before = padded[:, lags - lag + steps.start: lags - lag + steps.stop]  # x_{s - lag} for every step s
             if lag <= mem.shape[0]:
                 out = out + before @ mem[lag - 1].T
             if lag <= own.shape[0]:
                 out = out + before * own[lag - 1]
-        return out
+        return out if step is None else out[:, 0]
 
     def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
                         logw: torch.Tensor) -> torch.Tensor:
@@ -488,7 +490,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         path = torch.stack(states, 1)  # (N, t)
         family = self.circuit_family
         with torch.no_grad():
-            shift = (lambda x: self._memory_term(v, x)) if family.conditional else None
+            shift = (lambda x, s: self._memory_term(v, x, s)) if family.conditional else None
             return family.sample(self._step_angles(v, z), v["pairs_"], path, gen, shift, v["count_"]).numpy()
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:

@@ -117,12 +117,12 @@ class CircuitFamily(abc.ABC):
         return logp[:, steps[None, :], idx]
 
     def sample(self, base: torch.Tensor, pairs: torch.Tensor, path: torch.Tensor, generator: torch.Generator,
-               shift: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               shift: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
                count: torch.Tensor | None = None) -> torch.Tensor:
         """Windows ``(N, t, n)`` uint8, window ``i`` at step ``s`` under the angles ``base[path[i, s], s]``.
 
-        ``base: (K, t, n)``, ``path: (N, t)`` latent indices; ``shift(x)`` gives the per-window angles that
-        the steps already drawn imply (``(N, t, n)``; :attr:`conditional` families only).
+        ``base: (K, t, n)``, ``path: (N, t)`` latent indices; ``shift(x, s)`` gives the per-window angles that
+        the steps already drawn imply at step ``s`` (``(N, n)``; :attr:`conditional` families only).
         """
         n = base.shape[-1]
         steps = torch.arange(base.shape[1])

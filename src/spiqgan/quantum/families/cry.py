@@ -79,7 +79,7 @@ class ControlledRY(CircuitFamily):
         return (x * log1 + (1 - x) * log0).sum(-1)
 
     def sample(self, base: torch.Tensor, pairs: torch.Tensor, path: torch.Tensor, generator: torch.Generator,
-               shift: Callable[[torch.Tensor], torch.Tensor] | None = None,
+               shift: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
                count: torch.Tensor | None = None) -> torch.Tensor:
         n_windows, (t, n) = path.shape[0], base.shape[1:]
         angles = base[path, torch.arange(t)]  # (N, t, n)
@@ -88,7 +88,7 @@ class ControlledRY(CircuitFamily):
         counted = count is not None and count.numel() > 0
         for s in range(t):
             # only steps before s are read
-            mem = shift(x)[:, s] if shift is not None else torch.zeros(n_windows, n, dtype=base.dtype)
+            mem = shift(x, s) if shift is not None else torch.zeros(n_windows, n, dtype=base.dtype)
             for j in range(n):
                 angle = angles[:, s, j] + mem[:, j] + x[:, s] @ wl[s, j]
                 if counted:
