@@ -25,10 +25,10 @@ __all__ = ["Estimator", "ArrayModel", "HasLikelihood", "HasCircuits", "Previewab
            "NotFittedError", "MODELS", "MODEL_NAMES", "QUANTUM_MODELS", "BORN_MODELS", "CLASSICAL_MODELS",
            "DEFAULT_MODEL", "make_model", "build_model", "load_model", "model_class", "model_params",
            "hyperparameters", "SpiQGAN", "BornMachine", "IndependentBernoulli", "Ising", "KPairwise",
-           "DichotomizedGaussian", "WGAN_MLP", "WGAN_Conv"]
+           "RBM", "DichotomizedGaussian", "WGAN_MLP", "WGAN_Conv"]
 
 _LAZY = {"SpiQGAN": "spiqgan", "BornMachine": "cry", "IndependentBernoulli": "bernoulli", "Ising": "ising",
-         "KPairwise": "kpairwise", "DichotomizedGaussian": "dg", "WGAN_MLP": "wgan-mlp", "WGAN_Conv": "wgan-conv"}
+         "KPairwise": "kpairwise", "RBM": "rbm", "DichotomizedGaussian": "dg", "WGAN_MLP": "wgan-mlp", "WGAN_Conv": "wgan-conv"}
 
 
 def __getattr__(name: str):

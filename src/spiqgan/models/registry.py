@@ -47,7 +47,7 @@ QUANTUM_MODELS = ("spiqgan", "qce2023")
 #: the Born machines: one per circuit family of :mod:`spiqgan.quantum.families` (bitflip is classical)
 BORN_MODELS = tuple(FAMILIES)
 #: the classical models
-CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "dg", "wgan-mlp", "wgan-conv")
+CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "rbm", "dg", "wgan-mlp", "wgan-conv")
 #: every model: ``name -> "module:Class"``
 MODELS: dict[str, str] = {
     "spiqgan": "spiqgan.models.gan:SpiQGAN",
@@ -56,6 +56,7 @@ MODELS: dict[str, str] = {
     "bernoulli": "spiqgan.models.classical.bernoulli:IndependentBernoulli",
     "ising": "spiqgan.models.classical.maxent:Ising",
     "kpairwise": "spiqgan.models.classical.maxent:KPairwise",
+    "rbm": "spiqgan.models.classical.rbm:RBM",
     "dg": "spiqgan.models.classical.dg:DichotomizedGaussian",
     "wgan-mlp": "spiqgan.models.classical.wgan:WGAN_MLP",
     "wgan-conv": "spiqgan.models.classical.wgan:WGAN_Conv",

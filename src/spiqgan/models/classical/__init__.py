@@ -6,12 +6,13 @@
 ``bernoulli``     independent Bernoulli per neuron and time step      per step
 ``ising``         pairwise maximum entropy (Schneidman et al. 2006)   static
 ``kpairwise``     K-pairwise maximum entropy (Tkačik et al. 2014)     static
-``dg``            dichotomized Gaussian (Macke et al. 2009)           temporal (stationary)
+``rbm``           restricted Boltzmann machine (Köster et al. 2014)   per window (exact)
+``dg``            dichotomized Gaussian (Macke et al. 2009)           temporal, stimulus-locked
 ``wgan-mlp``      Wasserstein GAN, MLP generator                      temporal
 ``wgan-conv``     Wasserstein GAN, convolutional generator            temporal
 ================  ==================================================  ===================
 
-Each follows the estimator protocol of :mod:`spiqgan.models.base`; the independent and
-maximum-entropy models also give exact log-likelihoods (:class:`~spiqgan.models.base.HasLikelihood`).
+Each follows the estimator protocol of :mod:`spiqgan.models.base`; the independent,
+maximum-entropy and RBM models also give exact log-likelihoods (:class:`~spiqgan.models.base.HasLikelihood`).
 Nothing is imported here (the Wasserstein GANs need torch).
 """
