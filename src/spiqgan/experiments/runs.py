@@ -85,9 +85,9 @@ def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
 
 #: a model with an enumerable exact likelihood is judged on this many times the held-out windows, stratified
 EVAL_MULTIPLE = 10
-#: any other model gets more windows, doubling, until every ratio's sampling standard error is under this ...
+#: any other model gets enough windows for every ratio's sampling standard error to be under this ...
 SAMPLING_SE_TARGET = 0.03
-#: ... or it has this many times the held-out windows, or drawing the next batch would pass this many seconds
+#: ... at most this many times the held-out windows, and at most this many seconds of drawing
 SAMPLING_MAX_MULTIPLE = 256
 SAMPLING_BUDGET_S = 120.0
 
@@ -99,10 +99,12 @@ def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarra
     A fitted model with an exact likelihood over at most ``HasLikelihood.STRATIFIED_MAX_BITS`` bits is
     judged on ``EVAL_MULTIPLE`` times the held-out windows, stratified on its exact distribution
     (:meth:`~spiqgan.models.base.HasLikelihood.stratified_sample`): no sampling noise. Any other model on
-    a random sample (seeded by ``sample_seed``) of as many windows as held out, doubled while some ratio's
-    sampling standard error (``ComparisonRow.sampling_se``) exceeds ``SAMPLING_SE_TARGET``, up to
-    ``SAMPLING_MAX_MULTIPLE`` times the held-out windows or ``SAMPLING_BUDGET_S`` seconds of drawing
-    (``python benchmarks/sample_spread.py``). ``evaluate_options`` go to
+    a random sample (seeded by ``sample_seed``) of as many windows as held out; where some ratio's
+    sampling standard error (``ComparisonRow.sampling_se``, which falls as one over the square root of
+    the windows) is above ``SAMPLING_SE_TARGET``, it draws once more, as many as that standard error
+    says are needed, up to ``SAMPLING_MAX_MULTIPLE`` times the held-out windows and what
+    ``SAMPLING_BUDGET_S`` seconds of drawing give at the rate of the first sample, and is judged
+    again (``python benchmarks/sample_spread.py``). ``evaluate_options`` go to
     :func:`~spiqgan.evaluation.scoring.evaluate`.
     """
     import time
@@ -116,21 +118,22 @@ def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarra
         ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
         return ev, windows, f"{count} windows stratified on the exact distribution"
     start = time.perf_counter()
-    batches = [model.sample(n_ref, seed=sample_seed, which=which)]
-    ev = evaluate(batches[0], test_windows, reference_repeats=test_repeats, **evaluate_options)
+    windows = model.sample(n_ref, seed=sample_seed, which=which)
+    rate = n_ref / max(time.perf_counter() - start, 1e-9)  # windows drawn per second
+    ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
+    worst = _worst_sampling_se(ev)
     reason = "sampling standard errors under the target"
-    while _worst_sampling_se(ev) > SAMPLING_SE_TARGET:
-        drawn = sum(len(b) for b in batches)
-        per_window = (time.perf_counter() - start) / drawn
-        if 2 * drawn > SAMPLING_MAX_MULTIPLE * n_ref:
-            reason = f"{SAMPLING_MAX_MULTIPLE} x held-out reached"
-            break
-        if per_window * drawn > SAMPLING_BUDGET_S - (time.perf_counter() - start):
-            reason = f"{SAMPLING_BUDGET_S:.0f} s budget reached"
-            break
-        batches.append(model.sample(drawn, seed=sample_seed + 1_000_003 * len(batches), which=which))
-        ev = evaluate(np.concatenate(batches), test_windows, reference_repeats=test_repeats, **evaluate_options)
-    windows = np.concatenate(batches) if len(batches) > 1 else batches[0]
+    if worst > SAMPLING_SE_TARGET:
+        needed = int(np.ceil(1.2 * n_ref * (worst / SAMPLING_SE_TARGET) ** 2))
+        limits = {f"{SAMPLING_MAX_MULTIPLE} x held-out": SAMPLING_MAX_MULTIPLE * n_ref,
+                  f"{SAMPLING_BUDGET_S:.0f} s of drawing": int(rate * SAMPLING_BUDGET_S)}
+        count = min(needed, *limits.values())
+        if count < needed:
+            reason = f"limited by {min(limits, key=limits.get)}"
+        if count > n_ref:
+            more = model.sample(count - n_ref, seed=sample_seed + 1_000_003, which=which)
+            windows = np.concatenate([windows, more])
+            ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
     return ev, windows, (f"{len(windows)} windows drawn with seed {sample_seed} ({reason}; largest sampling "
                          f"standard error {100 * _worst_sampling_se(ev):.1f} %)")
 

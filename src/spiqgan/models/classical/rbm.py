@@ -44,7 +44,8 @@ class RBM(ArrayModel, HasLikelihood):
     hidden
         Hidden units, 1 to 16 (``None``: ``t n``, at most 16).
     l2
-        L2 penalty on the couplings ``W``, per training window.
+        L2 penalty on the couplings ``W``, per training window (1e-4 cost 0.005 bits per window of the
+        training likelihood on 10 salamander neurons, more than the differences between models).
     steps
         Largest number of L-BFGS iterations.
     tol
@@ -66,7 +67,7 @@ class RBM(ArrayModel, HasLikelihood):
     _FITTED = ("visible_bias_", "hidden_bias_", "weights_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, hidden: int | None = None,
-                 l2: float = 1e-4, steps: int = 500, tol: float = 1e-7, seed: int = 0) -> None:
+                 l2: float = 1e-6, steps: int = 1000, tol: float = 1e-7, seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.hidden, self.l2, self.steps, self.tol = hidden, l2, steps, tol
 
