@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from born_variants import _value  # noqa: E402 (benchmarks/ is on the path when run as a script)
 from spiqgan.data.loaders import load_raster
 from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll, percentile_interval
 from spiqgan.io.atomic import write_text
@@ -70,14 +71,20 @@ def run_fit(model: str, group: int, n: int, t: int, seed: int, fold: int | None,
     torch.set_num_threads(1)
     train_w, train_starts, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t, fold, n_folds)
     start = time.perf_counter()
-    fitted = make_model(model, n, t, seed=seed).fit(train_w, starts=train_starts)
-    path = Path(out) / "runs" / f"{model}_n{n}_t{t}_g{group}_s{seed}{_fold_tag(fold, n_folds)}.npz"
+    name, *opts = model.split(":")  # e.g. rbm:hidden=5, a model with options
+    options = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    fitted = make_model(name, n, t, seed=seed, **options).fit(train_w, starts=train_starts)
+    path = Path(out) / "runs" / f"{_slug(model)}_n{n}_t{t}_g{group}_s{seed}{_fold_tag(fold, n_folds)}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, log_probs=fitted.log_likelihood(test_w), repeats=test_reps,
              parameters=fitted.n_parameters, seconds=time.perf_counter() - start)
     os.replace(tmp, path)
     return str(path)
+
+
+def _slug(model: str) -> str:
+    return model.replace(":", "_").replace("=", "-")
 
 
 def _fold_tag(fold: int | None, n_folds: int) -> str:
@@ -104,7 +111,7 @@ def main() -> None:
     folds: list[int | None] = [None] if args.folds < 2 else list(range(args.folds))
 
     def path(m: str, g: int, s: int, f: int | None) -> Path:
-        return args.out / "runs" / f"{m}_n{n}_t{t}_g{g}_s{0 if m in SEEDLESS else s}{_fold_tag(f, args.folds)}.npz"
+        return args.out / "runs" / f"{_slug(m)}_n{n}_t{t}_g{g}_s{0 if m in SEEDLESS else s}{_fold_tag(f, args.folds)}.npz"
 
     todo = sorted({(m, g, 0 if m in SEEDLESS else s, f) for m in models for g in groups for s in seeds
                    for f in folds if not path(m, g, s, f).exists()}, key=str)
