@@ -23,6 +23,17 @@ def test_evaluate_on_builtin_default_writes_report(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
 
 
+def test_evaluate_with_bootstrap_intervals(tmp_path, capsys):
+    out = tmp_path / "boot"
+    assert main(["evaluate", "--samples", "independent", "--neurons", "0-2", "--timesteps", "2", "--bootstrap", "20",
+                 "--out", str(out), "--no-figures"]) == 0
+    printed = capsys.readouterr().out
+    assert "ratio, 95 %" in printed and "bootstrap replicates of the held-out repeats" in printed
+    intervals = json.loads((out / "evaluation.json").read_text())["ratio_intervals"]
+    low, high = intervals["covariance"]
+    assert 0 <= low <= high
+
+
 def test_evaluate_npy_samples(tmp_path, capsys):
     rng = np.random.default_rng(0)
     samples = (rng.random((3000, 2, 3)) < 0.04).astype(np.uint8)
@@ -40,6 +51,7 @@ def test_evaluate_npy_samples(tmp_path, capsys):
         (["evaluate", "--samples", "test"], "is the reference split itself"),
         (["evaluate", "--samples", "independent", "--repeat-length", "10"], "given without a data file"),
         (["evaluate", "--samples", "independent", "--test-fraction", "1.5"], "strictly between 0 and 1"),
+        (["evaluate", "--samples", "independent", "--bootstrap", "1"], "--bootstrap must be 0 or at least 2"),
     ],
 )
 def test_errors_are_one_line_without_traceback(argv, message, capsys):

@@ -61,7 +61,7 @@ def test_sampled_models_get_windows_until_their_sampling_error_is_small():
     np.testing.assert_array_equal(windows[:len(ref)], dg.sample(len(ref), seed=1))  # the first batch: the seed's
     assert len(windows) > len(ref) and "drawn with seed 1" in drawn  # one sample of as many was not enough ...
     worst = max(r.sampling_se for r in ev.rows if r.sampling_se is not None)
-    assert worst < 0.03 or "reached" in drawn, drawn  # ... more were drawn until the target or a limit
+    assert worst < 0.03 or "limited by" in drawn, drawn  # ... more were drawn until the target or a limit
     first = evaluate(windows[:len(ref)], ref, reference_repeats=reps, n_draws=5)
     assert worst < max(r.sampling_se for r in first.rows if r.sampling_se is not None)
 

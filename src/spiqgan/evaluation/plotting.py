@@ -27,7 +27,7 @@ MODEL_COLORS = {
     "bernoulli": "0.55", "independent": "0.55", "ising": "tab:cyan", "kpairwise": "tab:blue",
     "K-pairwise": "tab:blue", "dg": "tab:green", "dichotomized Gaussian": "tab:green", "wgan-mlp": "tab:orange",
     "wgan-conv": "tab:brown", "training repeats": "black", "training data": "black",
-    "cry": "tab:olive", "iqp": "magenta", "bitflip": "goldenrod",
+    "cry": "tab:olive", "iqp": "magenta", "bitflip": "goldenrod", "rbm": "teal",
     "spiqgan chain (mps)": _GEN, "published kpairwise": "tab:blue", "published dg": "tab:green",
 }
 

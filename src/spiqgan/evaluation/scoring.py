@@ -80,12 +80,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spiqgan.evaluation import statistics as st
-from spiqgan.evaluation.likelihood import LikelihoodScore, held_out_nll
+from spiqgan.evaluation.likelihood import DEFAULT_LEVEL, LikelihoodScore, held_out_nll, percentile_interval
 from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import DataError
 
 __all__ = ["evaluate", "noise_floor", "DEFAULT_DRAWS", "NoiseFloor", "statistic_errors", "Evaluation", "ComparisonRow", "STATISTICS",
-           "summary_statistics"]
+           "summary_statistics", "bootstrap_ratios", "RatioBootstrap"]
 
 #: (name, metric, human-readable label), in report order
 STATISTICS: tuple[tuple[str, str, str], ...] = (
@@ -133,6 +133,8 @@ def _mse_silent_as_zero(a: np.ndarray, b: np.ndarray) -> float | None:
 MSE_STATISTICS = ("firing_rate", "covariance", "k_probability", "autocorrelogram", "lag_covariance", "time_course")
 #: the generated windows are cut into this many chunks to estimate a statistic's variance (at most)
 VARIANCE_CHUNKS = 50
+#: JS and W1: at most this many generated subsets of m windows per draw (each draw takes others)
+MAX_SUBSETS = 16
 
 
 def _vectors(windows: np.ndarray, max_lag: int) -> dict[str, np.ndarray | None]:
@@ -180,11 +182,19 @@ class _GeneratedSide:
     """What the generated windows contribute, computed once (see :func:`evaluate`)."""
 
     vectors: dict[str, np.ndarray | None]  # every MSE statistic of all the generated windows
-    correction: dict[str, float]  # its variance at m windows less that at all of them
+    unit_variance: dict[str, float]  # its mean variance over its entries, times the windows it is computed from
     chunks: list[dict[str, np.ndarray | None]]  # the same statistics of each chunk
     chunk_scale: float  # chunk size / all generated windows: a chunk's variance times this is the whole set's
     patterns: np.ndarray | None  # pattern index of every generated window (JS)
     counts: np.ndarray  # spikes in every generated window (W1)
+
+    @property
+    def n_windows(self) -> int:
+        return len(self.counts)
+
+    def correction(self, name: str, m: int) -> float:
+        """The variance that ``m`` windows add to a statistic beyond that of all the generated windows."""
+        return self.unit_variance[name] * (1.0 / m - 1.0 / self.n_windows)
 
     def linear_variance(self, name: str, reference: np.ndarray) -> float:
         """Variance, over generated samples, of the error's term linear in the generated statistic's noise,
@@ -196,8 +206,7 @@ class _GeneratedSide:
         return float(np.var(u, ddof=1) * self.chunk_scale) if len(u) > 1 else 0.0
 
 
-def _generated_side(gen: np.ndarray, m: int, max_lag: int, js_max_bits: int,
-                    rng: np.random.Generator) -> _GeneratedSide:
+def _generated_side(gen: np.ndarray, max_lag: int, js_max_bits: int, rng: np.random.Generator) -> _GeneratedSide:
     """The generated windows' statistics and the variance correction of the module docstring."""
     n_gen, t, n = gen.shape
     vectors = _vectors(gen, max_lag)
@@ -205,7 +214,7 @@ def _generated_side(gen: np.ndarray, m: int, max_lag: int, js_max_bits: int,
     c = n_gen // k
     order = rng.permutation(n_gen)[: k * c].reshape(k, c)
     per_chunk = [_vectors(gen[idx], max_lag) for idx in order]
-    correction = {}
+    unit_variance = {}
     for name in MSE_STATISTICS:
         if vectors[name] is None:
             continue
@@ -214,9 +223,62 @@ def _generated_side(gen: np.ndarray, m: int, max_lag: int, js_max_bits: int,
             warnings.simplefilter("ignore", RuntimeWarning)  # an entry undefined in most chunks (a silent neuron)
             var_chunk = np.nanvar(values, axis=0, ddof=1)
             var_c = float(np.nanmean(var_chunk)) if np.isfinite(var_chunk).any() else 0.0
-        correction[name] = var_c * c * (1.0 / m - 1.0 / n_gen)  # variance of a statistic ~ 1 / windows
+        unit_variance[name] = var_c * c  # the variance of a statistic ~ 1 / windows
     patterns = st.pattern_indices(gen) if n * t <= js_max_bits else None
-    return _GeneratedSide(vectors, correction, per_chunk, c / n_gen, patterns, st.spike_counts(gen))
+    return _GeneratedSide(vectors, unit_variance, per_chunk, c / n_gen, patterns, st.spike_counts(gen))
+
+
+@dataclass(frozen=True)
+class _ReferenceHalves:
+    """One draw's two reference subsets, ``(R2, R1)``, and what the errors need of them."""
+
+    vectors: tuple[dict[str, np.ndarray | None], dict[str, np.ndarray | None]]
+    counts: tuple[np.ndarray, np.ndarray]
+    patterns: tuple[np.ndarray, np.ndarray] | None
+
+    @classmethod
+    def of(cls, first: np.ndarray, second: np.ndarray, max_lag: int, js_max_bits: int) -> "_ReferenceHalves":
+        _, t, n = first.shape
+        pats = (st.pattern_indices(first), st.pattern_indices(second)) if n * t <= js_max_bits else None
+        return cls((_vectors(first, max_lag), _vectors(second, max_lag)),
+                   (st.spike_counts(first), st.spike_counts(second)), pats)
+
+
+def _errors(side: _GeneratedSide, draws: list[_ReferenceHalves], m: int, rng: np.random.Generator,
+            max_subsets: int | None = None) -> tuple[dict[str, list[float | None]], dict[str, list[float]]]:
+    """Per draw, every statistic's error of the generated side against the draw's halves, and its sampling variance.
+
+    Generated subset ``k`` of ``m`` windows (JS and W1) is compared with half ``k % 2``: G1 with R2, G2 with R1;
+    ``max_subsets`` caps how many (all by default).
+    """
+    names = [name for name, _, _ in STATISTICS]
+    errs: dict[str, list[float | None]] = {k: [] for k in names}
+    noise: dict[str, list[float]] = {k: [] for k in names}  # per draw, the error's variance from sampling
+    n_subsets = side.n_windows // m  # JS and W1: every generated window in a subset of m, per draw
+    if max_subsets is not None:
+        n_subsets = max(2, min(n_subsets, max_subsets))
+    # JS and W1: the draws' subsets are as many independent ones as used, at most as many as the windows hold
+    independent = max(1, min(len(draws) * n_subsets, side.n_windows // m))
+    for h in draws:
+        for name in MSE_STATISTICS:
+            e = [_squared_error(name, side.vectors[name], v[name]) for v in h.vectors]
+            errs[name].append(None if None in e else 0.5 * (e[0] + e[1]) + side.correction(name, m))
+            if None not in e:
+                middle = 0.5 * (np.nan_to_num(h.vectors[0][name]) + np.nan_to_num(h.vectors[1][name]))
+                noise[name].append(side.linear_variance(name, middle))
+        take = n_subsets * m
+        order = (rng.permutation(side.n_windows)[:take] if 2 * take >= side.n_windows else
+                 rng.choice(side.n_windows, take, replace=False)).reshape(n_subsets, m)
+        per_subset = {"spike_count": [st.wasserstein_1(side.counts[idx], h.counts[i % 2])
+                                      for i, idx in enumerate(order)], "js_divergence": None}
+        if side.patterns is not None and h.patterns is not None:
+            per_subset["js_divergence"] = [st.js_from_patterns(side.patterns[idx], h.patterns[i % 2])
+                                           for i, idx in enumerate(order)]
+        for name, values in per_subset.items():
+            errs[name].append(None if values is None else float(np.mean(values)))
+            if values is not None and len(values) > 1:  # the mean's variance, from the spread between subsets
+                noise[name].append(float(np.var(values, ddof=1)) / independent)
+    return errs, noise
 
 
 def _undefined_note(name: str, t: int, n: int, js_max_bits: int) -> str:
@@ -292,6 +354,8 @@ class Evaluation:
     reference_stats: dict[str, np.ndarray] = field(repr=False)
     n_compared_max: int | None = None
     likelihood: LikelihoodScore | None = None
+    #: statistic -> 95 % bootstrap interval of its ratio over held-out repeats (:func:`bootstrap_ratios`), if asked
+    ratio_intervals: dict[str, tuple[float, float] | None] | None = None
 
     def row(self, statistic: str) -> ComparisonRow:
         for r in self.rows:
@@ -302,8 +366,9 @@ class Evaluation:
     def table(self) -> str:
         """The comparison as a plain-text table."""
         lines = [
-            f"{'statistic':<24}{'metric':<8}{'error':>11}{'floor':>11}{'floor se':>10}{'ratio':>11}{'sample se':>11}  note",
-            "-" * 93,
+            f"{'statistic':<24}{'metric':<8}{'error':>11}{'floor':>11}{'floor se':>10}{'ratio':>11}{'sample se':>11}"
+            + ("" if self.ratio_intervals is None else f"{'ratio, 95 %':>18}") + "  note",
+            "-" * (93 + (0 if self.ratio_intervals is None else 18)),
         ]
         labels = {name: label for name, _, label in STATISTICS}
         for r in self.rows:
@@ -312,13 +377,19 @@ class Evaluation:
             se = "-" if r.floor_se is None else f"{100 * r.floor_se:.1f}%"
             rat = "-" if r.ratio is None else (f"{r.ratio:.2f}" if r.ratio < 1000 else f"{r.ratio:.3g}")
             gse = "-" if r.sampling_se is None else f"{100 * r.sampling_se:.1f}%"
-            lines.append(f"{labels[r.statistic]:<24}{r.metric:<8}{err:>11}{flo:>11}{se:>10}{rat:>11}{gse:>11}  "
-                         f"{r.note}".rstrip())
+            interval = "" if self.ratio_intervals is None else (
+                f"{'-':>18}" if self.ratio_intervals.get(r.statistic) is None else
+                f"{'[%.3g, %.3g]' % self.ratio_intervals[r.statistic]:>18}")
+            lines.append(f"{labels[r.statistic]:<24}{r.metric:<8}{err:>11}{flo:>11}{se:>10}{rat:>11}{gse:>11}"
+                         f"{interval}  {r.note}".rstrip())
         lines.append(
             f"(n = {self.n_neurons}, t = {self.n_timesteps}; each error between subsets of {self.n_compared} windows, "
             f"mean of {self.n_draws} draws; ratio = error / floor; floor se: its relative standard error; sample se: "
             f"the ratio's relative standard error from the {self.n_generated} generated windows' sampling)"
         )
+        if self.ratio_intervals is not None:
+            lines.append("(ratio, 95 %: percentile interval over bootstrap replicates of the held-out repeats, each with "
+                         "its own floor, and of the sample's own noise)")
         if self.likelihood is not None:
             lines.append(self.likelihood.line())
         if self.n_compared_max is not None and self.n_compared < self.n_compared_max:
@@ -344,6 +415,8 @@ class Evaluation:
             "seed": self.seed,
             "rows": [r.__dict__.copy() for r in self.rows],
             "likelihood": None if self.likelihood is None else self.likelihood.to_dict(),
+            "ratio_intervals": None if self.ratio_intervals is None else
+            {k: None if v is None else list(v) for k, v in self.ratio_intervals.items()},
             "generated_stats": {k: arr(v) for k, v in self.generated_stats.items()},
             "reference_stats": {k: arr(v) for k, v in self.reference_stats.items()},
             "autocorrelogram_shape": list(self.reference_stats["autocorrelogram"].shape),
@@ -502,33 +575,10 @@ def evaluate(
         )
     if m < smallest:  # too few generated windows: the floor at their subset size
         floor = noise_floor(ref, reference_repeats, m=m, n_draws=int(n_draws), seed=seed, **kw)
-    names = [name for name, _, _ in STATISTICS]
-    errs: dict[str, list[float | None]] = {k: [] for k in names}
-    noise: dict[str, list[float]] = {k: [] for k in names}  # per draw, the error's variance from sampling
     rng = np.random.default_rng([seed, 1])  # the generated side's own stream
-    side = _generated_side(gen, m, max_lag, js_max_bits, rng)
-    n_subsets = gen.shape[0] // m  # JS and W1: every generated window in a subset of m, per draw
-    for r1, r2 in floor.draws:
-        halves = (ref[r2], ref[r1])  # subset k is compared with halves[k % 2]: G1 with R2, G2 with R1
-        vec = [_vectors(h, max_lag) for h in halves]
-        for name in MSE_STATISTICS:
-            e = [_squared_error(name, side.vectors[name], v[name]) for v in vec]
-            errs[name].append(None if None in e else 0.5 * (e[0] + e[1]) + side.correction[name])
-            if None not in e:
-                middle = 0.5 * (np.nan_to_num(vec[0][name]) + np.nan_to_num(vec[1][name]))
-                noise[name].append(side.linear_variance(name, middle))
-        order = rng.permutation(gen.shape[0])[: n_subsets * m].reshape(n_subsets, m)
-        counts = [st.spike_counts(h) for h in halves]
-        per_subset = {"spike_count": [st.wasserstein_1(side.counts[idx], counts[i % 2])
-                                      for i, idx in enumerate(order)], "js_divergence": None}
-        if side.patterns is not None:
-            pats = [st.pattern_indices(h) for h in halves]
-            per_subset["js_divergence"] = [st.js_from_patterns(side.patterns[idx], pats[i % 2])
-                                           for i, idx in enumerate(order)]
-        for name, values in per_subset.items():
-            errs[name].append(None if values is None else float(np.mean(values)))
-            if values is not None and len(values) > 1:  # the mean's variance, from the spread between subsets
-                noise[name].append(float(np.var(values, ddof=1) / len(values)))
+    side = _generated_side(gen, max_lag, js_max_bits, rng)
+    halves = [_ReferenceHalves.of(ref[r2], ref[r1], max_lag, js_max_bits) for r1, r2 in floor.draws]
+    errs, noise = _errors(side, halves, m, rng, MAX_SUBSETS)
 
     rows = []
     for name, metric, _ in STATISTICS:
@@ -558,3 +608,116 @@ def evaluate(
         generated_stats=summary_statistics(gen, max_lag), reference_stats=summary_statistics(ref, max_lag),
         likelihood=likelihood,
     )
+
+
+#: bootstrap replicates of :func:`bootstrap_ratios` (each with its own floor)
+DEFAULT_RATIO_BOOT = 200
+
+
+@dataclass
+class RatioBootstrap:
+    """What :func:`bootstrap_ratios` returns: each model's ratios in every replicate of the held-out repeats.
+
+    ``replicates[model][statistic]``: ``(n_boot,)`` ratios (NaN where undefined); the replicates are shared
+    by all models (the same resampled repeats and the same floor), so differences between models are paired.
+    """
+
+    replicates: dict[str, dict[str, np.ndarray]]
+    n_boot: int
+    n_repeats: int
+    level: float = DEFAULT_LEVEL
+
+    def interval(self, model: str, statistic: str, level: float | None = None) -> tuple[float, float] | None:
+        """Percentile interval of ``model``'s ratio on ``statistic`` (``None`` where undefined)."""
+        values = self.replicates[model][statistic]
+        if not np.isfinite(values).all():
+            return None
+        return percentile_interval(values, self.level if level is None else level)
+
+    def difference(self, a: str, b: str, statistic: str, level: float | None = None) -> tuple[float, float] | None:
+        """Paired percentile interval of ``ratio(a) - ratio(b)`` on ``statistic`` (``None`` where undefined)."""
+        values = self.replicates[a][statistic] - self.replicates[b][statistic]
+        if not np.isfinite(values).all():
+            return None
+        return percentile_interval(values, self.level if level is None else level)
+
+    def verdict(self, a: str, b: str, statistic: str, level: float | None = None) -> str:
+        """``"<a> better"`` (lower error) or ``"<b> better"`` where the paired interval excludes 0, else ``"level"``."""
+        interval = self.difference(a, b, statistic, level)
+        if interval is None:
+            return "n/a"
+        if interval[1] < 0:
+            return f"{a} better"
+        if interval[0] > 0:
+            return f"{b} better"
+        return "level"
+
+
+def bootstrap_ratios(
+    generated: dict[str, np.ndarray],
+    reference: np.ndarray,
+    reference_repeats: np.ndarray,
+    *,
+    n_boot: int = DEFAULT_RATIO_BOOT,
+    n_draws: int = 2,
+    max_subsets: int = 4,
+    max_lag: int = st.DEFAULT_MAX_LAG,
+    js_max_bits: int = st.DEFAULT_JS_MAX_BITS,
+    level: float = DEFAULT_LEVEL,
+    seed: int = 0,
+) -> RatioBootstrap:
+    """Every model's error / noise floor over bootstrap replicates of the held-out repeats, paired across models.
+
+    Each replicate draws as many held-out repeats as there are, with replacement, and judges every
+    model's generated windows against them as :func:`evaluate` does (its own floor from ``n_draws``
+    random halves of the drawn repeats, every copy of a repeat drawn more than once in the same half;
+    JS and W1 from at most ``max_subsets`` generated subsets per draw), plus a normal draw of the
+    generated side's own sampling error (what :attr:`ComparisonRow.sampling_se` measures, independent
+    between models): so the spread of the replicates is what the choice of held-out repeats and each
+    model's sample leave uncertain. ``generated``: name -> windows ``(N, t, n)``.
+    """
+    ref = check_windows(reference, what="reference windows")
+    reps = np.asarray(reference_repeats).reshape(-1)
+    if reps.size != ref.shape[0]:
+        raise DataError(f"reference_repeats has {reps.size} entries for {ref.shape[0]} reference windows.")
+    if not generated:
+        raise DataError("no generated windows to judge; give at least one model's windows.")
+    if int(n_boot) < 2:
+        raise DataError(f"n_boot must be at least 2, got {n_boot!r}.")
+    _, rank = np.unique(reps, return_inverse=True)
+    n_rep = int(rank.max()) + 1
+    members = [np.flatnonzero(rank == r) for r in range(n_rep)]
+    rng = np.random.default_rng([seed, 11])
+    sides = {}
+    for name, windows in generated.items():
+        gen = check_windows(windows, what=f"generated windows of {name}")
+        if gen.shape[1:] != ref.shape[1:]:
+            raise DataError(f"{name}'s windows have (t, n) = {gen.shape[1:]} but the reference has {ref.shape[1:]}.")
+        sides[name] = _generated_side(gen, max_lag, js_max_bits, rng)
+    names = [s for s, _, _ in STATISTICS]
+    out = {model: {s: np.full(int(n_boot), np.nan) for s in names} for model in generated}
+    for b in range(int(n_boot)):
+        drawn = rng.integers(0, n_rep, n_rep)
+        idx = np.concatenate([members[r] for r in drawn])
+        original = np.repeat(drawn, [len(members[r]) for r in drawn])  # copies of a repeat stay in one half
+        boot_ref = ref[idx]
+        splits = [_random_halves(len(idx), original, rng) for _ in range(int(n_draws))]
+        m = min(min(h1.size, h2.size) for h1, h2 in splits)
+        draws, floors = [], []
+        for h1, h2 in splits:
+            r1, r2 = rng.choice(h1, m, replace=False), rng.choice(h2, m, replace=False)
+            floors.append(statistic_errors(boot_ref[r1], boot_ref[r2], max_lag=max_lag, js_max_bits=js_max_bits))
+            draws.append(_ReferenceHalves.of(boot_ref[r2], boot_ref[r1], max_lag, js_max_bits))
+        for model, side in sides.items():
+            mm = min(m, side.n_windows // 2)
+            errs, noise = _errors(side, draws, mm, rng, max_subsets)
+            for s in names:
+                if any(v is None for v in errs[s]) or any(f[s] is None for f in floors):
+                    continue
+                floor = float(np.mean([f[s] for f in floors]))
+                # the generated side's own noise, which resampling the held-out repeats does not see
+                sampling = float(np.sqrt(np.mean(noise[s]))) if noise[s] else 0.0
+                if floor > 0:
+                    error = max(0.0, float(np.mean(errs[s])) + sampling * rng.standard_normal())
+                    out[model][s][b] = error / floor
+    return RatioBootstrap(out, int(n_boot), n_rep, float(level))
