@@ -39,3 +39,14 @@ def tiny_windows() -> np.ndarray:
         ],
         dtype=np.uint8,
     )
+
+
+@pytest.fixture(autouse=True)
+def _short_evaluation_sampling(monkeypatch):
+    """Tests check what an evaluation says, not its precision: a sampled model gets at most 8x the held-out
+    windows and 5 s of drawing in a test (what the draw does at its limits is tested in
+    tests/evaluation/test_generated_noise.py, which sets them itself)."""
+    from spiqgan.experiments import runs
+
+    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 8)
+    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 5.0)

@@ -53,7 +53,11 @@ def test_the_default_evaluation_windows_move_one_models_ratios_under_ten_percent
     assert _spread(random).max() > 0.10  # what the evaluation drew before
 
 
-def test_sampled_models_get_windows_until_their_sampling_error_is_small():
+def test_sampled_models_get_windows_until_their_sampling_error_is_small(monkeypatch):
+    from spiqgan.experiments import runs
+
+    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 256)  # the defaults (tests cap them in conftest)
+    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 120.0)
     train, test = retina_like(n_neurons=4, n_repeats=30, seed=0).split()
     ref, reps = test.windows(2, return_repeats=True)
     dg = make_model("dg", 4, 2, stimulus_locked=False).fit(train.windows(2))
@@ -64,6 +68,22 @@ def test_sampled_models_get_windows_until_their_sampling_error_is_small():
     assert worst < 0.03 or "limited by" in drawn, drawn  # ... more were drawn until the target or a limit
     first = evaluate(windows[:len(ref)], ref, reference_repeats=reps, n_draws=5)
     assert worst < max(r.sampling_se for r in first.rows if r.sampling_se is not None)
+
+
+def test_the_draw_stops_at_its_limits(monkeypatch):
+    from spiqgan.experiments import runs
+
+    train, test = retina_like(n_neurons=4, n_repeats=30, seed=0).split()
+    ref, reps = test.windows(2, return_repeats=True)
+    dg = make_model("dg", 4, 2, stimulus_locked=False).fit(train.windows(2))
+    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 3)
+    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 1e6)
+    _, windows, drawn = evaluate_model(dg, ref, reps, sample_seed=1, n_draws=5)
+    assert len(windows) == 3 * len(ref) and "limited by 3 x held-out" in drawn
+    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 1000)
+    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 1e-9)  # no time to draw more: the first sample alone
+    _, windows, drawn = evaluate_model(dg, ref, reps, sample_seed=1, n_draws=5)
+    assert len(windows) == len(ref) and "of drawing" in drawn
 
 
 def test_the_sampling_standard_error_matches_the_spread_between_samples():
