@@ -51,7 +51,8 @@ k-probability ratio moved 70 % between sample seeds). For the six statistics
 whose error is a mean squared difference, ``e(G_1, R_2)`` is estimated by the
 statistic of all ``N`` generated windows against ``R_2``, plus the variance that
 ``m`` windows would add beyond ``N``: :math:`V(m) - V(N)`, with :math:`V(c)` the
-mean variance of the statistic's entries over 50 chunks of ``c`` windows and
+mean variance of the statistic's entries over chunks of ``c`` windows (50, or up
+to 500 while each holds at least ``m / 2``) and
 :math:`V(m) = V(c) c / m`. This has the expectation of the subset design (within
 1.5 % in the tests; the autocorrelogram, a ratio, +4 %). JS and spikes per window
 average every generated subset of ``m`` windows in each draw. ``sampling_se``
