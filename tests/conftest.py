@@ -44,9 +44,7 @@ def tiny_windows() -> np.ndarray:
 @pytest.fixture(autouse=True)
 def _short_evaluation_sampling(monkeypatch):
     """Tests check what an evaluation says, not its precision: a sampled model gets at most 8x the held-out
-    windows and 5 s of drawing in a test (what the draw does at its limits is tested in
+    windows and 5 s of drawing in a test, in worker processes too (what the draw does at its limits is tested in
     tests/evaluation/test_generated_noise.py, which sets them itself)."""
-    from spiqgan.experiments import runs
-
-    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 8)
-    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 5.0)
+    monkeypatch.setenv("SPIQGAN_EVAL_MAX_MULTIPLE", "8")
+    monkeypatch.setenv("SPIQGAN_EVAL_BUDGET_S", "5")

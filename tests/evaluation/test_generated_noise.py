@@ -56,8 +56,9 @@ def test_the_default_evaluation_windows_move_one_models_ratios_under_ten_percent
 def test_sampled_models_get_windows_until_their_sampling_error_is_small(monkeypatch):
     from spiqgan.experiments import runs
 
-    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 256)  # the defaults (tests cap them in conftest)
-    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 120.0)
+    monkeypatch.delenv("SPIQGAN_EVAL_MAX_MULTIPLE")  # the defaults (tests cap them in conftest)
+    monkeypatch.delenv("SPIQGAN_EVAL_BUDGET_S")
+    assert runs._sampling_limits() == (256, 120.0)
     train, test = retina_like(n_neurons=4, n_repeats=30, seed=0).split()
     ref, reps = test.windows(2, return_repeats=True)
     dg = make_model("dg", 4, 2, stimulus_locked=False).fit(train.windows(2))
@@ -71,17 +72,15 @@ def test_sampled_models_get_windows_until_their_sampling_error_is_small(monkeypa
 
 
 def test_the_draw_stops_at_its_limits(monkeypatch):
-    from spiqgan.experiments import runs
-
     train, test = retina_like(n_neurons=4, n_repeats=30, seed=0).split()
     ref, reps = test.windows(2, return_repeats=True)
     dg = make_model("dg", 4, 2, stimulus_locked=False).fit(train.windows(2))
-    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 3)
-    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 1e6)
+    monkeypatch.setenv("SPIQGAN_EVAL_MAX_MULTIPLE", "3")
+    monkeypatch.setenv("SPIQGAN_EVAL_BUDGET_S", "1e6")
     _, windows, drawn = evaluate_model(dg, ref, reps, sample_seed=1, n_draws=5)
     assert len(windows) == 3 * len(ref) and "limited by 3 x held-out" in drawn
-    monkeypatch.setattr(runs, "SAMPLING_MAX_MULTIPLE", 1000)
-    monkeypatch.setattr(runs, "SAMPLING_BUDGET_S", 1e-9)  # no time to draw more: the first sample alone
+    monkeypatch.setenv("SPIQGAN_EVAL_MAX_MULTIPLE", "1000")
+    monkeypatch.setenv("SPIQGAN_EVAL_BUDGET_S", "1e-9")  # no time to draw more: the first sample alone
     _, windows, drawn = evaluate_model(dg, ref, reps, sample_seed=1, n_draws=5)
     assert len(windows) == len(ref) and "of drawing" in drawn
 

@@ -87,9 +87,24 @@ def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
 EVAL_MULTIPLE = 10
 #: any other model gets enough windows for every ratio's sampling standard error to be under this ...
 SAMPLING_SE_TARGET = 0.03
-#: ... at most this many times the held-out windows, and at most this many seconds of drawing
+#: ... at most this many times the held-out windows, and at most this many seconds of drawing (the environment
+#: variables SPIQGAN_EVAL_MAX_MULTIPLE and SPIQGAN_EVAL_BUDGET_S lower or raise them, in worker processes too)
 SAMPLING_MAX_MULTIPLE = 256
 SAMPLING_BUDGET_S = 120.0
+
+
+def _sampling_limits() -> tuple[int, float]:
+    """``(max multiple, budget in seconds)``: the module's values unless the environment sets them."""
+    import os
+
+    try:
+        multiple = int(os.environ.get("SPIQGAN_EVAL_MAX_MULTIPLE", SAMPLING_MAX_MULTIPLE))
+        budget = float(os.environ.get("SPIQGAN_EVAL_BUDGET_S", SAMPLING_BUDGET_S))
+    except ValueError as exc:
+        from spiqgan.exceptions import ConfigError
+
+        raise ConfigError(f"SPIQGAN_EVAL_MAX_MULTIPLE and SPIQGAN_EVAL_BUDGET_S must be numbers: {exc}") from None
+    return max(1, multiple), budget
 
 
 def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarray | None, *, sample_seed: int,
@@ -122,8 +137,8 @@ def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarra
     rate = n_ref / max(time.perf_counter() - start, 1e-9)  # windows drawn per second
     ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
     reason = "sampling standard errors under the target"
-    limits = {f"{SAMPLING_MAX_MULTIPLE} x held-out": SAMPLING_MAX_MULTIPLE * n_ref,
-              f"{SAMPLING_BUDGET_S:.0f} s of drawing": int(rate * SAMPLING_BUDGET_S)}
+    max_multiple, budget = _sampling_limits()
+    limits = {f"{max_multiple} x held-out": max_multiple * n_ref, f"{budget:.0f} s of drawing": int(rate * budget)}
     for round_ in range(1, 4):  # the first estimate of the needed windows can fall short: at most 3 more draws
         worst = _worst_sampling_se(ev)
         if worst <= SAMPLING_SE_TARGET:
