@@ -172,13 +172,7 @@ def statistic_errors(
     ``generated`` and ``reference`` are ``(n_windows, t, n)`` with the same
     ``t`` and ``n``. Does not validate values (see :func:`evaluate`).
     """
-    _, t, n = reference.shape
-    g, r = _vectors(generated, max_lag), _vectors(reference, max_lag)
-    errors: dict[str, float | None] = {k: _squared_error(k, g[k], r[k]) for k in MSE_STATISTICS}
-    errors["js_divergence"] = (st.js_divergence(generated, reference, max_bits=js_max_bits)
-                               if n * t <= js_max_bits else None)
-    errors["spike_count"] = st.wasserstein_1(st.spike_counts(generated), st.spike_counts(reference))
-    return {name: errors[name] for name, _, _ in STATISTICS}
+    return _WindowPair.of(generated, reference, max_lag, js_max_bits).errors()
 
 
 @dataclass(frozen=True)
@@ -241,22 +235,47 @@ def _generated_side(gen: np.ndarray, max_lag: int, js_max_bits: int, rng: np.ran
 
 
 @dataclass(frozen=True)
-class _ReferenceHalves:
-    """One draw's two reference subsets, ``(R2, R1)``, and what the errors need of them."""
+class _WindowPair:
+    """Two sets of windows and what the errors need of them: a draw's reference subsets ``(R2, R1)``, or any
+    two sets (:func:`statistic_errors`)."""
 
     vectors: tuple[dict[str, np.ndarray | None], dict[str, np.ndarray | None]]
     counts: tuple[np.ndarray, np.ndarray]
     patterns: tuple[np.ndarray, np.ndarray] | None
 
     @classmethod
-    def of(cls, first: np.ndarray, second: np.ndarray, max_lag: int, js_max_bits: int) -> "_ReferenceHalves":
+    def of(cls, first: np.ndarray, second: np.ndarray, max_lag: int, js_max_bits: int) -> "_WindowPair":
         _, t, n = first.shape
         pats = (st.pattern_indices(first), st.pattern_indices(second)) if n * t <= js_max_bits else None
         return cls((_vectors(first, max_lag), _vectors(second, max_lag)),
                    (st.spike_counts(first), st.spike_counts(second)), pats)
 
+    def errors(self) -> dict[str, float | None]:
+        """Every statistic's error between the two sets (``None`` where undefined), in :data:`STATISTICS` order."""
+        a, b = self.vectors
+        out: dict[str, float | None] = {k: _squared_error(k, a[k], b[k]) for k in MSE_STATISTICS}
+        out["js_divergence"] = None if self.patterns is None else st.js_from_patterns(*self.patterns)
+        out["spike_count"] = st.wasserstein_1(*self.counts)
+        return {name: out[name] for name, _, _ in STATISTICS}
 
-def _errors(side: _GeneratedSide, draws: list[_ReferenceHalves], m: int, rng: np.random.Generator,
+
+def _draw_pairs(reference: np.ndarray, reference_repeats: np.ndarray | None, rng: np.random.Generator,
+                n_draws: int, m: int | None, max_lag: int, js_max_bits: int
+                ) -> tuple[int, list[tuple[np.ndarray, np.ndarray]], list[_WindowPair]]:
+    """``n_draws`` random halves of the reference by repeats and a subset of ``m`` windows of each (default: the
+    smallest half's size): ``(m, [(r1, r2)] indices, [pair (R2, R1)])``, what a noise floor is made of."""
+    splits = [_random_halves(reference.shape[0], reference_repeats, rng) for _ in range(int(n_draws))]
+    smallest = min(min(h1.size, h2.size) for h1, h2 in splits)
+    m = smallest if m is None else min(int(m), smallest)
+    draws, pairs = [], []
+    for half1, half2 in splits:
+        r1, r2 = rng.choice(half1, m, replace=False), rng.choice(half2, m, replace=False)
+        draws.append((r1, r2))
+        pairs.append(_WindowPair.of(reference[r2], reference[r1], max_lag, js_max_bits))
+    return m, draws, pairs
+
+
+def _errors(side: _GeneratedSide, draws: list[_WindowPair], m: int, rng: np.random.Generator,
             max_subsets: int | None = None) -> tuple[dict[str, list[float | None]], dict[str, list[float]]]:
     """Per draw, every statistic's error of the generated side against the draw's halves, and its sampling variance.
 
@@ -512,16 +531,9 @@ def noise_floor(
            m, max_lag, js_max_bits, n_draws, seed)
     if key in _FLOOR_CACHE:
         return _FLOOR_CACHE[key]
-    rng = np.random.default_rng([seed, 0])
-    splits = [_random_halves(reference.shape[0], reference_repeats, rng) for _ in range(int(n_draws))]
-    smallest = min(min(h1.size, h2.size) for h1, h2 in splits)
-    m = smallest if m is None else min(int(m), smallest)
-    draws, floors = [], []
-    for half1, half2 in splits:
-        r1, r2 = rng.choice(half1, m, replace=False), rng.choice(half2, m, replace=False)
-        draws.append((r1, r2))
-        floors.append(statistic_errors(reference[r1], reference[r2], max_lag=max_lag, js_max_bits=js_max_bits))
-    floor = NoiseFloor(m=m, draws=draws, floors=floors)
+    m, draws, pairs = _draw_pairs(reference, reference_repeats, np.random.default_rng([seed, 0]), n_draws, m,
+                                  max_lag, js_max_bits)
+    floor = NoiseFloor(m=m, draws=draws, floors=[p.errors() for p in pairs])
     if len(_FLOOR_CACHE) >= _FLOOR_CACHE_SIZE:
         _FLOOR_CACHE.pop(next(iter(_FLOOR_CACHE)))
     _FLOOR_CACHE[key] = floor
@@ -591,7 +603,7 @@ def evaluate(
         floor = noise_floor(ref, reference_repeats, m=m, n_draws=int(n_draws), seed=seed, **kw)
     rng = np.random.default_rng([seed, 1])  # the generated side's own stream
     side = _generated_side(gen, max_lag, js_max_bits, rng, m)
-    halves = [_ReferenceHalves.of(ref[r2], ref[r1], max_lag, js_max_bits) for r1, r2 in floor.draws]
+    halves = [_WindowPair.of(ref[r2], ref[r1], max_lag, js_max_bits) for r1, r2 in floor.draws]
     errs, noise = _errors(side, halves, m, rng, MAX_SUBSETS)
 
     rows = []
@@ -714,14 +726,8 @@ def bootstrap_ratios(
         drawn = rng.integers(0, n_rep, n_rep)
         idx = np.concatenate([members[r] for r in drawn])
         original = np.repeat(drawn, [len(members[r]) for r in drawn])  # copies of a repeat stay in one half
-        boot_ref = ref[idx]
-        splits = [_random_halves(len(idx), original, rng) for _ in range(int(n_draws))]
-        m = min(min(h1.size, h2.size) for h1, h2 in splits)
-        draws, floors = [], []
-        for h1, h2 in splits:
-            r1, r2 = rng.choice(h1, m, replace=False), rng.choice(h2, m, replace=False)
-            floors.append(statistic_errors(boot_ref[r1], boot_ref[r2], max_lag=max_lag, js_max_bits=js_max_bits))
-            draws.append(_ReferenceHalves.of(boot_ref[r2], boot_ref[r1], max_lag, js_max_bits))
+        m, _, draws = _draw_pairs(ref[idx], original, rng, n_draws, None, max_lag, js_max_bits)
+        floors = [p.errors() for p in draws]
         for model, side in sides.items():
             mm = min(m, side.n_windows // 2)
             errs, noise = _errors(side, draws, mm, rng, max_subsets)
