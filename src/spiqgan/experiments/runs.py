@@ -124,18 +124,20 @@ def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarra
     """
     import time
 
+    def judge(generated: np.ndarray) -> Evaluation:
+        return evaluate(generated, test_windows, reference_repeats=test_repeats, **evaluate_options)
+
     n_ref = len(test_windows)
     t, n = model.params_["n_timesteps"], model.params_["n_neurons"]
     if (which == "last" and isinstance(model, HasLikelihood) and t * n <= HasLikelihood.STRATIFIED_MAX_BITS
             and model.likelihood_method() == "exact"):
         count = EVAL_MULTIPLE * n_ref
         windows = model.stratified_sample(count, seed=sample_seed)
-        ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
-        return ev, windows, f"{count} windows stratified on the exact distribution"
+        return judge(windows), windows, f"{count} windows stratified on the exact distribution"
     start = time.perf_counter()
     windows = model.sample(n_ref, seed=sample_seed, which=which)
     rate = n_ref / max(time.perf_counter() - start, 1e-9)  # windows drawn per second
-    ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
+    ev = judge(windows)
     reason = "sampling standard errors under the target"
     max_multiple, budget = _sampling_limits()
     limits = {f"{max_multiple} x held-out": max_multiple * n_ref, f"{budget:.0f} s of drawing": int(rate * budget)}
@@ -150,7 +152,7 @@ def evaluate_model(model: Any, test_windows: np.ndarray, test_repeats: np.ndarra
             break
         more = model.sample(count - len(windows), seed=sample_seed + 1_000_003 * round_, which=which)
         windows = np.concatenate([windows, more])
-        ev = evaluate(windows, test_windows, reference_repeats=test_repeats, **evaluate_options)
+        ev = judge(windows)
     return ev, windows, (f"{len(windows)} windows drawn with seed {sample_seed} ({reason}; largest sampling "
                          f"standard error {100 * _worst_sampling_se(ev):.1f} %)")
 

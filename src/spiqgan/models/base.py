@@ -405,12 +405,13 @@ class ArrayModel(Estimator):
         p["n_timesteps"] = x.shape[1] if p["n_timesteps"] is None else p["n_timesteps"]
         p["n_neurons"] = x.shape[2] if p["n_neurons"] is None else p["n_neurons"]
         self._check_shape(x, p)
-        self._starts = self._check_starts(starts, x.shape[0])
+        starts = self._check_starts(starts, x.shape[0])
         if resume and self._is_fitted():
             if self.params_ != p:
                 raise ModelConfigError("resume continues the fitted model with its own hyperparameters; these differ "
                                        "(fit without resume to start anew).")
             return self
+        self._starts = starts
         self.params_ = p
         self.history_: list[dict[str, float]] = []
         self._fitted_flag = False

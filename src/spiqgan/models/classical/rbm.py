@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from spiqgan.models.base import ArrayModel, HasLikelihood, ModelConfigError
+from spiqgan.models.classical.maxent import all_patterns
 
 __all__ = ["RBM", "MAX_HIDDEN"]
 
@@ -89,21 +90,26 @@ class RBM(ArrayModel, HasLikelihood):
     # ------------------------------------------------------------------ exact terms (torch, float64)
     @staticmethod
     def _hidden_states(h: int):
+        """``(2^h, h)`` float64: every hidden state, in :func:`spiqgan.models.classical.maxent.all_patterns`' order."""
         import torch
 
-        codes = torch.arange(2 ** h)
-        return ((codes[:, None] >> torch.arange(h)) & 1).to(torch.float64)  # (2^h, h)
+        return torch.as_tensor(all_patterns(h), dtype=torch.float64)
+
+    @classmethod
+    def _hidden_log_weights(cls, b, c, w):
+        """``(2^h,)`` unnormalized log-probability of every hidden state, the visible units summed out (in chunks:
+        memory ``chunk x d``); its logsumexp is ``log Z``."""
+        import torch
+
+        return torch.cat([chunk @ c + torch.nn.functional.softplus(b + chunk @ w.T).sum(1)
+                          for chunk in torch.split(cls._hidden_states(c.shape[0]), 4096)])
 
     @classmethod
     def _log_z(cls, b, c, w):
-        """``log Z`` by enumerating the hidden states (in chunks: memory ``chunk x d``)."""
+        """``log Z`` by enumerating the hidden states."""
         import torch
 
-        states = cls._hidden_states(c.shape[0])
-        parts = []
-        for chunk in torch.split(states, 4096):
-            parts.append(chunk @ c + torch.nn.functional.softplus(b + chunk @ w.T).sum(1))
-        return torch.logsumexp(torch.cat(parts), 0)
+        return torch.logsumexp(cls._hidden_log_weights(b, c, w), 0)
 
     @staticmethod
     def _neg_free_energy(v, b, c, w):
@@ -170,12 +176,10 @@ class RBM(ArrayModel, HasLikelihood):
         import torch
 
         b, c, w = self._tensors()
-        states = self._hidden_states(c.shape[0])
         with torch.no_grad():
-            log_ph = states @ c + torch.nn.functional.softplus(b + states @ w.T).sum(1)  # the hidden marginal
-            p_h = torch.softmax(log_ph, 0).numpy()
-            h = states.numpy()[rng.choice(len(p_h), n_windows, p=p_h / p_h.sum())]
-            p_v = 1.0 / (1.0 + np.exp(-(self.visible_bias_ + h @ self.weights_.T)))
+            p_h = torch.softmax(self._hidden_log_weights(b, c, w), 0).numpy()  # the hidden marginal
+        h = all_patterns(len(c))[rng.choice(len(p_h), n_windows, p=p_h / p_h.sum())]
+        p_v = 1.0 / (1.0 + np.exp(-(self.visible_bias_ + h @ self.weights_.T)))
         return rng.random(p_v.shape) < p_v
 
     def _n_parameters(self) -> int:
