@@ -30,13 +30,21 @@ from spiqgan.models.registry import make_model  # noqa: E402
 from spiqgan.evaluation.scoring import evaluate  # noqa: E402
 
 
-def _value(text: str) -> int | float | str:
+def _value(text: str) -> bool | int | float | str:
+    if text in ("true", "false"):
+        return text == "true"
     for kind in (int, float):
         try:
             return kind(text)
         except ValueError:
             pass
     return text
+
+
+def model_and_options(spec: str) -> tuple[str, dict]:
+    """``"name:key=value:..."`` (e.g. ``rbm:hidden=5``, ``dg:stimulus_locked=false``) as ``(name, options)``."""
+    name, *opts = spec.split(":")
+    return name, {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
 
 
 def _option(argv: list[str], flag: str, default: int) -> tuple[int, list[str]]:
@@ -65,8 +73,7 @@ def main(argv: list[str]) -> None:
     if draws > 1:
         print(f"training windows ({len(train_w)}): {tail(train_w)}\nheld-out windows ({len(test_w)}): {tail(test_w)}")
     for spec in argv[1:]:
-        name, *opts = spec.split(":")
-        options = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+        name, options = model_and_options(spec)
         start = time.perf_counter()
         model = make_model(name, n, t, seed=seed, **options).fit(train_w, starts=train_starts)
         seconds = time.perf_counter() - start

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from born_variants import _value  # noqa: E402
+from born_variants import model_and_options  # noqa: E402
 from verdicts import DATA, REPEAT, group_neurons  # noqa: E402
 
 from spiqgan.data.loaders import load_raster  # noqa: E402
@@ -44,9 +44,7 @@ def judge_group(group: int, n: int, t: int, models: list[str], pairs: list[tuple
     test_w, test_reps = test.windows(t, return_repeats=True)
     generated, ratios, drawn = {}, {}, {}
     for spec in models:
-        name, *opts = spec.split(":")
-        options = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
-        options = {k: (v == "true") if v in ("true", "false") else v for k, v in options.items()}
+        name, options = model_and_options(spec)
         start = time.perf_counter()
         model = make_model(name, n, t, seed=0, **options).fit(train_w, starts=train_starts)
         ev, generated[spec], drawn[spec] = evaluate_model(model, test_w, test_reps, sample_seed=1)

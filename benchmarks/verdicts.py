@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from born_variants import _value  # noqa: E402 (benchmarks/ is on the path when run as a script)
+from born_variants import model_and_options  # noqa: E402 (benchmarks/ is on the path when run as a script)
 from spiqgan.data.loaders import load_raster
 from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll, percentile_interval
 from spiqgan.io.atomic import write_text
@@ -71,8 +71,7 @@ def run_fit(model: str, group: int, n: int, t: int, seed: int, fold: int | None,
     torch.set_num_threads(1)
     train_w, train_starts, test_w, test_reps = windows(Path(data_dir), group_neurons(group, n), t, fold, n_folds)
     start = time.perf_counter()
-    name, *opts = model.split(":")  # e.g. rbm:hidden=5, a model with options
-    options = {k: _value(v) for k, v in (o.split("=", 1) for o in opts)}
+    name, options = model_and_options(model)  # e.g. rbm:hidden=5, a model with options
     fitted = make_model(name, n, t, seed=seed, **options).fit(train_w, starts=train_starts)
     path = Path(out) / "runs" / f"{_slug(model)}_n{n}_t{t}_g{group}_s{seed}{_fold_tag(fold, n_folds)}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
