@@ -18,6 +18,12 @@ repeats for both (a paired bootstrap), so the variation that both share (which r
 out) cancels. :func:`compare_nll` says ``"better"`` only where the interval of the difference
 excludes 0, else ``"level"``.
 
+Where the log-probabilities are estimated (a partition function by annealed importance sampling,
+a mixture over noise draws by Monte Carlo), the estimator's error that every window shares is not
+seen by a bootstrap over windows: given its standard error ``shared_se`` (nats per window), each end
+of the interval moves away from the estimate by :math:`\sqrt{d^2 + (z\,\mathrm{se})^2}`, ``d`` the
+bootstrap's own distance and ``z`` the normal quantile of the level (the two errors independent).
+
 Pure numpy: the callers pass the per-window log-probabilities (natural log, as the models give them).
 """
 
@@ -30,7 +36,7 @@ import numpy as np
 from spiqgan.exceptions import DataError
 
 __all__ = ["LikelihoodScore", "NLLDifference", "held_out_nll", "compare_nll", "bootstrap_means",
-           "percentile_interval", "DEFAULT_BOOT", "DEFAULT_LEVEL"]
+           "percentile_interval", "widen", "DEFAULT_BOOT", "DEFAULT_LEVEL"]
 
 #: bootstrap draws; the percentile interval's ends move by well under 1 % of its width from 2000 on
 DEFAULT_BOOT = 2000
@@ -80,6 +86,16 @@ def percentile_interval(means: np.ndarray, level: float = DEFAULT_LEVEL) -> tupl
     return float(low), float(high)
 
 
+def widen(estimate: float, low: float, high: float, se: float, level: float = DEFAULT_LEVEL) -> tuple[float, float]:
+    """``(low, high)`` widened by an independent error of standard error ``se`` (see the module docstring)."""
+    if not se:
+        return low, high
+    from scipy.stats import norm
+
+    z = float(norm.ppf(0.5 + level / 2))
+    return (estimate - float(np.hypot(estimate - low, z * se)), estimate + float(np.hypot(high - estimate, z * se)))
+
+
 @dataclass(frozen=True)
 class LikelihoodScore:
     """A model's held-out NLL in bits per window, its interval and how it was computed (see the module docstring)."""
@@ -94,6 +110,8 @@ class LikelihoodScore:
     method: str = "exact"
     level: float = DEFAULT_LEVEL
     n_boot: int = DEFAULT_BOOT
+    #: standard error (bits per window) of the estimator's error that all windows share, inside the interval
+    shared_se: float = 0.0
 
     @property
     def bits_per_bin(self) -> float:
@@ -102,9 +120,10 @@ class LikelihoodScore:
 
     def line(self) -> str:
         """One line for a report."""
+        shared = f", and the estimator's shared standard error {self.shared_se:.4f}" if self.shared_se else ""
         return (f"held-out NLL {self.bits_per_window:.4f} bits per window, {100 * self.level:.0f} % interval "
                 f"[{self.low:.4f}, {self.high:.4f}] ({self.bits_per_bin:.4f} bits per bin; {self.method}; "
-                f"bootstrap over {self.n_repeats} held-out repeats, {self.n_windows} windows)")
+                f"bootstrap over {self.n_repeats} held-out repeats, {self.n_windows} windows{shared})")
 
     def to_dict(self) -> dict:
         def finite(v: float) -> float | None:
@@ -126,20 +145,24 @@ def _nll_bits(log_probs: np.ndarray) -> np.ndarray:
 
 def held_out_nll(log_probs: np.ndarray, repeats: np.ndarray | None = None, *, n_timesteps: int, n_neurons: int,
                  method: str = "exact", n_boot: int = DEFAULT_BOOT, level: float = DEFAULT_LEVEL,
-                 seed: int = 0) -> LikelihoodScore:
+                 seed: int = 0, shared_se: float = 0.0) -> LikelihoodScore:
     r"""The mean NLL in bits of windows whose natural-log probabilities are ``log_probs`` ``(B,)``.
 
     ``repeats`` ``(B,)``: the held-out repeat of each window (the bootstrap's unit); ``None``: each
     window on its own. A window of probability 0 makes the NLL infinite (and says so by ``inf``).
+    ``shared_se``: standard error in **nats** per window of an estimator's error that all windows
+    share (:attr:`spiqgan.models.base.LikelihoodEstimate.shared_se`), added to the interval.
     """
     bits = _nll_bits(log_probs)
     if bits.size == 0:
         raise DataError("no windows to score.")
     group = _groups(bits.size, repeats)
+    se_bits = float(shared_se) / LN2
     with np.errstate(invalid="ignore"):
         low, high = percentile_interval(bootstrap_means(bits, group, n_boot=n_boot, seed=seed), level)
+        low, high = widen(float(bits.mean()), low, high, se_bits, level)
     return LikelihoodScore(float(bits.mean()), low, high, int(bits.size), int(group.max()) + 1, int(n_timesteps),
-                           int(n_neurons), method, float(level), int(n_boot))
+                           int(n_neurons), method, float(level), int(n_boot), se_bits)
 
 
 @dataclass(frozen=True)
@@ -169,11 +192,17 @@ class NLLDifference:
 
 def compare_nll(log_probs_a: np.ndarray, log_probs_b: np.ndarray, repeats: np.ndarray | None = None, *,
                 names: tuple[str, str] = ("a", "b"), n_boot: int = DEFAULT_BOOT, level: float = DEFAULT_LEVEL,
-                seed: int = 0) -> NLLDifference:
-    """Two models on the same held-out windows: the difference of their NLLs with a paired bootstrap interval."""
+                seed: int = 0, shared_se: tuple[float, float] = (0.0, 0.0)) -> NLLDifference:
+    """Two models on the same held-out windows: the difference of their NLLs with a paired bootstrap interval.
+
+    ``shared_se``: each model's estimator error shared by all windows (nats per window, as in
+    :func:`held_out_nll`); independent of each other, they add in quadrature to the interval.
+    """
     a, b = _nll_bits(log_probs_a), _nll_bits(log_probs_b)
     if a.shape != b.shape:
         raise DataError(f"the two models scored {a.size} and {b.size} windows; score the same held-out windows.")
+    difference = float((a - b).mean())
     with np.errstate(invalid="ignore"):
         low, high = percentile_interval(bootstrap_means(a - b, repeats, n_boot=n_boot, seed=seed), level)
-    return NLLDifference(names[0], names[1], float((a - b).mean()), low, high, float(level))
+        low, high = widen(difference, low, high, float(np.hypot(*shared_se)) / LN2, level)
+    return NLLDifference(names[0], names[1], difference, low, high, float(level))

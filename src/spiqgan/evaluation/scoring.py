@@ -551,6 +551,7 @@ def evaluate(
     seed: int = 0,
     log_likelihood: np.ndarray | None = None,
     likelihood_method: str = "exact",
+    likelihood_shared_se: float = 0.0,
 ) -> Evaluation:
     """Errors of generated windows against reference windows, with the noise floor.
 
@@ -579,6 +580,9 @@ def evaluate(
         ``reference_repeats`` (:func:`spiqgan.evaluation.likelihood.held_out_nll`).
     likelihood_method
         How ``log_likelihood`` was computed (``"exact"``, or an estimator's name), said in the report.
+    likelihood_shared_se
+        The estimator's error that all windows share, in nats per window (0 when exact), inside the
+        NLL's interval.
     """
     gen = check_windows(generated, what="generated windows")
     ref = check_windows(reference, what="reference windows")
@@ -627,7 +631,7 @@ def evaluate(
             raise DataError(f"log_likelihood has {lp.size} values for {ref.shape[0]} reference windows; give the "
                             "model's log-probability of every reference window.")
         likelihood = held_out_nll(lp, reference_repeats, n_timesteps=t, n_neurons=n, method=likelihood_method,
-                                  seed=seed)
+                                  seed=seed, shared_se=likelihood_shared_se)
     return Evaluation(
         rows=rows, n_compared=m, n_generated=gen.shape[0], n_reference=ref.shape[0], n_timesteps=t, n_neurons=n,
         n_draws=int(n_draws), seed=int(seed), n_compared_max=smallest,

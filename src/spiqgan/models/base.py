@@ -15,8 +15,11 @@ Scikit-learn style, as in nemos's ``BaseRegressor``:
 
 Optional abilities are mixins, so that callers ask ``isinstance(model, HasLikelihood)``:
 
-* :class:`HasLikelihood`: the exact log-likelihood of windows, and :meth:`HasLikelihood.score`,
-  the mean log-likelihood per window (nats; held-out windows for a held-out score);
+* :class:`HasLikelihood`: the log-likelihood of windows (exact, or by an estimator with a standard
+  error, :meth:`HasLikelihood.likelihood_method`), and :meth:`HasLikelihood.score`, the mean
+  log-likelihood per window (nats; held-out windows for a held-out score);
+* :class:`EstimatesLikelihood`: a Monte Carlo estimate of the log-likelihood with its standard error
+  and bias (:class:`LikelihoodEstimate`); every :class:`HasLikelihood` model is one;
 * :class:`HasCircuits`: gate-level circuits of the fitted generator (:mod:`spiqgan.hardware`);
 * :class:`Previewable`: a timed first step before the fit (the command line's cost line).
 
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import abc
 import inspect
+from dataclasses import dataclass
 import math
 import re
 from pathlib import Path
@@ -39,7 +43,7 @@ from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import ConfigError, NotFittedError
 from spiqgan.progress import as_progress
 
-__all__ = ["Estimator", "ArrayModel", "HasLikelihood", "HasCircuits", "Previewable", "ModelConfigError",
+__all__ = ["Estimator", "ArrayModel", "HasLikelihood", "EstimatesLikelihood", "LikelihoodEstimate", "HasCircuits", "Previewable", "ModelConfigError",
            "NotFittedError", "param_docs", "history_to_json", "history_from_json", "checkpoint_name"]
 
 #: a hyperparameter out of range (:class:`spiqgan.exceptions.ConfigError`)
@@ -291,17 +295,63 @@ class Estimator(abc.ABC):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
-class HasLikelihood(abc.ABC):
-    """Ability: the exact probability of windows."""
+@dataclass(frozen=True)
+class LikelihoodEstimate:
+    """Log-probabilities of windows from an estimator, with what is known of its error.
+
+    Attributes
+    ----------
+    log_probs
+        ``(B,)`` natural-log probability of each window (estimated).
+    method
+        How they were computed (``"exact"``, ``"ais, ..."``, ``"monte carlo, ..."``), said in reports.
+    shared_se
+        Standard error, in nats per window, of an error that every window shares (an estimated
+        log-partition function; noise draws common to all windows). A bootstrap over windows does
+        not see it; :func:`spiqgan.evaluation.likelihood.held_out_nll` adds it to the interval.
+    bias
+        Estimated mean bias of ``log_probs`` in nats per window (negative: the log-probabilities are
+        too low, the NLL too high), ``0`` for an unbiased or exact method; stated, not subtracted.
+    """
+
+    log_probs: np.ndarray
+    method: str = "exact"
+    shared_se: float = 0.0
+    bias: float = 0.0
+
+
+class EstimatesLikelihood(abc.ABC):
+    """Ability: the log-likelihood of windows, exact or estimated, with the estimator's error."""
+
+    @abc.abstractmethod
+    def estimate_log_likelihood(self, windows: np.ndarray) -> LikelihoodEstimate | None:
+        """The log-probability of each window ``(B, t, n)`` with its method and errors, or ``None`` where this
+        fitted model has none (e.g. a deterministic readout)."""
+
+
+class HasLikelihood(EstimatesLikelihood):
+    """Ability: the probability of windows, exact (or, where a partition function does not enumerate, by a
+    seeded estimator whose error all windows share: :meth:`likelihood_shared_se`)."""
 
     @abc.abstractmethod
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
         """Natural-log probability of each window ``(B, t, n)``: ``(B,)``."""
 
     def likelihood_method(self) -> str | None:
-        """How :meth:`log_likelihood` is computed for this fitted model (``"exact"``), or ``None`` where it cannot
-        be (e.g. a partition function too large to enumerate)."""
+        """How :meth:`log_likelihood` is computed for this fitted model (``"exact"``, or an estimator such as
+        ``"ais"``), or ``None`` where it cannot be."""
         return "exact"
+
+    def likelihood_shared_se(self) -> float:
+        """Standard error (nats per window) of the error that every window's log-likelihood shares: 0 when exact."""
+        return 0.0
+
+    def estimate_log_likelihood(self, windows: np.ndarray) -> LikelihoodEstimate | None:
+        method = self.likelihood_method()
+        if method is None:
+            return None
+        return LikelihoodEstimate(np.asarray(self.log_likelihood(windows), dtype=np.float64), method,
+                                  float(self.likelihood_shared_se()))
 
     #: :meth:`stratified_sample` enumerates windows of at most this many bits (``t n``)
     STRATIFIED_MAX_BITS: ClassVar[int] = 16
