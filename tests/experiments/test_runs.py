@@ -284,7 +284,16 @@ def test_train_and_evaluate_run_report_the_held_out_nll(tmp_path, capsys):
     assert "give what to judge" in capsys.readouterr().err
 
 
-def test_evaluate_run_of_a_model_without_a_likelihood(trained, capsys):
+def test_evaluate_run_of_the_gan_states_its_monte_carlo_likelihood_and_a_dg_has_none(trained, tmp_path, capsys):
     assert main(["evaluate", "--run", str(trained), "--neurons", "0-2", "--timesteps", "2", "--draws", "3"]) == 0
     out = capsys.readouterr().out
+    assert "pairwise covariance" in out and "monte carlo, 2048 noise draws, estimated bias +" in out
+    assert "the estimator's shared standard error" in out
+    assert (trained / "evaluation" / "held_out_log_likelihood.npy").is_file()
+    dg = tmp_path / "dg"
+    assert main(["train", "--model", "dg", "--neurons", "0-2", "--timesteps", "2", "--out", str(dg)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(dg), "--neurons", "0-2", "--timesteps", "2", "--draws", "3"]) == 0
+    out = capsys.readouterr().out
     assert "pairwise covariance" in out and "held-out NLL" not in out
+    assert not (dg / "evaluation" / "held_out_log_likelihood.npy").exists()

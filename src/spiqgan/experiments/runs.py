@@ -44,23 +44,26 @@ from typing import IO, Any, Callable, Iterator
 
 import numpy as np
 
-from spiqgan.io.atomic import write_csv, write_json
+from spiqgan.io.atomic import write_csv, write_json, write_npy
 from spiqgan.io.checkpoint import CheckpointError
 from spiqgan.evaluation.scoring import Evaluation, evaluate
 from spiqgan.exceptions import RunFolderError
-from spiqgan.models.base import HasLikelihood
+from spiqgan.models.base import EstimatesLikelihood, HasLikelihood
 from spiqgan.progress import Progress
 from spiqgan.evaluation.report import save_evaluation, save_evaluation_figures, save_figure
 from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
 from spiqgan.training.loop import HISTORY_FIELDS
 
-__all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES"]
+__all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES",
+           "LOG_LIKELIHOOD_FILE"]
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_LAST = Path("checkpoints") / "last.safetensors"
 CHECKPOINT_BEST = Path("checkpoints") / "best.safetensors"
 CONFIG_FILE = "config.json"
+#: the model's natural-log probability of each held-out window, in window order (where it has a likelihood)
+LOG_LIKELIHOOD_FILE = Path("evaluation") / "held_out_log_likelihood.npy"
 LOCK_FILE = ".lock"
 #: what train_run writes into a run folder (``force`` removes these, and nothing else)
 RUN_FILES = (CONFIG_FILE, "metrics.csv", "checkpoints", "evaluation", "evaluation_best", "training.png",
@@ -78,9 +81,15 @@ def load_run(run_dir: str | Path, which: str = "last"):
 
 def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
     """What :func:`~spiqgan.evaluation.scoring.evaluate` needs to report ``model``'s held-out NLL on ``windows``:
-    its exact log-probabilities and how they were computed, or nothing where it has no exact likelihood."""
-    method = model.likelihood_method() if isinstance(model, HasLikelihood) else None
-    return {"log_likelihood": model.log_likelihood(windows), "likelihood_method": method} if method else {}
+    its log-probabilities (exact or estimated), how they were computed (an estimator's bias said there) and the
+    estimator's shared standard error; nothing where the model has no likelihood."""
+    found = model.estimate_log_likelihood(windows) if isinstance(model, EstimatesLikelihood) else None
+    if found is None:
+        return {}
+    method = found.method
+    if found.bias:
+        method += f", estimated bias {-found.bias / np.log(2):+.1e} bits per window on the NLL (not subtracted)"
+    return {"log_likelihood": found.log_probs, "likelihood_method": method, "likelihood_shared_se": found.shared_se}
 
 
 #: a model with an enumerable exact likelihood is judged on this many times the held-out windows, stratified
@@ -336,6 +345,8 @@ def train_run(
             save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
                             figures=False, metadata={**(data_info or {}), "generator": which, "step": step,
                                                           "generated": drawn})
+            if likelihood:  # per held-out window, for paired comparisons between runs (spiqgan compare)
+                write_npy(run_dir / LOG_LIKELIHOOD_FILE, np.asarray(likelihood["log_likelihood"], dtype=np.float64))
         if on_results is not None:
             on_results(model, results)
         if figures:

@@ -28,8 +28,8 @@ from spiqgan.io.checkpoint import flatten_optimizer, unflatten_optimizer
 from spiqgan.training.critic import Critic, Discriminator
 from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import NotFittedError
-from spiqgan.models.base import (Estimator, HasCircuits, Previewable, history_from_json, history_to_json,
-                                  param_docs)
+from spiqgan.models.base import (EstimatesLikelihood, Estimator, HasCircuits, LikelihoodEstimate, Previewable,
+                                  history_from_json, history_to_json, param_docs)
 from spiqgan.quantum.circuit import Export
 from spiqgan.quantum.generator import PRESETS as CIRCUIT_PRESETS
 from spiqgan.quantum.generator import (BACKENDS, CIRCUIT_CHOICES, CircuitConfig, ConfigError, PatchGenerator,
@@ -74,7 +74,7 @@ _BEFORE_LIKELIHOOD = dict(objective="adversarial", pretrain_steps=500, noise_sam
                           lr_schedule="constant", likelihood_block=0, backend="statevector")
 
 
-class SpiQGAN(Estimator, HasCircuits, Previewable):
+class SpiQGAN(Estimator, HasCircuits, Previewable, EstimatesLikelihood):
     """A patch quantum GAN for binary spike windows ``(n_windows, t, n)``.
 
     Parameters
@@ -470,6 +470,64 @@ class SpiQGAN(Estimator, HasCircuits, Previewable):
         gen = self.generator_at(which)
         rng = torch.Generator(device=gen.rotations.device).manual_seed(int(seed))
         return gen.sample(n_windows, rng).cpu().numpy()
+
+    #: noise draws of :meth:`estimate_log_likelihood` (fewer where the draws' log-probabilities of all windows
+    #: would pass LIKELIHOOD_MEMORY values)
+    LIKELIHOOD_DRAWS = 2048
+    LIKELIHOOD_MEMORY = 2 ** 26
+
+    def estimate_log_likelihood(self, windows: np.ndarray, *, noise_draws: int | None = None, seed: int = 0,
+                                which: str = "last") -> LikelihoodEstimate | None:
+        r"""Monte Carlo log-likelihood of each window over ``noise_draws`` noise draws (common to all windows).
+
+        :math:`\log \frac1K \sum_k p(x \mid z_k)`, each term exact (:mod:`spiqgan.training.likelihood`):
+        in expectation a lower bound on :math:`\log p(x)`, so the NLL is biased high; the estimate states
+        that bias (delta method, not subtracted) and its standard error over the draws (shared by every
+        window). By default :attr:`LIKELIHOOD_DRAWS` draws, fewer where windows x draws x mixtures (1, or
+        ``t`` with noise per step) would pass :attr:`LIKELIHOOD_MEMORY` (at least 64): the stated error and
+        bias are calibrated from a few tens of draws on (``tests/models/test_gan_likelihood.py``; with under
+        ten, the error estimated from so few draws is itself unreliable). ``None`` for the
+        deterministic readouts (``"threshold"``, the QCE 2023 basis readout), which put all probability on a
+        few windows.
+        """
+        from spiqgan.training.likelihood import mixture_terms
+        from spiqgan.quantum.statevector import window_log_probs
+
+        gen = self.generator_at(which)
+        cfg = gen.config
+        if cfg.architecture == "qce2023" or cfg.readout != "sample":
+            return None
+        x = check_windows(windows)
+        if x.shape[1:] != (gen.n_timesteps, cfg.n_neurons):
+            raise ConfigError(f"windows have (t, n) = {x.shape[1:]}; this model generates "
+                              f"({gen.n_timesteps}, {cfg.n_neurons}).")
+        units = 1 if cfg.noise_sharing == "shared" else gen.n_timesteps  # mixtures per window
+        k = (max(64, min(self.LIKELIHOOD_DRAWS, self.LIKELIHOOD_MEMORY // (len(x) * units)))
+             if noise_draws is None else int(noise_draws))
+        if k < 2:
+            raise ConfigError(f"noise_draws must be at least 2, got {noise_draws!r}.")
+        device = gen.rotations.device
+        noise = gen.draw_noise(k, torch.Generator(device=device).manual_seed(int(seed)))
+        terms = torch.empty((k, len(x), units), dtype=torch.float64)  # log p(window or step | draw)
+        step = max(1, 2 ** 22 // (gen.n_timesteps * 2 ** cfg.n_qubits))  # draws at a time: bounded statevectors
+        with torch.no_grad():
+            for d in range(0, k, step):
+                dist = None if gen.backend == "mps" else gen(noise[d:d + step]).probabilities
+                for w in range(0, len(x), 4096):
+                    part = torch.as_tensor(x[w:w + 4096], device=device)
+                    logs = (gen(noise[d:d + step], windows=part).window_log_probs if dist is None
+                            else window_log_probs(dist, part)).double().cpu()  # (draws, B, t)
+                    terms[d:d + step, w:w + 4096] = logs.sum(-1, keepdim=True) if units == 1 else logs
+        log_probs = torch.zeros(len(x), dtype=torch.float64)
+        weight_sums = torch.zeros(k, dtype=torch.float64)
+        bias = 0.0
+        for u in range(units):  # the whole window, or each step where the noise is drawn per step
+            log_mean, sums, b = mixture_terms(terms[:, :, u])
+            log_probs += log_mean
+            weight_sums += sums
+            bias += float(b.sum())
+        shared_se = float((weight_sums / len(x)).std(correction=1) / math.sqrt(k))
+        return LikelihoodEstimate(log_probs.numpy(), f"monte carlo, {k} noise draws", shared_se, bias / len(x))
 
     def circuits(self, which: str = "last") -> Export:
         """The ``which`` generator as circuits, one per sub-generator (:func:`spiqgan.quantum.generator.chain_circuits`)."""

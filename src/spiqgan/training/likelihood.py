@@ -39,6 +39,14 @@ window (README, fit-quality results). The factor puts it on the scale of the
 full likelihood: ``L = t`` is the full likelihood and ``L = 1`` the product of
 the per-step marginals.
 
+**Held-out evaluation** (:func:`mixture_terms`, used by
+:meth:`spiqgan.models.gan.SpiQGAN.estimate_log_likelihood`) uses the whole window (or each step
+where the noise is drawn per step) with ``K`` noise draws common to all windows, and states what the
+estimate's error is: the delta method gives, per window, the bias of the log-mean,
+:math:`-\mathrm{Var}_k(r_k) / 2K` with :math:`r_k = p(x \mid z_k) / \hat p(x)`, and, for the mean
+over windows, a standard error from the spread over draws of each draw's mean relative weight
+(the draws being shared, that error is common to every window).
+
 Pure computation on tensors: the training loop (:mod:`spiqgan.training.loop`) draws
 the noise and runs the generator.
 """
@@ -52,7 +60,7 @@ import torch
 from spiqgan.exceptions import SpiqganError
 from spiqgan.quantum.statevector import window_log_probs
 
-__all__ = ["window_log_likelihood", "combine_log_likelihood", "mean_log_likelihood"]
+__all__ = ["window_log_likelihood", "combine_log_likelihood", "mean_log_likelihood", "mixture_terms"]
 
 
 def window_log_likelihood(
@@ -123,3 +131,18 @@ def mean_log_likelihood(
             part = windows[start:start + chunk]
             total += float(window_log_likelihood(probabilities, part, shared=shared, block=block).sum())
     return total / max(1, windows.shape[0])
+
+
+def mixture_terms(log_terms: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    r"""The Monte Carlo mixture :math:`\log \frac1K \sum_k e^{\ell_{kb}}` of ``log_terms`` ``(K, B)`` and its error terms.
+
+    Returns ``(log_mean (B,), weight_sums (K,), bias (B,))``: the estimate per window; the sum over
+    windows of each draw's relative weight :math:`r_{kb} = e^{\ell_{kb}} / \hat p_b` (whose spread over
+    draws, divided by ``B``, gives the standard error of the mean estimate over windows); and the
+    delta-method bias of each window's estimate, :math:`-\mathrm{Var}_k(r_{kb}) / 2K` (natural log).
+    """
+    k = log_terms.shape[0]
+    log_mean = torch.logsumexp(log_terms, dim=0) - math.log(k)
+    r = torch.exp(log_terms - log_mean)
+    bias = -r.var(dim=0, correction=1) / (2 * k) if k > 1 else torch.zeros_like(log_mean)
+    return log_mean, r.sum(1), bias
