@@ -2,7 +2,9 @@
 
 For ``--groups`` random groups of ``n`` of the 40 shared neurons (group ``g`` drawn with seed ``g``;
 groups of 10 of 40 overlap, and the script prints how much), every model is fitted with its defaults to
-the training repeats (0-197) and scores the held-out repeats (198-296) by its exact log-likelihood. Born
+the training repeats (0-197) and scores the held-out repeats (198-296) by its log-likelihood: exact, or
+for Ising and K-pairwise beyond 16 neurons with the partition function by annealed importance sampling
+(its standard error, shared by every window, inside the intervals; the table names the method). Born
 machines are fitted once per seed (``--seeds``); the convex fits (independent, Ising, K-pairwise) do not
 depend on the seed and are fitted once per group.
 
@@ -23,6 +25,8 @@ shows.
 
     python benchmarks/verdicts.py --out runs/verdicts    # (10, 1), 5 groups x 3 seeds; about 3 min
     python benchmarks/verdicts.py --out runs/verdicts --folds 3 --seeds 1   # blocked, 3 folds
+    python benchmarks/verdicts.py --out runs/verdicts --size 20x1 --models cry,rbm,ising,kpairwise,bernoulli \
+        --pairs cry-ising,cry-kpairwise,cry-rbm,kpairwise-ising   # n = 20: groups overlap (the table says how much)
 """
 
 from __future__ import annotations
@@ -38,18 +42,20 @@ import numpy as np
 
 from born_variants import model_and_options  # noqa: E402 (benchmarks/ is on the path when run as a script)
 from spiqgan.data.loaders import load_raster
-from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll, percentile_interval
+from spiqgan.evaluation.likelihood import bootstrap_means, compare_nll, percentile_interval, widen
+from spiqgan.experiments.compare import neuron_groups
 from spiqgan.io.atomic import write_text
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "salamander-retina"
 REPEAT = 953
-#: the fits that do not depend on the seed (convex, exact)
+#: the fits that do not depend on the seed (convex, exact; Ising and K-pairwise only up to 16 neurons)
 SEEDLESS = ("bernoulli", "ising", "kpairwise")
 
 
 def group_neurons(group: int, n: int, total: int = 40) -> list[int]:
-    """The neurons of group ``group``: ``n`` of ``total`` drawn with seed ``group``, sorted."""
-    return sorted(np.random.default_rng(group).choice(total, n, replace=False).tolist())
+    """The neurons of group ``group``: ``n`` of ``total`` drawn with seed ``group``, sorted (as ``spiqgan compare
+    --groups``)."""
+    return neuron_groups(range(total), n, group + 1)[group]
 
 
 def windows(data_dir: Path, neurons: list[int], t: int, fold: int | None = None, n_folds: int = 1):
@@ -76,7 +82,8 @@ def run_fit(model: str, group: int, n: int, t: int, seed: int, fold: int | None,
     path = Path(out) / "runs" / f"{_slug(model)}_n{n}_t{t}_g{group}_s{seed}{_fold_tag(fold, n_folds)}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, log_probs=fitted.log_likelihood(test_w), repeats=test_reps,
+    found = fitted.estimate_log_likelihood(test_w)  # exact, or AIS beyond enumeration (Ising, K-pairwise)
+    np.savez(tmp, log_probs=found.log_probs, repeats=test_reps, shared_se=found.shared_se, method=found.method,
              parameters=fitted.n_parameters, seconds=time.perf_counter() - start)
     os.replace(tmp, path)
     return str(path)
@@ -109,10 +116,13 @@ def main() -> None:
     seeds = range(args.seeds)
     folds: list[int | None] = [None] if args.folds < 2 else list(range(args.folds))
 
-    def path(m: str, g: int, s: int, f: int | None) -> Path:
-        return args.out / "runs" / f"{_slug(m)}_n{n}_t{t}_g{g}_s{0 if m in SEEDLESS else s}{_fold_tag(f, args.folds)}.npz"
+    def seed_of(m: str, s: int) -> int:  # beyond 16 neurons Ising and K-pairwise are fitted by Gibbs sampling: seeded
+        return 0 if m in SEEDLESS and (n <= 16 or m == "bernoulli") else s
 
-    todo = sorted({(m, g, 0 if m in SEEDLESS else s, f) for m in models for g in groups for s in seeds
+    def path(m: str, g: int, s: int, f: int | None) -> Path:
+        return args.out / "runs" / f"{_slug(m)}_n{n}_t{t}_g{g}_s{seed_of(m, s)}{_fold_tag(f, args.folds)}.npz"
+
+    todo = sorted({(m, g, seed_of(m, s), f) for m in models for g in groups for s in seeds
                    for f in folds if not path(m, g, s, f).exists()}, key=str)
     with ProcessPoolExecutor(args.jobs) as pool:
         futures = {pool.submit(run_fit, m, g, n, t, s, f, args.folds, str(args.data_dir), str(args.out)): (m, g, s, f)
@@ -133,14 +143,21 @@ def main() -> None:
     if shared:
         lines.append(f"- neurons two groups share: {min(shared)} to {max(shared)} (mean {np.mean(shared):.1f})")
     data = {(m, g, s, f): np.load(path(m, g, s, f)) for m in models for g in groups for s in seeds for f in folds}
-    lines += ["", "| model | fold | parameters | NLL, mean over groups and seeds | range over groups and seeds |",
-              "|---|---|---|---|---|"]
+    lines += ["", "| model | fold | parameters | NLL, mean over groups and seeds | range over groups and seeds | "
+              "method |", "|---|---|---|---|---|---|"]
+
+    def shared_se(m: str, g: int, s: int, f: int | None) -> float:  # files written before AIS hold none
+        return float(data[(m, g, s, f)]["shared_se"]) if "shared_se" in data[(m, g, s, f)] else 0.0
+
     for f in folds:
         for m in models:
             nll = [-data[(m, g, s, f)]["log_probs"].mean() / np.log(2) for g in groups for s in seeds]
             params = sorted({int(data[(m, g, s, f)]["parameters"]) for g in groups for s in seeds})
+            se = max(shared_se(m, g, s, f) for g in groups for s in seeds) / np.log(2)
+            method = str(data[(m, groups[0], seeds[0], f)]["method"]) if "method" in data[(m, 0, 0, f)] else "exact"
+            method += f" (shared standard error up to {se:.4f} bits)" if se else ""
             lines.append(f"| {m} | {'default' if f is None else f} | {params[0]} | {np.mean(nll):.4f} | "
-                         f"{min(nll):.4f} to {max(nll):.4f} |")
+                         f"{min(nll):.4f} to {max(nll):.4f} | {method} |")
     level = 1 - 0.05 / max(1, len(pairs))
     lines += ["", f"Paired differences NLL(a) - NLL(b) (negative: a fits better), intervals at {100 * level:.1f} % "
               f"(95 % Bonferroni-corrected for {len(pairs)} pairs), bootstrap over the held-out repeats:", "",
@@ -152,7 +169,8 @@ def main() -> None:
             for g in groups:
                 for s in seeds:
                     la, lb = data[(a, g, s, f)]["log_probs"], data[(b, g, s, f)]["log_probs"]
-                    d = compare_nll(la, lb, data[(a, g, s, f)]["repeats"], names=(a, b), level=level, seed=0)
+                    d = compare_nll(la, lb, data[(a, g, s, f)]["repeats"], names=(a, b), level=level, seed=0,
+                                    shared_se=(shared_se(a, g, s, f), shared_se(b, g, s, f)))
                     tally["a" if d.verdict == f"{a} better" else "b" if d.verdict == f"{b} better" else "level"] += 1
                     cells.append(f"g{g}s{s} {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]")
                     columns.append((lb - la) / np.log(2))  # NLL(a) - NLL(b) per window, bits
@@ -160,6 +178,9 @@ def main() -> None:
             joint = bootstrap_means(np.stack(columns, 1).mean(1), data[(a, 0, 0, f)]["repeats"], seed=0)
             low, high = percentile_interval(joint, level)
             mean = float(np.mean([c.mean() for c in columns]))
+            # the estimators' shared errors, independent between fits, average over the cells
+            se = np.sqrt(sum(shared_se(a, g, s, f) ** 2 + shared_se(b, g, s, f) ** 2 for g in groups for s in seeds))
+            low, high = widen(mean, low, high, float(se) / len(columns) / np.log(2), level)
             lines.append(f"| {a} - {b} | {'default' if f is None else f} | {mean:+.4f} [{low:+.4f}, {high:+.4f}] | "
                          f"{tally['a']} / {tally['level']} / {tally['b']} | {'; '.join(cells)} |")
     text = "\n".join(lines) + "\n"

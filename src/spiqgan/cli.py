@@ -169,6 +169,18 @@ def _build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--steps", type=int, default=None, metavar="N",
                     help="training steps of the models that train by steps (default: each model's own)")
     cp.add_argument("--seed", type=int, default=0, help="seed of every model (default 0)")
+    cp.add_argument("--seeds", type=int, default=1, metavar="S",
+                    help="fit every model with seeds SEED .. SEED+S-1 (default 1)")
+    cp.add_argument("--groups", type=int, default=None, metavar="G",
+                    help="compare on G random groups of --group-size neurons drawn from --neurons (group g drawn "
+                         "with seed g; groups overlap where the pool is small, and the verdicts say how much)")
+    cp.add_argument("--group-size", type=int, default=10, metavar="N", help="neurons per group (default 10)")
+    cp.add_argument("--folds", type=int, default=1, metavar="K",
+                    help="blocked cross-validation: each of K contiguous blocks of repeats held out in turn "
+                         "(default 1: the --test-fraction split)")
+    cp.add_argument("--baseline", default=None, metavar="MODEL",
+                    help="over several groups, seeds or folds: the model every other one is compared with by "
+                         "paired held-out NLL (default: the first model with a likelihood)")
     cp.add_argument("--out", type=Path, required=True, metavar="DIR", help="comparison folder")
     cp.add_argument("--workers", type=int, default=None, metavar="N",
                     help="models trained at a time, one torch thread each (default: every core)")
@@ -383,16 +395,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     sizes = [v if v == "matched" else _int_list(v, "--sizes")[0] for v in args.sizes.split(",") if v.strip()]
     full, raster = _load(args)
     neurons = args.neurons if args.neurons is not None else f"0-{full.n_neurons - 1}"
+    for flag, value in (("--seeds", args.seeds), ("--folds", args.folds), ("--group-size", args.group_size)):
+        if value < 1:
+            raise DataError(f"{flag} must be a positive integer, got {value}.")
+    groups = None
+    if args.groups is not None:
+        from spiqgan.data.raster import parse_neurons
+        from spiqgan.experiments.compare import neuron_groups
+
+        groups = neuron_groups(parse_neurons(neurons, full.n_neurons).tolist(), args.group_size, args.groups)
     data = {"bin_ms": args.bin_ms, "clip": args.clip, "test_fraction": args.test_fraction,
             **({"allow_partial_repeat": True} if args.allow_partial_repeat else {})}
     data.update({k: v for k, v in (("path", str(args.data.resolve()) if args.data else None), ("key", args.key),
                                    ("repeat_length", args.repeat_length), ("layout", args.layout)) if v is not None})
     fixed = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
     models = [m.strip() for m in args.models.split(",") if m.strip()]
-    sweep = comparison_sweep(data, neurons, timesteps, models, sizes, fixed)
+    sweep = comparison_sweep(data, neurons, timesteps, models, sizes, fixed, groups=groups,
+                             seeds=list(range(args.seed, args.seed + args.seeds)), folds=args.folds)
     print(f"data: {raster!r}; models {', '.join(models)}; t = {', '.join(map(str, timesteps))}")
     rows = run_sweep(sweep, args.out, executor=LocalExecutor(args.workers), figures=not args.no_figures)
-    written = write_comparison(sweep, args.out, figures=not args.no_figures)
+    written = write_comparison(sweep, args.out, figures=not args.no_figures, baseline=args.baseline)
     print(written["txt"].read_text(), end="")
     failed = [r for r in rows if r["status"] == "failed"]
     for r in failed:

@@ -96,7 +96,10 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     # the exact held-out NLL with its interval where a model has one (bernoulli, kpairwise), none elsewhere
     nll = by[("kpairwise", "1")]
     assert float(nll["nll_bits_low"]) < float(nll["nll_bits"]) < float(nll["nll_bits_high"])
-    assert by[("spiqgan", "1")]["nll_bits"] == "" and by[("training repeats", "1")]["nll_bits"] == ""
+    assert by[("dg", "1")]["nll_bits"] == "" and by[("training repeats", "1")]["nll_bits"] == ""
+    assert by[("kpairwise", "1")]["nll_method"] == "exact"
+    assert by[("spiqgan", "1")]["nll_method"].startswith("monte carlo, ")  # the chain's NLL over noise draws
+    assert float(by[("spiqgan", "1")]["nll_shared_se"]) > 0
     assert float(by[("bernoulli", "1")]["nll_bits"]) > float(nll["nll_bits"])  # the independent model fits worse
     assert "held-out NLL, bits per window" in text
     spiqgan, matched = int(by[("spiqgan", "2")]["n_parameters"]), int(by[("wgan-mlp (matched)", "2")]["n_parameters"])
@@ -109,3 +112,59 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     page = (out / "report" / "index.html").read_text()
     assert (out / "report" / "comparison.png").is_file() and "comparison.png" in page
     assert "Data: the built-in synthetic dataset" in page and "neurons 0-3" in page
+
+
+def test_neuron_groups_are_the_benchmarks_seeded_draws():
+    from spiqgan.experiments.compare import neuron_groups
+
+    groups = neuron_groups(range(40), 10, 5)
+    assert groups[2] == sorted(np.random.default_rng(2).choice(40, 10, replace=False).tolist())
+    assert neuron_groups([3, 5, 9, 12], 2, 3)[1] == sorted(
+        [3, 5, 9, 12][i] for i in np.random.default_rng(1).choice(4, 2, replace=False))
+    with pytest.raises(DataError, match="group of 5 neurons cannot be drawn from 4"):
+        neuron_groups([1, 2, 3, 4], 5, 2)
+
+
+def test_folds_in_a_sweep_need_both_options_in_range():
+    base = {"data": {}, "fixed": {"neurons": "0-3", "model": "bernoulli"}}
+    with pytest.raises(DataError, match="folds .* and fold .* together"):
+        parse_sweep({**base, "grid": {"fold": [0, 1]}})
+    with pytest.raises(DataError, match="fold must be an integer in 0 .. 1"):
+        parse_sweep({**base, "fixed": {**base["fixed"], "folds": 2}, "grid": {"fold": [0, 2]}})
+
+
+def test_compare_over_groups_seeds_and_folds_gives_paired_verdicts(tmp_path, capsys):
+    """Every model in every cell; the per-cell verdicts agree with compare_nll on models fitted through the API
+    to the same fold; the joint verdict finds the pairwise model better than the independent one."""
+    from spiqgan.data.loaders import load_dataset
+    from spiqgan.evaluation.likelihood import compare_nll
+    from spiqgan.experiments.compare import neuron_groups
+    from spiqgan.models import make_model
+
+    out = tmp_path / "cells"
+    argv = ["compare", "--models", "bernoulli,ising,dg", "--groups", "2", "--group-size", "3", "--seeds", "2",
+            "--folds", "2", "--out", str(out), "--workers", "1", "--no-figures"]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    assert "Over 8 cells (2 groups of neurons, 2 seeds, 2 folds)" in text
+    assert "intervals at 97.50 % (95 % Bonferroni-corrected for 1 comparisons)" not in text  # dg: no likelihood
+    assert "95 % Bonferroni-corrected for 1 comparisons" in text and "ising - bernoulli, t = 1" in text
+    with open(out / "verdicts.csv", newline="") as fh:
+        verdicts = list(csv.DictReader(fh))
+    assert {v["cell"] for v in verdicts} == {"g0 s0 f0", "g0 s0 f1", "g0 s1 f0", "g0 s1 f1", "g1 s0 f0", "g1 s0 f1",
+                                             "g1 s1 f0", "g1 s1 f1", "all"}
+    joint = next(v for v in verdicts if v["cell"] == "all")
+    assert joint["verdict"] == "better" and float(joint["high"]) < 0
+    # cell g1 s0 f1 recomputed through the Python API
+    group = neuron_groups(range(load_dataset(None).n_neurons), 3, 2)[1]
+    raster = load_dataset(None).select_neurons(",".join(map(str, group)))
+    train, test = raster.fold(1, 2)
+    test_w, reps = test.windows(1, return_repeats=True)
+    ll = {m: make_model(m, 3, 1, seed=0).fit(train.windows(1)).log_likelihood(test_w) for m in ("ising", "bernoulli")}
+    expected = compare_nll(ll["ising"], ll["bernoulli"], reps, level=1 - 0.05)
+    cell = next(v for v in verdicts if v["cell"] == "g1 s0 f1")
+    assert float(cell["difference_bits"]) == pytest.approx(expected.difference, rel=1e-6)  # the csv's digits
+    assert float(cell["low"]) == pytest.approx(expected.low, rel=1e-6)
+    capsys.readouterr()
+    assert main(argv + ["--baseline", "cry"]) == 2
+    assert "--baseline cry is not a model of this comparison" in capsys.readouterr().err

@@ -45,14 +45,18 @@ def _raster(data_items: tuple):
 
 def run_windows(options: dict[str, Any], data: dict[str, Any]):
     """A run's windows ``(train_w, test_w, test_repeats, train_starts)``: training and held-out windows, the
-    held-out windows' repeats and the training windows' start bins (for a stimulus-locked model)."""
+    held-out windows' repeats and the training windows' start bins (for a stimulus-locked model). The held-out
+    repeats are those of the data's split, or block ``fold`` of ``folds`` where the options give them."""
     from spiqgan.data.raster import DEFAULT_TEST_FRACTION
 
     raster = _raster(tuple(sorted(data.items())))
     selection = f"0-{int(options['n_neurons']) - 1}" if "n_neurons" in options else options["neurons"]
     raster = raster.select_neurons(selection)
     t, stride = options.get("timesteps", 1), options.get("stride")
-    train, test = raster.split(data.get("test_fraction", DEFAULT_TEST_FRACTION))
+    if options.get("folds"):  # blocked cross-validation: block `fold` of the repeats held out
+        train, test = raster.fold(int(options["fold"]), int(options["folds"]))
+    else:
+        train, test = raster.split(data.get("test_fraction", DEFAULT_TEST_FRACTION))
     test_w, test_reps = test.windows(t, stride, return_repeats=True)
     train_w, train_starts = train.windows(t, stride, return_starts=True)
     return train_w, test_w, test_reps, train_starts
@@ -79,7 +83,8 @@ def _metrics(results: dict, model) -> dict[str, Any]:
         if ev.likelihood is not None:  # held-out NLL in bits per window and its interval
             score = ev.likelihood.to_dict()
             out.update({f"{prefix}nll_bits": score["bits_per_window"], f"{prefix}nll_bits_low": score["low"],
-                        f"{prefix}nll_bits_high": score["high"], f"{prefix}nll_method": score["method"]})
+                        f"{prefix}nll_bits_high": score["high"], f"{prefix}nll_method": score["method"],
+                        f"{prefix}nll_shared_se": score["shared_se"]})
     return out
 
 

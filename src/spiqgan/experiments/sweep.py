@@ -17,7 +17,10 @@ A sweep file has three tables::
     seed = [0, 1, 2]
 
 Run options are ``n_neurons`` (neurons ``0 .. n-1``) or ``neurons`` (a
-selection such as ``"0,5,7"``), ``timesteps``, ``stride``, ``preset``, ``model``
+selection such as ``"0,5,7"``), ``timesteps``, ``stride``, ``folds`` and ``fold``
+(blocked cross-validation: block ``fold`` of ``folds`` contiguous blocks of
+repeats held out, :meth:`spiqgan.data.raster.SpikeRaster.fold`, instead of the
+default split), ``preset``, ``model``
 (SpiQGAN, ``qce2023`` or a classical model of :mod:`spiqgan.models.classical`) and every
 hyperparameter of those models; each may be fixed or a grid axis. A run keeps
 the options its model takes, so that one grid can compare models. Data options
@@ -51,7 +54,7 @@ DATA_OPTIONS: dict[str, type | tuple[type, ...]] = {
     "test_fraction": (int, float),
 }
 #: run options that are not hyperparameters of the model
-RUN_OPTIONS = ("n_neurons", "neurons", "timesteps", "stride", "preset")
+RUN_OPTIONS = ("n_neurons", "neurons", "timesteps", "stride", "folds", "fold", "preset")
 
 #: a finished run's result, written last and atomically: its presence means "done"
 RESULT_FILE = "result.json"
@@ -168,6 +171,14 @@ def parse_sweep(raw: dict[str, Any], source: str = "sweep file") -> Sweep:
         raise DataError(f"{source}: give n_neurons (neurons 0 .. n-1) or neurons (a selection), not both.")
     if "n_neurons" not in chosen and "neurons" not in chosen:
         raise DataError(f"{source}: say which neurons: n_neurons (neurons 0 .. n-1) or neurons ('0-3', '0,5,7').")
+    if ("fold" in chosen) != ("folds" in chosen):
+        raise DataError(f"{source}: give folds (how many blocks of repeats) and fold (which one is held out) together.")
+    folds = fixed.get("folds", 2)
+    if "folds" in grid or isinstance(folds, bool) or not isinstance(folds, int) or folds < 2:
+        raise DataError(f"{source}: folds must be one fixed integer of at least 2, got {grid.get('folds', folds)!r}.")
+    for fold in grid.get("fold", [fixed.get("fold", 0)]):
+        if isinstance(fold, bool) or not isinstance(fold, int) or not 0 <= fold < folds:
+            raise DataError(f"{source}: fold must be an integer in 0 .. {folds - 1} (folds = {folds}), got {fold!r}.")
     return Sweep(data, fixed, grid)
 
 
