@@ -13,12 +13,15 @@ level / b is better, and the median difference.
     python benchmarks/ratio_verdicts.py --out runs/ratio_verdicts                   # (10, 1), 5 groups
     python benchmarks/ratio_verdicts.py --out runs/ratio_verdicts --size 10x10 \\
         --models cry,dg,dg:stimulus_locked=false,kpairwise --pairs cry-dg,cry-dg:stimulus_locked=false
+    python benchmarks/ratio_verdicts.py --out runs/ratio_verdicts_seeds --size 10x10 --seeds 3 \\
+        --models cry,dg --pairs cry-dg --max-multiple 32     # 5 groups x 3 seeds against the temporal DG
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -37,7 +40,7 @@ from spiqgan.models import make_model  # noqa: E402
 
 
 def judge_group(group: int, n: int, t: int, models: list[str], pairs: list[tuple[str, str]], n_boot: int,
-                level: float, data_dir: Path) -> dict:
+                level: float, data_dir: Path, seed: int = 0) -> dict:
     recording = load_raster(data_dir / "recording_40_neurons.mat", repeat_length=REPEAT)
     train, test = recording.select_neurons(",".join(map(str, group_neurons(group, n)))).split()
     train_w, train_starts = train.windows(t, return_starts=True)
@@ -46,13 +49,13 @@ def judge_group(group: int, n: int, t: int, models: list[str], pairs: list[tuple
     for spec in models:
         name, options = model_and_options(spec)
         start = time.perf_counter()
-        model = make_model(name, n, t, seed=0, **options).fit(train_w, starts=train_starts)
-        ev, generated[spec], drawn[spec] = evaluate_model(model, test_w, test_reps, sample_seed=1)
+        model = make_model(name, n, t, seed=seed, **options).fit(train_w, starts=train_starts)
+        ev, generated[spec], drawn[spec] = evaluate_model(model, test_w, test_reps, sample_seed=1 + 100 * seed)
         ratios[spec] = {r.statistic: r.ratio for r in ev.rows}
-        print(f"group {group}: {spec} fitted and judged in {time.perf_counter() - start:.0f} s ({drawn[spec]})",
+        print(f"group {group} seed {seed}: {spec} fitted and judged in {time.perf_counter() - start:.0f} s ({drawn[spec]})",
               flush=True)
-    boot = bootstrap_ratios(generated, test_w, test_reps, n_boot=n_boot, level=level, seed=group)
-    out = {"group": group, "ratios": ratios, "drawn": drawn, "pairs": {}}
+    boot = bootstrap_ratios(generated, test_w, test_reps, n_boot=n_boot, level=level, seed=group + 1000 * seed)
+    out = {"group": group, "seed": seed, "ratios": ratios, "drawn": drawn, "pairs": {}}
     for a, b in pairs:
         out["pairs"][f"{a} - {b}"] = {
             s: {"difference": None if ratios[a][s] is None else ratios[a][s] - ratios[b][s],
@@ -67,6 +70,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/ratio_verdicts"))
     parser.add_argument("--size", default="10x1")
     parser.add_argument("--groups", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=1, help="seeds of every model's fit and sample, per group")
+    parser.add_argument("--max-multiple", type=int, default=None,
+                        help="at most this many times the held-out windows drawn per model (SPIQGAN_EVAL_MAX_MULTIPLE; "
+                             "fewer: wider intervals, each model's sampling noise being inside them)")
     parser.add_argument("--boot", type=int, default=100)
     parser.add_argument("--models", default="cry,dg,dg:stimulus_locked=false,kpairwise,ising")
     parser.add_argument("--pairs", default="cry-dg,cry-dg:stimulus_locked=false,cry-kpairwise,cry-ising")
@@ -78,18 +85,22 @@ def main() -> None:
     defined = [s for s, _ in names if not (t == 1 and s in ("autocorrelogram", "lag_covariance"))
                and not (n * t > 20 and s == "js_divergence")]
     level = 1 - 0.05 / (len(pairs) * len(defined))
+    if args.max_multiple is not None:
+        os.environ["SPIQGAN_EVAL_MAX_MULTIPLE"] = str(args.max_multiple)
     results = []
     for g in range(args.groups):
-        path = args.out / "groups" / f"n{n}_t{t}_g{g}.json"
-        if path.exists():
-            results.append(json.loads(path.read_text()))
-            continue
-        results.append(judge_group(g, n, t, models, pairs, args.boot, level, args.data_dir))
-        write_json(path, results[-1])
-    lines = [f"# Verdicts on the statistics at (n, t) = ({n}, {t}): {args.groups} groups, paired bootstrap over the "
+        for seed in range(args.seeds):
+            path = args.out / "groups" / f"n{n}_t{t}_g{g}{f'_s{seed}' if seed else ''}.json"
+            if path.exists():
+                results.append(json.loads(path.read_text()))
+                continue
+            results.append(judge_group(g, n, t, models, pairs, args.boot, level, args.data_dir, seed))
+            write_json(path, results[-1])
+    cells = f"{args.groups} groups x {args.seeds} seeds" if args.seeds > 1 else f"{args.groups} groups"
+    lines = [f"# Verdicts on the statistics at (n, t) = ({n}, {t}): {cells}, paired bootstrap over the "
              f"held-out repeats ({args.boot} replicates), intervals at {100 * level:.2f} % (95 % Bonferroni-corrected "
              f"for {len(pairs)} pairs x {len(defined)} statistics)", "",
-             "| a - b | statistic | median ratio(a) - ratio(b) | groups a better / level / b better |", "|---|---|---|---|"]
+             "| a - b | statistic | median ratio(a) - ratio(b) | cells a better / level / b better |", "|---|---|---|---|"]
     labels = dict(names)
     for a, b in pairs:
         key = f"{a} - {b}"
