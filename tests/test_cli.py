@@ -42,6 +42,17 @@ def test_evaluate_npy_samples(tmp_path, capsys):
     assert "gen.npy (3000 windows)" in capsys.readouterr().out
 
 
+def test_evaluate_refuses_samples_of_another_window_length_unless_asked_to_split(tmp_path, capsys):
+    samples = (np.random.default_rng(0).random((3000, 4, 3)) < 0.04).astype(np.uint8)
+    np.save(tmp_path / "gen4.npy", samples)
+    argv = ["evaluate", "--samples", str(tmp_path / "gen4.npy"), "--neurons", "0-2", "--timesteps", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "holds windows of t = 4 bins, but 2 are asked for; give --timesteps 4, or --split-windows" in err
+    assert main(argv + ["--split-windows"]) == 0
+    assert "gen4.npy (6000 windows)" in capsys.readouterr().out  # each window cut into two of 2 bins
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

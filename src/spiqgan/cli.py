@@ -88,11 +88,14 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--run", type=Path, default=None, metavar="RUN_DIR",
                     help="judge the model of a run folder instead of --samples: its samples (as many as reference "
-                         "windows, --seed) and, where it has an exact likelihood, its held-out NLL with an interval")
+                         "windows, --seed) and, where it has a likelihood, its held-out NLL with an interval")
     ev.add_argument("--samples-key", default=None, metavar="NAME", help="array name inside the samples file")
     ev.add_argument("--samples-repeat-length", type=int, default=None, metavar="BINS",
                     help="bins per repeat of a 2-D samples raster (default: --repeat-length); a 3-D file of windows "
                          "(n_windows, t, n), as spiqgan sample writes, needs none")
+    ev.add_argument("--split-windows", action="store_true",
+                    help="cut the windows of a 3-D samples file into pieces of --timesteps bins (else a file of "
+                         "longer or shorter windows is refused)")
     ev.add_argument("--reference", choices=("test", "train"), default="test",
                     help="real windows to compare with (default: the held-out test repeats)")
     ev.add_argument("--max-lag", type=int, default=10, metavar="L", help="largest autocorrelogram lag (default 10)")
@@ -570,6 +573,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             args.samples, data_n_neurons=full.n_neurons, selection=args.neurons, timesteps=args.timesteps,
             key=args.samples_key, clip=args.clip, allow_partial_repeat=args.allow_partial_repeat,
             repeat_length=args.samples_repeat_length if args.samples_repeat_length is not None else args.repeat_length,
+            split_windows=args.split_windows,
         )
         label = str(args.samples)
     if args.run is None:

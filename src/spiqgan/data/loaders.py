@@ -225,12 +225,15 @@ def load_samples(
     layout: str | None = None,
     clip: bool = False,
     allow_partial_repeat: bool = False,
+    split_windows: bool = False,
 ) -> np.ndarray:
     """Load generated (or model, or other real) samples as windows ``(n_windows, t, n)``.
 
     A 3-D array of windows ``(n_windows, t, n)`` (what ``spiqgan sample``
     writes) is used as it is, whatever ``repeat_length`` says: its repeats are
-    its windows. A 2-D raster (such as the K-pairwise samples in a ``.mat``
+    its windows. Its windows must have ``timesteps`` bins: longer ones are cut
+    into pieces of ``timesteps`` bins only with ``split_windows`` (else a
+    :class:`DataError` says so). A 2-D raster (such as the K-pairwise samples in a ``.mat``
     file) is cut into non-overlapping windows of ``timesteps`` bins that never
     cross a repeat of ``repeat_length`` bins (``None``: one continuous repeat).
     The neuron selection is applied when the samples have as many neurons as
@@ -241,6 +244,11 @@ def load_samples(
         _read_spike_array(Path(path), key)
     if fmt != "times" and contents.ndim == 3 and layout is None:
         repeat_length = None  # a file of windows: the repeat length of the recording does not apply
+        if contents.shape[1] != timesteps and not split_windows:
+            name = "the samples" if isinstance(path, np.ndarray) else str(path)
+            raise DataError(f"{name} holds windows of t = {contents.shape[1]} bins, but {timesteps} are asked for; "
+                            f"give --timesteps {contents.shape[1]}, or --split-windows to cut each window into "
+                            f"pieces of {timesteps} bins.")
     options = dict(layout=layout, repeat_length=repeat_length, bin_ms=DEFAULT_BIN_MS, clip=clip,
                    allow_partial=allow_partial_repeat)
     raster = _raster_from_file(Path(path), key=key, **options) if fmt == "times" else \
