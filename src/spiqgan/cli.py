@@ -309,10 +309,11 @@ def _size(text: str) -> int | str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from spiqgan.experiments.runs import train_run
+    from spiqgan.experiments.runs import check_config, check_out_folder, train_run
     from spiqgan.models.base import ArrayModel, Previewable
     from spiqgan.models.registry import hyperparameters, model_spec
 
+    check_out_folder(args.out)  # a file, no permission, another run's lock: refused before the data is loaded
     full, raster = _load(args)
     train, test = raster.split(args.test_fraction)
     train_w, train_starts = train.windows(args.timesteps, args.stride, return_starts=True)
@@ -321,18 +322,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec = model_spec(args.model, preset=args.preset, config=args.config,
                       **{k: getattr(args, k, None) for k in hyperparameters()})
     model, preset = spec.build(n, t), spec.preset
-    model.resolved_params()  # bad hyperparameters are refused before anything runs
+    params = model.resolved_params()  # bad hyperparameters are refused before anything runs
+    data_info = {
+        "data": str(args.data) if args.data else "built-in synthetic",
+        "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
+        "bin_ms": raster.bin_ms, "test_fraction": args.test_fraction, "preset": preset,
+    }
+    if not args.force:  # a folder of another configuration: refused before the timed first step
+        check_config(args.out, {"data": data_info, "model": params})
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
     threads = _set_threads(args, model)
     print(f"model: {model.describe(preset)}")
     preview = model.preview(train_w) if isinstance(model, Previewable) else None  # a timed first step
     print(describe_cost(model, threads, preview))
     sys.stdout.flush()
-    data_info = {
-        "data": str(args.data) if args.data else "built-in synthetic",
-        "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
-        "bin_ms": raster.bin_ms, "test_fraction": args.test_fraction, "preset": preset,
-    }
 
     def show(trained, results) -> None:  # printed before the figures are drawn: a failure there cannot lose it
         if isinstance(trained, ArrayModel):  # fitted in one call: its parameters are known now
@@ -396,6 +399,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         raise DataError(f"--steps must be a positive integer, got {args.steps}.")
     timesteps = _int_list(args.timesteps, "--timesteps")
     sizes = [v if v == "matched" else _int_list(v, "--sizes")[0] for v in args.sizes.split(",") if v.strip()]
+    from spiqgan.experiments.runs import check_out_folder
+
+    check_out_folder(args.out, lock=False)
     full, raster = _load(args)
     neurons = args.neurons if args.neurons is not None else f"0-{full.n_neurons - 1}"
     for flag, value in (("--seeds", args.seeds), ("--folds", args.folds), ("--group-size", args.group_size)):
@@ -537,7 +543,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from spiqgan.evaluation.scoring import evaluate
     from spiqgan.data.loaders import load_samples
     from spiqgan.evaluation.report import save_evaluation
+    from spiqgan.experiments.runs import check_out_folder
 
+    if args.out is not None:  # refused before the evaluation is computed, not after
+        check_out_folder(args.out, lock=False)
     full, raster = _load(args)
     log.info("data: %r", raster)
     train, test = raster.split(args.test_fraction)

@@ -297,3 +297,39 @@ def test_evaluate_run_of_the_gan_states_its_monte_carlo_likelihood_and_a_dg_has_
     out = capsys.readouterr().out
     assert "pairwise covariance" in out and "held-out NLL" not in out
     assert not (dg / "evaluation" / "held_out_log_likelihood.npy").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "compare"])
+def test_an_out_that_is_a_file_is_refused_before_the_data_is_loaded(command, tmp_path, capsys, monkeypatch):
+    import spiqgan.cli
+
+    def no_load(args):
+        raise AssertionError("the data was loaded before the --out check")
+
+    monkeypatch.setattr(spiqgan.cli, "_load", no_load)
+    out = tmp_path / "taken"
+    out.write_text("a file")
+    extra = {"train": [], "evaluate": ["--samples", "independent"], "compare": ["--models", "bernoulli"]}[command]
+    assert main([command, *extra, "--out", str(out)]) == 2
+    assert f"--out {out} is a file; give a folder" in capsys.readouterr().err
+
+
+def test_a_locked_run_folder_is_refused_before_the_data_is_loaded(tmp_path, capsys, monkeypatch):
+    import spiqgan.cli
+    from spiqgan.experiments.runs import run_lock
+
+    monkeypatch.setattr(spiqgan.cli, "_load", lambda args: (_ for _ in ()).throw(AssertionError("data loaded")))
+    with run_lock(tmp_path / "busy"):  # another holder of the folder's lock (a separate open file: flock refuses)
+        assert main(["train", "--out", str(tmp_path / "busy")]) == 2
+    assert "is in use by another spiqgan run" in capsys.readouterr().err
+
+
+def test_a_folder_of_another_configuration_is_refused_before_the_timed_first_step(tmp_path, capsys, monkeypatch):
+    from spiqgan.models.born import BornMachine
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", "bernoulli", "--neurons", "0-2", "--out", str(out), "--no-figures"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(BornMachine, "preview", lambda self, w: (_ for _ in ()).throw(AssertionError("timed")))
+    assert main(["train", "--neurons", "0-2", "--out", str(out)]) == 2
+    assert "holds a run of another configuration" in capsys.readouterr().err

@@ -55,7 +55,7 @@ from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
 from spiqgan.training.loop import HISTORY_FIELDS
 
 __all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES",
-           "LOG_LIKELIHOOD_FILE"]
+           "LOG_LIKELIHOOD_FILE", "check_out_folder", "check_config"]
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,21 @@ def run_lock(run_dir: str | Path) -> Iterator[Path]:
         fh.close()
 
 
+def check_out_folder(out: str | Path, *, what: str = "--out", lock: bool = True) -> None:
+    """Refuse at once, before any data is loaded, an output folder that cannot be used: a file, a place without
+    write permission, or (``lock``: a run folder) one that another process holds locked. Creates nothing."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise RunFolderError(f"{what} {out} is a file; give a folder (choose another {what}).")
+    existing = next((p for p in [out, *out.parents] if p.exists()), Path("."))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RunFolderError(f"{what} {out}: cannot write into {existing} (permission denied); choose another "
+                             f"{what}.")
+    if lock and (out / LOCK_FILE).is_file():
+        with run_lock(out):  # another process's lock refuses here; this one is released at once
+            pass
+
+
 def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     """``"key: old -> new"`` for every leaf where two JSON-like dicts differ."""
     if isinstance(old, dict) and isinstance(new, dict):
@@ -225,24 +240,13 @@ def clear_run(run_dir: str | Path) -> None:
             path.unlink()
 
 
-def prepare_run(model: Any, run_dir: str | Path, config: dict[str, Any], *, force: bool = False) -> tuple[Any, bool]:
-    """Check ``run_dir`` against this run's ``config``; return ``(model, resume)``.
-
-    ``config`` is what :func:`train_run` writes to ``config.json``. The same
-    configuration with a last checkpoint: that checkpoint's model and
-    ``resume=True``. Another configuration: :class:`RunFolderError` naming the
-    options that differ, or with ``force`` the folder's run files are removed
-    and the run starts anew. A checkpoint that cannot be read raises its
-    :class:`~spiqgan.io.checkpoint.CheckpointError` (see the module docstring).
-    """
-    from spiqgan.models.registry import load_model
-
+def check_config(run_dir: str | Path, config: dict[str, Any]) -> None:
+    """Refuse (:class:`RunFolderError`) a run folder that holds a run of another configuration than ``config``, or
+    run files without a configuration: what :func:`prepare_run` checks first, and ``spiqgan train`` before its
+    timed first step."""
     run_dir = Path(run_dir)
     config = json.loads(json.dumps(config))  # as it reads back from config.json
-    config_file, checkpoint = run_dir / CONFIG_FILE, run_dir / CHECKPOINT_LAST
-    if force:
-        clear_run(run_dir)
-        return model, False
+    config_file = run_dir / CONFIG_FILE
     if config_file.is_file():
         try:
             saved = json.loads(config_file.read_text(encoding="utf-8"))
@@ -257,6 +261,26 @@ def prepare_run(model: Any, run_dir: str | Path, config: dict[str, Any], *, forc
     elif any((run_dir / name).exists() for name in RUN_FILES):
         raise RunFolderError(f"{run_dir} holds run files without {CONFIG_FILE}; use another folder, or --force to "
                              "replace them.")
+
+
+def prepare_run(model: Any, run_dir: str | Path, config: dict[str, Any], *, force: bool = False) -> tuple[Any, bool]:
+    """Check ``run_dir`` against this run's ``config``; return ``(model, resume)``.
+
+    ``config`` is what :func:`train_run` writes to ``config.json``. The same
+    configuration with a last checkpoint: that checkpoint's model and
+    ``resume=True``. Another configuration: :class:`RunFolderError` naming the
+    options that differ, or with ``force`` the folder's run files are removed
+    and the run starts anew. A checkpoint that cannot be read raises its
+    :class:`~spiqgan.io.checkpoint.CheckpointError` (see the module docstring).
+    """
+    from spiqgan.models.registry import load_model
+
+    run_dir = Path(run_dir)
+    config_file, checkpoint = run_dir / CONFIG_FILE, run_dir / CHECKPOINT_LAST
+    if force:
+        clear_run(run_dir)
+        return model, False
+    check_config(run_dir, config)
     if not checkpoint.is_file():
         return model, False
     try:
