@@ -80,3 +80,26 @@ def test_restart_leaves_set_up_out_of_the_first_step(monkeypatch):
     clock.now = 8.0
     bar.update(2)
     assert out.getvalue().startswith("one step took 0.5 s") and "about 4m09s for the 498 steps left" in out.getvalue()
+
+
+def test_a_fit_that_converges_early_says_where_and_a_cost_line_is_the_only_estimate(capsys, tmp_path):
+    """The likelihood progress stopped at "step 150/500" and never said the fit converged at 163; and train
+    printed two time estimates (the cost line and the progress line's)."""
+    import numpy as np
+
+    from spiqgan.cli import main
+    from spiqgan.models.born import BornMachine
+
+    x = (np.random.default_rng(0).random((3000, 2, 3)) < 0.2).astype(np.uint8)
+    out = io.StringIO()
+    with Progress(500, label="step ", stream=out) as bar:
+        model = BornMachine(steps=500).fit(x, progress=bar)
+    steps = len(model.history_)
+    assert steps < 500
+    assert out.getvalue().rstrip().endswith(f"converged (L-BFGS: the objective's change fell under tol) at step "
+                                            f"{steps} of at most 500")
+    assert main(["train", "--neurons", "0-2", "--timesteps", "2", "--out", str(tmp_path / "run"), "--no-figures"]) == 0
+    captured = capsys.readouterr()
+    assert "so at most about" in captured.out  # the cost line's estimate
+    assert "steps left" not in captured.err and "converged" in captured.err
+

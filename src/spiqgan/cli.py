@@ -349,7 +349,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     train_run(model, train_w, test_w, test_reps, args.out, train_starts=train_starts, data_info=data_info,
               progress=not args.no_progress,
-              figures=not args.no_figures, force=args.force, on_results=show)
+              figures=not args.no_figures, force=args.force, on_results=show, estimated=preview is not None)
     print(f"\nrun written to {args.out}")
     return 0
 

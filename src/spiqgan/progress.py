@@ -48,10 +48,13 @@ def format_bytes(n: float) -> str:
 
 
 class Progress:
-    """``with Progress(total, label) as bar: bar.update(step, loss=...)``."""
+    """``with Progress(total, label) as bar: bar.update(step, loss=...)``; ``bar.finish(step, reason)`` where the
+    work ends early (a converged fit)."""
 
-    def __init__(self, total: int, label: str = "", enabled: bool = True, stream: IO[str] | None = None) -> None:
+    def __init__(self, total: int, label: str = "", enabled: bool = True, stream: IO[str] | None = None,
+                 estimate: bool = True) -> None:
         self.total = max(1, int(total))
+        self.estimate = estimate  # False: the caller said what the run will take already (one estimate, not two)
         self.label = label
         self.enabled = enabled
         self.stream = stream if stream is not None else sys.stderr
@@ -105,10 +108,19 @@ class Progress:
             while self.next_log <= step:
                 self.next_log += self.total / 10
 
+    def finish(self, step: int, reason: str, **fields: float | None) -> None:
+        """Say that the work ended at ``step`` of ``total``, before the last one, and why (e.g. a converged fit)."""
+        if not self.enabled:
+            return
+        self.stream.write(("\r" if self.tty else "") + self.line(step, fields) + ("\033[K" if self.tty else "") + "\n")
+        self.stream.write(f"{reason} at step {step} of at most {self.total}\n")
+        self.stream.flush()
+        self.enabled = self.tty = False  # nothing more to draw
+
     def _estimate(self, step: int, per_step: float, what: str) -> None:
         """Say once, early, what a step costs and how long the rest of the run will take at that pace."""
         self.first_done = None
-        if self.total <= 1 or step >= self.total:
+        if self.total <= 1 or step >= self.total or not self.estimate:
             return
         self.stream.write(f"{what} took {per_step:.3g} s (peak memory {format_bytes(peak_memory_bytes())}): about "
                           f"{_duration(per_step * (self.total - step))} for the {self.total - step} steps left\n")

@@ -308,6 +308,7 @@ def train_run(
     force: bool = False,
     log_stream: IO[str] | None = None,
     on_results: Callable[[Any, dict[str, Evaluation]], None] | None = None,
+    estimated: bool = False,
 ) -> tuple[Any, dict[str, Evaluation]]:
     """Train ``model`` on ``train_windows`` in ``run_dir``; evaluate on the held-out windows.
 
@@ -321,7 +322,9 @@ def train_run(
     where progress and status lines go (standard error by default).
     ``on_results(model, evaluations)`` is called once the evaluations are
     written (JSON and text) and before any figure is drawn, so that a failure
-    while drawing cannot lose them.
+    while drawing cannot lose them. ``estimated``: the caller has said what the
+    fit will take (the command line's cost line), so the progress line does not
+    give a second estimate.
 
     Returns the trained model (the resumed one when the run continued) and the
     evaluations (``"last"`` and, when it differs, ``"best"``).
@@ -347,7 +350,8 @@ def train_run(
                 m.save(run_dir / CHECKPOINT_BEST)
             write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS)
 
-        with Progress(model.progress_steps(), label="step ", enabled=progress, stream=log_stream) as bar:
+        with Progress(model.progress_steps(), label="step ", enabled=progress, stream=log_stream,
+                      estimate=not estimated) as bar:
             model.fit(train_windows, starts=train_starts, progress=bar, on_eval=on_eval, resume=resume)
 
         n_eval = test_windows.shape[0]

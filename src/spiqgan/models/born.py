@@ -403,6 +403,10 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             return total
 
         opt.step(closure)
+        done = len(self.history_)
+        if done < p["steps"] and hasattr(progress, "finish"):  # L-BFGS stopped early: say so, not "150/500"
+            progress.finish(done, "converged (L-BFGS: the objective's change fell under tol)",
+                            **{key: self.history_[-1][key]} if done else {})
         for k, v in trained.items():
             setattr(self, k, v.detach().numpy().copy())
         self.pad_ = values["pad_"].numpy().copy()
