@@ -34,6 +34,7 @@ import inspect
 from dataclasses import dataclass
 import math
 import re
+import time
 from pathlib import Path
 from typing import Any, Callable, ClassVar
 
@@ -393,6 +394,22 @@ class HasLikelihood(EstimatesLikelihood):
         return float(np.mean(self.log_likelihood(windows)))
 
 
+def _fault_point(phase: str, _counts: dict[str, int] = {}) -> None:  # noqa: B006 - per-process counter
+    """Tests' fault injection: ``SPIQGAN_FAULT_AT="phase:k"`` kills this process (SIGKILL, as ``kill -9``) right
+    after the k-th checkpoint of ``phase``."""
+    import os
+
+    target = os.environ.get("SPIQGAN_FAULT_AT")
+    if not target:
+        return
+    _counts[phase] = _counts.get(phase, 0) + 1
+    name, _, k = target.partition(":")
+    if name == phase and str(_counts[phase]) == k:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 class HasCircuits(abc.ABC):
     """Ability: the fitted generator as gate-level circuits (:mod:`spiqgan.quantum.circuit`)."""
 
@@ -415,7 +432,19 @@ class ArrayModel(Estimator):
     ``Model(n_neurons=None, n_timesteps=None, ...)``: ``(t, n)`` not given are those of the
     training windows. A subclass names its fitted arrays in ``_FITTED`` and implements ``_fit`` and
     ``_sample``. ``fit(..., resume=True)`` of a fitted model keeps it: the fit is complete.
+
+    **A long fit checkpoints part-way.** A subclass whose fit iterates calls
+    :meth:`_checkpoint_progress` with its phase and what continuing needs (tensors and JSON); at most
+    every :attr:`CHECKPOINT_EVERY_S` seconds (environment ``SPIQGAN_CHECKPOINT_EVERY_S``) that state
+    goes to ``on_eval`` (``spiqgan train`` writes it as the run's last checkpoint, atomically). A model
+    loaded from such a checkpoint is not fitted; ``fit(..., resume=True)`` hands the state back to
+    ``_fit`` (:meth:`_take_resume`), which continues so that the result is bit-identical to a fit never
+    interrupted (tested by killing fits at named points: ``SPIQGAN_FAULT_AT="phase:k"`` kills the process
+    right after the k-th checkpoint of that phase, for tests).
     """
+
+    #: seconds between checkpoints of a fit in progress
+    CHECKPOINT_EVERY_S: ClassVar[float] = 60.0
 
     #: the fitted arrays (saved and loaded)
     _FITTED: ClassVar[tuple[str, ...]] = ()
@@ -456,20 +485,25 @@ class ArrayModel(Estimator):
         p["n_neurons"] = x.shape[2] if p["n_neurons"] is None else p["n_neurons"]
         self._check_shape(x, p)
         starts = self._check_starts(starts, x.shape[0])
-        if resume and self._is_fitted():
+        partial = getattr(self, "_resume", None) is not None  # loaded from a checkpoint of a fit in progress
+        if resume and (self._is_fitted() or partial):
             if self.params_ != p:
                 raise ModelConfigError("resume continues the fitted model with its own hyperparameters; these differ "
                                        "(fit without resume to start anew).")
-            return self
+            if self._is_fitted():
+                return self
+        else:
+            self._resume = None
+            self.history_: list[dict[str, float]] = []
         self._starts = starts
         self.params_ = p
-        self.history_: list[dict[str, float]] = []
         self._fitted_flag = False
+        self._on_eval, self._last_checkpoint = on_eval, time.monotonic()
         try:
             with as_progress(progress, self.progress_steps()) as bar:
                 self._fit(x, p, bar)
         finally:
-            self._starts = None  # data, not state: never kept past the fit
+            self._starts = self._on_eval = self._resume = None  # data and hooks, not state: never kept
         self._fitted_flag = True
         if on_eval is not None:
             on_eval(self)
@@ -478,9 +512,40 @@ class ArrayModel(Estimator):
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _take_resume(self) -> dict[str, Any] | None:
+        """The state of an interrupted fit to continue (``{"phase", "tensors", "meta"}``), once; else ``None``."""
+        state, self._resume = getattr(self, "_resume", None), None
+        return state
+
+    def _checkpoint_progress(self, phase: str, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Hand the state of the fit in progress to ``on_eval`` (at most every :attr:`CHECKPOINT_EVERY_S`)."""
+        import os
+
+        hook = getattr(self, "_on_eval", None)
+        if hook is None:
+            return
+        every = float(os.environ.get("SPIQGAN_CHECKPOINT_EVERY_S", self.CHECKPOINT_EVERY_S))
+        if time.monotonic() - self._last_checkpoint < every:
+            return
+        self._fit_state = {"phase": phase, "tensors": tensors, "meta": meta}
+        try:
+            hook(self)
+        finally:
+            self._fit_state = None
+        self._last_checkpoint = time.monotonic()
+        _fault_point(phase)
+
     @property
     def finished_(self) -> bool:
         return self._is_fitted()
+
+    @property
+    def n_steps_(self) -> int:
+        """Steps the fit has taken: those of its history, or the step an interrupted fit's checkpoint names."""
+        resume = getattr(self, "_resume", None)
+        if resume is not None and "step" in resume.get("meta", {}):
+            return int(resume["meta"]["step"])
+        return len(getattr(self, "history_", []))
 
     def _n_parameters(self) -> int:
         return sum(int(np.asarray(getattr(self, k)).size) for k in self._FITTED)
@@ -521,10 +586,16 @@ class ArrayModel(Estimator):
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
         import torch
 
-        self._check_fitted()
-        tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in self._state().items()}
         params = {**self.get_params(), "n_neurons": self.params_["n_neurons"],
                   "n_timesteps": self.params_["n_timesteps"]}
+        state = getattr(self, "_fit_state", None)
+        if state is not None:  # a fit in progress: what continuing it needs
+            tensors = {f"fit/{k}": torch.as_tensor(np.ascontiguousarray(v)) if not torch.is_tensor(v) else v.detach()
+                       for k, v in state["tensors"].items()}
+            return tensors, {"params": params, "history": history_to_json(self.history_),
+                             "fit_state": {"phase": state["phase"], "meta": state["meta"]}}
+        self._check_fitted()
+        tensors = {k: torch.as_tensor(np.ascontiguousarray(v)) for k, v in self._state().items()}
         return tensors, {"params": params, "history": history_to_json(self.history_)}
 
     @classmethod
@@ -532,6 +603,11 @@ class ArrayModel(Estimator):
         model = cls(**meta["params"])
         model.params_ = model.resolved_params()
         model.history_ = history_from_json(meta["history"])
+        if "fit_state" in meta:  # an interrupted fit: not fitted; fit(resume=True) continues it
+            model._resume = {**meta["fit_state"], "tensors": {k[4:]: v for k, v in tensors.items()
+                                                              if k.startswith("fit/")}}
+            model._fitted_flag = False
+            return model
         model._restore({k: v.numpy() for k, v in tensors.items()})
         model._fitted_flag = True
         return model

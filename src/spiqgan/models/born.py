@@ -378,40 +378,65 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         return {"parameters": sum(v.numel() for v in trained.values()), "seconds_per_step": time.perf_counter() - start,
                 "steps": int(p["steps"])}
 
+    #: L-BFGS iterations between the chances to checkpoint a fit in progress (see ArrayModel)
+    LBFGS_CHUNK = 20
+
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
+        from spiqgan.training.lbfgs import ResumableLBFGS
+
+        resume = self._take_resume()
         values = self._initial(x, p)
-        trained = {k: torch.nn.Parameter(v) for k, v in values.items() if k != "pad_"}
-        penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_", "own_")]
-        loss = self._objective(x, p)
-        key = "nll" if p["objective"] == "likelihood" else "generator_loss"  # a column of metrics.csv
-        opt = torch.optim.LBFGS(list(trained.values()), lr=1.0, max_iter=int(p["steps"]),
-                                max_eval=int(p["steps"]) * 5 // 4, tolerance_grad=1e-12, tolerance_change=p["tol"],
-                                history_size=50, line_search_fn="strong_wolfe")
-        if hasattr(progress, "restart"):  # torch.optim's first use imports for seconds: not a step
-            progress.restart()
+        memory = p["objective"] == "likelihood" and bool(self._memory(p) or self._memory(p, "history"))
+        first_round = 0
+        if resume is None or resume["phase"] == "lbfgs":
+            trained = {k: torch.nn.Parameter(v) for k, v in values.items() if k != "pad_"}
+            penalized = [trained[k] for k in ("pairs_", "loadings_", "memory_", "own_")]
+            loss = self._objective(x, p)
+            key = "nll" if p["objective"] == "likelihood" else "generator_loss"  # a column of metrics.csv
+            lbfgs = ResumableLBFGS(list(trained.values()), max_iter=int(p["steps"]),
+                                   max_eval=int(p["steps"]) * 5 // 4, tol=p["tol"], history_size=50,
+                                   chunk=self.LBFGS_CHUNK)
+            if resume is not None:  # continue the interrupted fit where its checkpoint left it
+                with torch.no_grad():
+                    for k, v in trained.items():
+                        v.copy_(resume["tensors"][f"param.{k}"])
+                lbfgs.restore({k[6:]: v for k, v in resume["tensors"].items() if k.startswith("lbfgs.")},
+                              resume["meta"]["lbfgs"])
+            if hasattr(progress, "restart"):  # torch.optim's first use imports for seconds: not a step
+                progress.restart()
 
-        def closure() -> torch.Tensor:
-            opt.zero_grad()
-            total = loss({**trained, "pad_": values["pad_"]})
-            if p["l2"] > 0:
-                reg = 0.5 * p["l2"] * sum((t_ ** 2).sum() for t_ in penalized)
-                reg.backward()
-                total = total + reg.detach()
-            self.history_.append({"step": len(self.history_) + 1, key: float(total)})
-            if progress is not None and len(self.history_) <= p["steps"]:
-                progress.update(len(self.history_), **{key: float(total)})
-            return total
+            def closure() -> torch.Tensor:
+                lbfgs.opt.zero_grad()
+                total = loss({**trained, "pad_": values["pad_"]})
+                if p["l2"] > 0:
+                    reg = 0.5 * p["l2"] * sum((t_ ** 2).sum() for t_ in penalized)
+                    reg.backward()
+                    total = total + reg.detach()
+                if not lbfgs.repeat:  # a chunk's start re-evaluates the last point: one record of it
+                    self.history_.append({"step": len(self.history_) + 1, key: float(total)})
+                    if progress is not None and len(self.history_) <= p["steps"]:
+                        progress.update(len(self.history_), **{key: float(total)})
+                return total
 
-        opt.step(closure)
-        done = len(self.history_)
-        if done < p["steps"] and hasattr(progress, "finish"):  # L-BFGS stopped early: say so, not "150/500"
-            progress.finish(done, "converged (L-BFGS: the objective's change fell under tol)",
-                            **{key: self.history_[-1][key]} if done else {})
-        for k, v in trained.items():
-            setattr(self, k, v.detach().numpy().copy())
+            def on_chunk(opt: ResumableLBFGS) -> None:
+                tensors, meta = opt.state()
+                self._checkpoint_progress("lbfgs", {**{f"param.{k}": v.detach().clone() for k, v in trained.items()},
+                                                    **{f"lbfgs.{k}": v for k, v in tensors.items()}},
+                                          {"lbfgs": meta})
+
+            lbfgs.run(closure, on_chunk)
+            done = len(self.history_)
+            if done < p["steps"] and hasattr(progress, "finish"):  # L-BFGS stopped early: say so, not "150/500"
+                progress.finish(done, "converged (L-BFGS: the objective's change fell under tol)",
+                                **{key: self.history_[-1][key]} if done else {})
+            for k, v in trained.items():
+                setattr(self, k, v.detach().numpy().copy())
+        else:  # interrupted during the calibration rounds: the fitted arrays of the last round done
+            self._restore({k: v.numpy() for k, v in resume["tensors"].items() if k in self._FITTED})
+            first_round = int(resume["meta"]["round"])
         self.pad_ = values["pad_"].numpy().copy()
-        if p["objective"] == "likelihood" and (self._memory(p) or self._memory(p, "history")):
-            self._calibrate(x.mean(0, dtype=np.float64), p)
+        if memory:
+            self._calibrate(x.mean(0, dtype=np.float64), p, first_round=first_round)
 
     def _objective(self, x: np.ndarray, p: dict[str, Any]):
         """``loss(values)`` of the configured objective on the windows ``x``, its gradient accumulated."""
@@ -454,7 +479,8 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
 
         return loss
 
-    def _calibrate(self, rates: np.ndarray, p: dict[str, Any], windows: int = 50000, step: float = 0.7) -> None:
+    def _calibrate(self, rates: np.ndarray, p: dict[str, Any], windows: int = 50000, step: float = 0.7,
+                   first_round: int = 0) -> None:
         r"""Shift the single-qubit angles until the model's own firing rates are the training rates.
 
         With memory, the likelihood fits each step given *real* earlier steps; a
@@ -469,11 +495,14 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         self._fitted_flag = True
         angles = self.circuit_family.independent_angles
         target = angles(torch.as_tensor(rates.mean(0))).numpy()
-        for round_ in range(int(p["calibrate"])):
+        for round_ in range(first_round, int(p["calibrate"])):
             drawn = self._sample(windows, np.random.default_rng([int(p["seed"]), round_])).mean((0, 1), dtype=np.float64)
             now = angles(torch.as_tensor(drawn)).numpy()
             # the rate rises with |angle|: move each angle away from 0 to raise it
             self.angles_ = self.angles_ + step * np.sign(np.sin(self.angles_)) * (target - now)[None]
+            if round_ + 1 < int(p["calibrate"]):  # a checkpoint between rounds (a resume starts the next one)
+                self._checkpoint_progress("calibrate", {k: getattr(self, k) for k in self._FITTED},
+                                          {"round": round_ + 1})
 
     # ------------------------------------------------------------ sample
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:

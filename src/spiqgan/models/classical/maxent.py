@@ -205,6 +205,9 @@ class _PairwiseMaxEnt(ArrayModel, HasLikelihood):
         rate = np.clip(patterns.mean(0), 1e-4, 1 - 1e-4)
         return np.log(rate / (1 - rate)), np.zeros((n, n)), np.zeros(n + 1)
 
+    #: Boltzmann-learning steps between the chances to checkpoint a fit in progress (see ArrayModel)
+    GIBBS_CHUNK = 50
+
     def _fit_gibbs(self, patterns: np.ndarray, p: dict[str, Any], progress: Any | None) -> np.ndarray:
         rng = np.random.default_rng(p["seed"])
         mu = pattern_features(patterns, self.k_potential).mean(0)
@@ -213,7 +216,14 @@ class _PairwiseMaxEnt(ArrayModel, HasLikelihood):
         chains = patterns[rng.integers(len(patterns), size=p["mc_chains"])].copy()
         m1, m2 = np.zeros_like(theta), np.zeros_like(theta)
         b1, b2 = 0.9, 0.999
-        for step in range(1, p["steps"] + 1):
+        first = 1
+        resume = self._take_resume()
+        if resume is not None:  # continue the interrupted fit: its parameters, moments, chains and random state
+            theta, m1, m2 = (resume["tensors"][k].numpy().copy() for k in ("theta", "m1", "m2"))
+            chains = resume["tensors"]["chains"].numpy().copy()
+            rng.bit_generator.state = resume["meta"]["rng"]
+            first = int(resume["meta"]["step"]) + 1
+        for step in range(first, p["steps"] + 1):
             h, J, V = self._unpack(theta, n)
             gibbs_sweep(chains, h, J, V, rng)
             grad = mu - pattern_features(chains, self.k_potential).mean(0) - p["l2"] * theta
@@ -223,6 +233,9 @@ class _PairwiseMaxEnt(ArrayModel, HasLikelihood):
             theta = theta + lr * (m1 / (1 - b1 ** step)) / (np.sqrt(m2 / (1 - b2 ** step)) + 1e-8)
             if progress is not None:
                 progress.update(step, moment_error=float(np.abs(grad).max()))
+            if step % self.GIBBS_CHUNK == 0 and step < p["steps"]:
+                self._checkpoint_progress("gibbs", {"theta": theta, "m1": m1, "m2": m2, "chains": chains},
+                                          {"step": step, "rng": rng.bit_generator.state})
         return theta
 
     # ---------------------------------------------------------------------- sample
