@@ -153,3 +153,22 @@ def test_options_whose_default_the_model_decides_take_integers_and_switches(tmp_
             "--no-count-term", "--steps", "2", "--no-figures", "--no-progress", "--out", str(tmp_path / "r")]
     assert main(args) == 0
     assert "fitted: " in capsys.readouterr().out
+
+
+def test_messages_name_the_users_own_options(tmp_path, capsys):
+    """Each said something about another option or a format it was not (issue 27, messages)."""
+    (tmp_path / "t.npy").write_text("hello")
+    assert main(["evaluate", "--samples", str(tmp_path / "t.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "not a NumPy .npy file (it lacks the .npy header)" in err and "pickled" not in err
+    assert main(["evaluate", "--samples", str(tmp_path / "nope.npy")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.npy: no such file. Check the path." in err and "--data" not in err
+    (tmp_path / "d.xyz").write_text("x")
+    assert main(["train", "--data", str(tmp_path / "d.xyz"), "--out", str(tmp_path / "r")]) == 2
+    assert "expected .mat, .npy, .npz or .nwb" in capsys.readouterr().err
+    assert main(["sample", str(tmp_path / "r"), "--windows", "0", "--out", str(tmp_path / "s.npy")]) == 2
+    assert "--windows must be a positive integer, got 0" in capsys.readouterr().err
+    (tmp_path / "plain").mkdir()
+    assert main(["report", str(tmp_path / "plain")]) == 2
+    assert "spiqgan sweep --config SWEEP.toml --out" in capsys.readouterr().err

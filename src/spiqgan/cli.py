@@ -445,6 +445,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from spiqgan.experiments.runs import load_run
 
     out = args.out
+    if args.windows < 1:
+        raise DataError(f"--windows must be a positive integer, got {args.windows}.")
     if out.suffix.lower() != ".npy":
         raise DataError(f"--out {out}: the windows are written as a NumPy .npy file; give a name ending in .npy.")
     if out.is_dir():

@@ -67,6 +67,10 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], str]:
             arrays = {k: v for k, v in raw.items() if not k.startswith("__") and isinstance(v, np.ndarray)}
             return arrays, "mat"
         if suffix == ".npy":
+            with open(path, "rb") as fh:
+                if fh.read(6) != b"\x93NUMPY":
+                    raise DataFileError(f"{path}: not a NumPy .npy file (it lacks the .npy header); save the array "
+                                        "with numpy.save, or give the file its own extension.")
             return {"array": np.load(path, allow_pickle=False)}, "npy"
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as npz:
@@ -78,7 +82,7 @@ def _read_arrays(path: Path) -> tuple[dict[str, np.ndarray], str]:
             f"{path}: cannot read this file as {suffix} ({type(exc).__name__}: {exc}). Check that it is a complete, "
             "uncorrupted file of that format."
         ) from exc
-    raise DataFileError(f"{path}: unknown file type {suffix!r}; expected .mat, .npy or .npz.")
+    raise DataFileError(f"{path}: unknown file type {suffix!r}; expected .mat, .npy, .npz or .nwb.")
 
 
 def _pick_key(arrays: dict[str, np.ndarray], key: str | None, path: Path) -> str:
@@ -170,9 +174,9 @@ def _raster_from_file(path: Path, *, key: str | None, **options: Any) -> SpikeRa
 def _read_spike_array(path: Path, key: str | None) -> tuple[Any, str, str]:
     """``(array, format, source)`` of a spike file; for an ``.npz`` of spike times ``(arrays, "times", source)``."""
     if not path.exists():
-        raise DataFileError(f"{path}: no such file. Check the path (--data PATH).")
+        raise DataFileError(f"{path}: no such file. Check the path.")
     if path.is_dir():
-        raise DataFileError(f"{path}: is a folder; expected a .mat, .npy or .npz file.")
+        raise DataFileError(f"{path}: is a folder; expected a .mat, .npy, .npz or .nwb file.")
     arrays, fmt = _read_arrays(path)
     if fmt == "npz" and key is None and {"times", "neurons"} <= set(arrays):
         return arrays, "times", path.name

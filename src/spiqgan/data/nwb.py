@@ -92,7 +92,7 @@ def load_nwb(path: str | Path, *, bin_ms: float = DEFAULT_BIN_MS, clip: bool = F
     if repeats not in ("auto", "trials", "epochs", "none"):
         raise DataFileError(f"repeats must be 'auto', 'trials', 'epochs' or 'none', got {repeats!r}.")
     if not path.is_file():
-        raise DataFileError(f"{path}: no such file. Check the path (--data PATH).")
+        raise DataFileError(f"{path}: no such file. Check the path.")
     try:
         io = NWBHDF5IO(str(path), "r")
     except Exception as exc:  # not HDF5, not NWB, a newer schema: pynwb fails in many ways

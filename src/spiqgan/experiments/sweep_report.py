@@ -46,7 +46,7 @@ def load_sweep_dir(sweep_dir: str | Path) -> tuple[Sweep, list[dict[str, Any]]]:
     sweep_dir = Path(sweep_dir)
     plan = sweep_dir / "sweep.json"
     if not plan.is_file():
-        raise DataError(f"{sweep_dir} is not a sweep folder (no sweep.json); run `spiqgan sweep --out {sweep_dir}` first.")
+        raise DataError(f"{sweep_dir} is not a sweep folder (no sweep.json); run `spiqgan sweep --config SWEEP.toml --out {sweep_dir}` first (or `spiqgan compare ... --out {sweep_dir}`).")
     raw = json.loads(plan.read_text())
     sweep = Sweep(raw["data"], raw["fixed"], raw["grid"])
     return sweep, collect(sweep, sweep_dir)
