@@ -293,3 +293,20 @@ def test_report_aggregation():
 def test_report_of_a_folder_that_is_not_a_sweep(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     assert "is not a sweep folder (no sweep.json)" in capsys.readouterr().err
+
+
+def test_a_sweep_script_without_the_main_guard_names_the_cause(tmp_path):
+    """The Python API's sweep example, saved and run without `if __name__ == "__main__":`, failed every run with a
+    bare "worker lost: BrokenProcessPool"; the error now says what to do."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "ex.py"
+    script.write_text(
+        "from spiqgan.experiments.sweep import parse_sweep\n"
+        "from spiqgan.experiments.executors import LocalExecutor, run_sweep\n"
+        "sweep = parse_sweep({'data': {}, 'fixed': {'neurons': '0-1', 'model': 'bernoulli'}, "
+        "'grid': {'timesteps': [1, 2]}})\n"
+        f"run_sweep(sweep, {str(tmp_path / 'out')!r}, executor=LocalExecutor(2))\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert 'a sweep must sit under `if __name__ == "__main__":`' in done.stdout + done.stderr

@@ -129,7 +129,12 @@ def execute_run(plan: RunPlan, data: dict[str, Any], sweep_dir: str | Path, thre
 
 def _lost(job: tuple, exc: BaseException) -> dict[str, Any]:
     """The outcome of a run whose worker died before it could report (killed, out of memory)."""
-    return {"name": job[0].name, "status": "failed", "error": f"worker lost: {type(exc).__name__}: {exc}"}
+    hint = ""
+    if type(exc).__name__ == "BrokenProcessPool":
+        hint = (" (a worker process died at start or while running: run from a script, a sweep must sit under "
+                "`if __name__ == \"__main__\":`, since each worker imports the script; else the worker ran out of "
+                "memory or was killed)")
+    return {"name": job[0].name, "status": "failed", "error": f"worker lost: {type(exc).__name__}: {exc}{hint}"}
 
 
 class LocalExecutor:
