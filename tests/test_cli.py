@@ -172,3 +172,36 @@ def test_messages_name_the_users_own_options(tmp_path, capsys):
     (tmp_path / "plain").mkdir()
     assert main(["report", str(tmp_path / "plain")]) == 2
     assert "spiqgan sweep --config SWEEP.toml --out" in capsys.readouterr().err
+
+
+def test_a_fit_too_large_for_memory_is_refused_in_one_line_before_its_first_step(tmp_path):
+    """Under a 6 GB address-space limit a 17-qubit likelihood fit with 4096 noise draws ended in a raw torch
+    traceback during the timed first step; now a one-line refusal naming the estimate and what lowers it."""
+    import resource
+    import subprocess
+    import sys
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (6 * 2 ** 30, 6 * 2 ** 30))
+
+    done = subprocess.run([sys.executable, "-m", "spiqgan", "train", "--model", "spiqgan", "--neurons", "0-15",
+                           "--backend", "statevector", "--noise-samples", "4096", "--out", str(tmp_path / "r"),
+                           "--no-figures"], preexec_fn=limit, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("spiqgan: error: this fit needs about 128.0 GiB of memory at its peak, more than")
+    assert "--noise-samples" in done.stderr and "Traceback" not in done.stderr
+    assert "first step timed" not in done.stdout
+
+
+def test_an_allocation_that_fails_anyway_is_one_line(monkeypatch, capsys):
+    import spiqgan.cli
+
+    def fails(args):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: not enough memory: you "
+                           "tried to allocate 34359738368 bytes.\nmore")
+
+    monkeypatch.setattr(spiqgan.cli, "_cmd_evaluate", fails)  # main() builds its parser, and binds this, anew
+    assert main(["evaluate", "--samples", "independent"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("spiqgan: error: out of memory (") and "tried to allocate 34359738368 bytes" in err
+    assert err.count("\n") == 1

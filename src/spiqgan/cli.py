@@ -21,7 +21,7 @@ from spiqgan.data.raster import DEFAULT_BIN_MS, DEFAULT_TEST_FRACTION, SpikeRast
 from spiqgan.exceptions import DataError, SpiqganError
 from spiqgan.models.registry import MODEL_NAMES
 from spiqgan.experiments.compare import DEFAULT_MODELS, DEFAULT_SIZES
-from spiqgan.cost import describe_cost
+from spiqgan.cost import check_memory, describe_cost
 from spiqgan.evaluation.scoring import DEFAULT_DRAWS
 from spiqgan.models.gan import TRAINING_PRESETS
 
@@ -333,6 +333,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"data: {raster!r}; {train_w.shape[0]} training windows, {test_w.shape[0]} held-out")
     threads = _set_threads(args, model)
     print(f"model: {model.describe(preset)}")
+    check_memory(model)  # a fit that cannot fit in memory: refused before its first step allocates
     preview = model.preview(train_w) if isinstance(model, Previewable) else None  # a timed first step
     print(describe_cost(model, threads, preview))
     sys.stdout.flush()
@@ -655,6 +656,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("spiqgan: interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as exc:  # an allocation that fails after all: one line, not a traceback
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if isinstance(exc, RuntimeError) and "allocat" not in text and "out of memory" not in text.lower():
+            raise
+        print(f"spiqgan: error: out of memory ({text}); lower the run's size (--noise-samples, --batch-size, fewer "
+              "neurons or time steps, --backend mps) or free memory", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

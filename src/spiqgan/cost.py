@@ -17,6 +17,13 @@ So threads pay on an idle machine and cost up to 3x when other work holds a
 core. :func:`default_threads` takes the cores that the load average leaves
 free, and one thread for problems too small to gain (under 100 amplitudes per
 noise draw and sample: (4, 2) gains 11 % idle and loses 2.6x busy).
+
+Memory
+------
+A model that knows its peak memory (:meth:`~spiqgan.models.base.Estimator.peak_memory_bytes`) is
+checked before its first step (:func:`check_memory`) against what this process can still get
+(:func:`available_memory_bytes`: the system's available memory, a cgroup's limit, an address-space
+limit); more is a one-line refusal that names the estimate and the options that lower it.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["default_threads", "describe_cost"]
+__all__ = ["default_threads", "describe_cost", "available_memory_bytes", "check_memory"]
 
 #: below this many amplitudes per noise draw and window (2^q t), one thread
 SMALL_PROBLEM = 100
@@ -64,3 +71,50 @@ def describe_cost(model: Any, threads: int, preview: dict[str, Any] | None = Non
         timed = (f"; first step timed at {preview['seconds_per_step']:.3g} s, so at most about {_duration(total)} "
                  f"for {preview['steps']} steps")
     return f"cost: {model.cost_summary(preview)}; {threads} torch thread(s){timed}"
+
+
+def available_memory_bytes() -> int | None:
+    """Memory this process can still allocate: the least of the system's available memory (``MemAvailable``), a
+    cgroup's remaining limit and the address-space limit (``ulimit -v``) less what the process maps; ``None``
+    where none can be read."""
+    found: list[int] = []
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except OSError:
+        pass
+    try:
+        limit = open("/sys/fs/cgroup/memory.max", encoding="ascii").read().strip()
+        used = int(open("/sys/fs/cgroup/memory.current", encoding="ascii").read().strip())
+        if limit != "max":
+            found.append(int(limit) - used)
+    except (OSError, ValueError):
+        pass
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            with open("/proc/self/statm", encoding="ascii") as fh:
+                mapped = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+            found.append(soft - mapped)
+    except (ImportError, OSError, ValueError):
+        pass
+    return max(0, min(found)) if found else None
+
+
+def check_memory(model: Any, available: int | None = None) -> None:
+    """Refuse (:class:`~spiqgan.exceptions.ConfigError`, one line) a fit whose estimated peak memory is more than
+    is available (``available``: :func:`available_memory_bytes` unless given)."""
+    from spiqgan.exceptions import ConfigError
+    from spiqgan.progress import format_bytes
+
+    estimate = getattr(model, "peak_memory_bytes", lambda: None)()
+    available = available_memory_bytes() if available is None else available
+    if estimate is None or available is None or estimate <= available:
+        return
+    lower = getattr(model, "memory_options", lambda: "")()
+    raise ConfigError(f"this fit needs about {format_bytes(estimate)} of memory at its peak, more than the "
+                      f"{format_bytes(available)} available{'; ' + lower if lower else ''}.")

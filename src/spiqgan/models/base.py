@@ -249,6 +249,14 @@ class Estimator(abc.ABC):
         """What a fit will cost, in words (the command line's cost line); ``preview`` from :meth:`Previewable.preview`."""
         return "a classical fit (its parameters are counted after it)"
 
+    def peak_memory_bytes(self) -> int | None:
+        """Estimated peak memory of a fit (bytes), where the model knows it (checked before a fit); else ``None``."""
+        return None
+
+    def memory_options(self) -> str:
+        """What lowers :meth:`peak_memory_bytes`, in words (for the refusal's message)."""
+        return ""
+
     # ------------------------------------------------------------------ save and load
     @abc.abstractmethod
     def _checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
