@@ -70,6 +70,14 @@ def test_plot_training_of_a_likelihood_run_has_no_empty_critic_panel():
     assert [ax.get_title() for ax in fig.axes] == ["generator", "JS divergence to training data"]
 
 
+def test_plot_training_without_js_has_no_empty_js_panel():
+    """A Born machine's likelihood fit never computes JS: its training.png showed an empty "JS not computed
+    (n t > 20)" panel even at n t = 8."""
+    history = [{"step": s, "nll": 2.0 - s / 10} for s in range(1, 6)]
+    fig = plotting.plot_training(history)
+    assert [ax.get_title() for ax in fig.axes] == ["generator"]
+
+
 def test_one_colour_per_model_in_every_figure():
     rows = [{"label": m, "model": m, "timesteps": 1, "n_parameters": p, "covariance_ratio": r}
             for m, p, r in (("spiqgan", 700, 12.0), ("kpairwise", 55, 2.0))]

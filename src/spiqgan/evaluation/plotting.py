@@ -217,9 +217,10 @@ def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | Non
     panels.append(("generator", (("nll", "negative log-likelihood (nats per window)"),
                                  ("generator_loss", "generator loss (adversarial, or MMD² relative to the start)"),
                                  ("k_term", "K-term"))))
+    js = column("js")[0].size > 0  # a fit that never computed JS (likelihood fits, n t > 20) gets no empty panel
     if axes is None:
-        fig = _new_figure((4.4 * (len(panels) + 1), 3.6))
-        axes = fig.subplots(1, len(panels) + 1)
+        fig = _new_figure((4.4 * (len(panels) + js), 3.6))
+        axes = np.atleast_1d(fig.subplots(1, len(panels) + js))
     fig = axes[0].figure
     for ax, (title, curves) in zip(axes, panels):
         drawn = False
@@ -238,18 +239,16 @@ def plot_training(history: Sequence[dict[str, float]], axes: Sequence[Any] | Non
             ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="0.5")
-    ax = axes[len(panels)]
-    x, y = column("js")
-    if x.size:
+    if js and len(axes) > len(panels):
+        ax = axes[len(panels)]
+        x, y = column("js")
         ax.plot(x, y, "o-", ms=3, color=_GEN)
         best = int(np.argmin(y))
         ax.plot(x[best], y[best], "*", ms=12, color="k", label=f"best: step {int(x[best])}, JS {y[best]:.3g}")
         ax.set_yscale("log")
         ax.legend(fontsize=8)
-    else:
-        ax.text(0.5, 0.5, "JS not computed (n t > 20)", ha="center", va="center", transform=ax.transAxes, color="0.5")
-    ax.set_title("JS divergence to training data")
-    ax.set_xlabel("step")
+        ax.set_title("JS divergence to training data")
+        ax.set_xlabel("step")
     return fig
 
 
