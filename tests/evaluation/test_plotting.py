@@ -110,3 +110,14 @@ def test_plot_snapshots_one_column_per_stage():
     assert len(fig.axes) == 6  # a real column first, then one per stage
     assert [ax.get_title() for ax in fig.axes[:3]] == ["real (training data)", "start", "end"]
     assert fig.axes[3].get_title() == "300 bins real"
+
+
+def test_models_of_one_size_are_side_by_side_not_on_one_point():
+    rows = [{"label": m, "model": m, "timesteps": 1, "n_parameters": 65, "covariance_ratio": 2.0}
+            for m in ("cry", "iqp", "bitflip")]
+    fig = plotting.plot_error_vs_parameters(rows, ["covariance"])
+    xs = [line.get_xdata()[0] for line in fig.axes[0].get_lines() if len(line.get_xdata()) == 1]
+    assert len(set(xs)) == 3 and min(xs) < 65 < max(xs)
+    from matplotlib.colors import to_rgb
+
+    assert np.abs(np.subtract(to_rgb(plotting.model_color("cry")), to_rgb(plotting.model_color("bitflip")))).sum() > 0.5

@@ -27,7 +27,7 @@ MODEL_COLORS = {
     "bernoulli": "0.55", "independent": "0.55", "ising": "tab:cyan", "kpairwise": "tab:blue",
     "K-pairwise": "tab:blue", "dg": "tab:green", "dichotomized Gaussian": "tab:green", "wgan-mlp": "tab:orange",
     "wgan-conv": "tab:brown", "training repeats": "black", "training data": "black",
-    "cry": "tab:olive", "iqp": "magenta", "bitflip": "goldenrod", "rbm": "teal",
+    "cry": "tab:olive", "iqp": "magenta", "bitflip": "navy", "rbm": "teal",
     "spiqgan chain (mps)": _GEN, "published kpairwise": "tab:blue", "published dg": "tab:green",
 }
 
@@ -446,6 +446,16 @@ def plot_error_vs_parameters(rows: Sequence[dict[str, Any]], statistics: Sequenc
     models = list(dict.fromkeys(r["model"] for r in rows))
     ts = sorted({r["timesteps"] for r in rows} | {r["timesteps"] for r in references})
     colors = {m: model_color(m) for m in models + [r["model"] for r in references]}
+    # models of the same size at the same t (cry, iqp, bitflip) side by side, not on one point: a small
+    # multiplicative offset of the parameter axis, in the order of the models
+    same = {}
+    for r in rows:
+        same.setdefault((r["n_parameters"], r["timesteps"]), []).append(r["model"])
+    dodge = {}
+    for (size, t), ms in same.items():
+        order = list(dict.fromkeys(ms))
+        for i, m in enumerate(order):
+            dodge[(size, t, m)] = 1.06 ** (i - (len(order) - 1) / 2)
     markers = "osD^v<>"
     styles = (":", "-.", "--", "-")
     for ax, name in zip(axes, statistics):
@@ -458,7 +468,8 @@ def plot_error_vs_parameters(rows: Sequence[dict[str, Any]], statistics: Sequenc
             if v is None or not np.isfinite(v) or v <= 0:
                 continue
             k = ts.index(r["timesteps"])
-            ax.plot(r["n_parameters"], v, marker=markers[k % len(markers)], ls="none", ms=7,
+            ax.plot(r["n_parameters"] * dodge[(r["n_parameters"], r["timesteps"], r["model"])], v,
+                    marker=markers[k % len(markers)], ls="none", ms=7,
                     color=colors[r["model"]], mfc=colors[r["model"]] if k == 0 else "none")
         # the sizes of one model at one t joined by a line (e.g. the WGANs)
         for m in models:

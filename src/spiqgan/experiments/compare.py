@@ -340,6 +340,7 @@ def write_comparison(sweep: Sweep, sweep_dir: str | Path, figures: bool = True,
         from spiqgan.evaluation.plotting import plot_error_vs_parameters
         from spiqgan.evaluation.report import save_figure
 
-        stats = [name for name, _, _ in STATISTICS if any(finite(r.get(f"{name}_ratio")) for r in rows)]
+        stats = [name for name, _, _ in STATISTICS if any(finite(r.get(f"{name}_ratio")) for r in rows)
+                 and not (name == "time_course" and all(r["timesteps"] == 1 for r in rows))]  # = firing rate at t = 1
         written["png"] = save_figure(plot_error_vs_parameters(rows, stats), sweep_dir / "comparison.png")
     return written
