@@ -462,7 +462,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
         noise = parse_noise_model(args.noise_model) if args.noise_model is not None else None
         export = load_export(args.run_dir, args.which)
-        windows = aer_sample(export, args.windows, shots=args.shots, noise=noise, seed=args.seed)
+        windows = aer_sample(export, args.windows, shots=args.shots, noise=noise, seed=args.seed, progress=True)
         how = f"Qiskit Aer, {'noise ' + args.noise_model if noise else 'no noise'}"
     else:
         model = load_run(args.run_dir)

@@ -134,6 +134,8 @@ def test_export_sample_and_resources_commands(qiskit, tmp_path, capsys):
     assert main(["sample", str(run), "--backend", "aer", "--windows", "300", "--noise-model", "readout:0.01",
                  "--out", str(samples)]) == 0
     assert np.load(samples).shape == (300, 2, 3)
+    jobs = [line for line in capsys.readouterr().err.splitlines() if line.startswith("Aer job ")]
+    assert jobs and jobs[-1].split(" | ")[0].split()[-1].split("/")[0] == jobs[-1].split(" | ")[0].split("/")[-1]
     assert main(["sample", str(run), "--noise-model", "readout:0.01", "--out", str(tmp_path / "x.npy")]) == 2
     assert "belong to --backend aer" in capsys.readouterr().err
     assert main(["resources", str(run), "--device", "all-to-all", "--json", str(tmp_path / "r.json")]) == 0

@@ -81,18 +81,22 @@ def export_run(export: Export, fmt: str, out: str | Path, *, force: bool = False
 
 
 def aer_sample(export: Export, n_windows: int, *, shots: int | None = None, noise: NoiseSpec | None = None,
-               seed: int = 0, method: str | None = None) -> np.ndarray:
+               seed: int = 0, method: str | None = None, progress: bool = False) -> np.ndarray:
     """Windows ``(n_windows, t, n)`` uint8 drawn through Qiskit Aer from the model's circuits (see :mod:`spiqgan.hardware.sampling`).
 
-    ``method``: Aer's simulation method (default: by width, see :func:`~spiqgan.hardware.qiskit_io.aer_outcomes`).
+    ``method``: Aer's simulation method (default: by width, see :func:`~spiqgan.hardware.qiskit_io.aer_outcomes`);
+    ``progress``: a progress line over the Aer jobs on standard error.
     """
     from spiqgan.hardware.qiskit_io import aer_outcomes, require_qiskit
+    from spiqgan.progress import Progress
 
     require_qiskit()
     rng = np.random.default_rng(seed)
     executions = plan(export, n_windows, rng, shots)
-    outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise, seed=seed,
-                            method=method)
+    jobs = len({(e.circuit, e.shots) for e in executions})  # aer_outcomes sends one job per circuit and shot count
+    with Progress(jobs, label="Aer job ", enabled=progress) as bar:
+        outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise,
+                                seed=seed, method=method, progress=bar)
     return assemble(export, executions, outcomes, n_windows)
 
 

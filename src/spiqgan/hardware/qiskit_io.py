@@ -104,8 +104,12 @@ def _transpile(qc, seed: int = 0, coupling_map=None):
 
 
 def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
-                 noise: NoiseSpec | None = None, seed: int = 0, method: str | None = None) -> list[dict[str, np.ndarray]]:
+                 noise: NoiseSpec | None = None, seed: int = 0, method: str | None = None,
+                 progress: Any | None = None) -> list[dict[str, np.ndarray]]:
     """Run each execution ``(circuit index, input values, shots)`` on Aer; per execution, the bits of each register ``(shots, size)``.
+
+    ``progress``: an object with ``update(jobs_done)`` (a :class:`spiqgan.progress.Progress` over the jobs), told
+    after each Aer job.
 
     Circuits are transpiled to :data:`BASIS_GATES` once (so that the noise model's gates are the
     device's); executions of one circuit with equal shots go to Aer as one job of parameter bindings.
@@ -124,7 +128,7 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
     groups: dict[tuple[int, int], list[int]] = {}
     for k, (ci, _, shots) in enumerate(executions):
         groups.setdefault((ci, shots), []).append(k)
-    for (ci, shots), members in groups.items():
+    for job, ((ci, shots), members) in enumerate(groups.items(), start=1):
         qc = compiled[ci]
         if qc.parameters:  # one job: one experiment per binding
             binds = [{p: [executions[k][1][p.name] for k in members] for p in qc.parameters}]
@@ -140,6 +144,8 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
             fields = [m.split(" ")[::-1] for m in result.get_memory(pos)]
             out[k] = {name: np.array([[int(ch) for ch in f[i][::-1]] for f in fields], dtype=np.uint8)
                       for i, name in enumerate(names)}
+        if progress is not None:
+            progress.update(job)
     return out  # type: ignore[return-value]
 
 
