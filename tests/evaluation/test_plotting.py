@@ -121,3 +121,13 @@ def test_models_of_one_size_are_side_by_side_not_on_one_point():
     from matplotlib.colors import to_rgb
 
     assert np.abs(np.subtract(to_rgb(plotting.model_color("cry")), to_rgb(plotting.model_color("bitflip")))).sum() > 0.5
+
+
+def test_snapshots_label_the_real_panel_with_bit_strings_as_the_others():
+    rng = np.random.default_rng(0)
+    real = (rng.random((500, 2, 2)) < 0.3).astype(np.uint8)
+    gen = (rng.random((500, 2, 2)) < 0.3).astype(np.uint8)
+    fig = plotting.plot_snapshots(real, {"step 0": gen})
+    labels = [[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes[:2]]
+    assert labels[0] and all(len(x) == 4 and set(x) <= {"0", "1"} for x in labels[0])
+    assert all(set(x) <= {"0", "1"} for x in labels[1] if x)

@@ -265,14 +265,19 @@ def plot_snapshots(reference: np.ndarray, snapshots: dict[str, np.ndarray], n_bi
     for j, (title, windows, color) in enumerate(columns):
         if j:
             plot_pattern_distribution(windows, reference, ax=axes[0, j], max_patterns=32)
-        else:  # the real distribution alone, ordered as in the other panels
-            _, prob = st.pattern_distribution(reference)
-            top = np.sort(prob)[::-1][:32]
-            axes[0, j].bar(np.arange(top.size) - 0.2, top, width=0.4, color=_REF, label="real")
+        else:  # the real distribution alone, ordered and labelled as in the other panels
+            patterns, prob = st.pattern_distribution(reference)
+            order = np.argsort(-prob, kind="stable")[:32]
+            x = np.arange(order.size)
+            axes[0, j].bar(x - 0.2, prob[order], width=0.4, color=_REF, label="real")
             axes[0, j].set_yscale("log")
             axes[0, j].set_ylabel("probability")
+            bits = reference.shape[1] * reference.shape[2]
+            if bits <= 6:  # bit strings, as plot_pattern_distribution labels them
+                axes[0, j].set_xticks(x, [format(int(v), f"0{bits}b") for v in patterns[order]], rotation=90,
+                                      fontsize=7)
+            axes[0, j].set_xlabel("pattern")
         axes[0, j].set_title(title)
-        axes[0, j].set_xlabel("pattern")
         t, n = windows.shape[1], windows.shape[2]
         w = max(1, min(windows.shape[0], n_bins // t))
         raster = windows[:w].reshape(w * t, n)
