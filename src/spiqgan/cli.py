@@ -309,11 +309,15 @@ def _size(text: str) -> int | str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from spiqgan.experiments.runs import check_config, check_out_folder, train_run
+    from spiqgan.experiments.runs import check_config, check_data_options, check_out_folder, train_run
     from spiqgan.models.base import ArrayModel, Previewable
     from spiqgan.models.registry import hyperparameters, model_spec
 
     check_out_folder(args.out)  # a file, no permission, another run's lock: refused before the data is loaded
+    if not args.force:  # and a folder of other data options (the model's are known once the data is)
+        check_data_options(args.out, {"data": str(args.data) if args.data else "built-in synthetic",
+                                      "timesteps": args.timesteps, "stride": args.stride or args.timesteps,
+                                      "test_fraction": args.test_fraction})
     full, raster = _load(args)
     train, test = raster.split(args.test_fraction)
     train_w, train_starts = train.windows(args.timesteps, args.stride, return_starts=True)

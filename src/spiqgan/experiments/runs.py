@@ -55,7 +55,8 @@ from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
 from spiqgan.training.loop import HISTORY_FIELDS
 
 __all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES",
-           "LOG_LIKELIHOOD_FILE", "check_out_folder", "check_config"]
+           "LOG_LIKELIHOOD_FILE", "check_out_folder", "check_config",
+           "check_data_options"]
 
 log = logging.getLogger(__name__)
 
@@ -238,6 +239,21 @@ def clear_run(run_dir: str | Path) -> None:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+
+
+def check_data_options(run_dir: str | Path, data_info: dict[str, Any]) -> None:
+    """Refuse (:class:`RunFolderError`) at once a run folder whose ``config.json`` names other data options than
+    ``data_info`` (those known before the data is loaded: file, time steps, stride, split), with what differs."""
+    config_file = Path(run_dir) / CONFIG_FILE
+    try:
+        saved = json.loads(config_file.read_text(encoding="utf-8")).get("data", {})
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
+        return  # no configuration yet, or one that check_config will name
+    new = json.loads(json.dumps(data_info))
+    diff = [d for k in new if k in saved for d in _differences(saved[k], new[k], f"data.{k}.")]
+    if diff:
+        raise RunFolderError(f"{run_dir} holds a run of another configuration ({'; '.join(diff[:6])}); use another "
+                             "folder, or --force to replace that run.")
 
 
 def check_config(run_dir: str | Path, config: dict[str, Any]) -> None:
