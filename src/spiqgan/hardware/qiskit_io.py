@@ -108,6 +108,7 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
                  progress: Any | None = None) -> list[dict[str, np.ndarray]]:
     """Run each execution ``(circuit index, input values, shots)`` on Aer; per execution, the bits of each register ``(shots, size)``.
 
+    Each Aer job draws its own random stream (seed derived from ``seed`` and the job's index).
     ``progress``: an object with ``update(jobs_done)`` (a :class:`spiqgan.progress.Progress` over the jobs), told
     after each Aer job.
 
@@ -122,19 +123,21 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
     if method is None:
         wide = max(qc.num_qubits for qc in compiled) > AER_STATEVECTOR_MAX_QUBITS
         method = "matrix_product_state" if wide else "statevector"
-    sim = AerSimulator(method=method, noise_model=noise_model(noise) if noise is not None and noise.any else None,
-                       seed_simulator=seed)
+    sim = AerSimulator(method=method, noise_model=noise_model(noise) if noise is not None and noise.any else None)
     out: list[dict[str, np.ndarray] | None] = [None] * len(executions)
     groups: dict[tuple[int, int], list[int]] = {}
     for k, (ci, _, shots) in enumerate(executions):
         groups.setdefault((ci, shots), []).append(k)
     for job, ((ci, shots), members) in enumerate(groups.items(), start=1):
         qc = compiled[ci]
+        # each job its own random stream, derived from `seed`: Aer seeds shot i with seed + i, so jobs run with one
+        # seed drew the same numbers, and the steps of a window built from several jobs came out correlated
+        job_seed = int(np.random.SeedSequence([int(seed), job]).generate_state(1)[0] >> 1)
         if qc.parameters:  # one job: one experiment per binding
             binds = [{p: [executions[k][1][p.name] for k in members] for p in qc.parameters}]
-            result = sim.run(qc, parameter_binds=binds, shots=shots, memory=True).result()
+            result = sim.run(qc, parameter_binds=binds, shots=shots, memory=True, seed_simulator=job_seed).result()
         else:  # a circuit without inputs (no latent state): one experiment per execution
-            result = sim.run([qc] * len(members), shots=shots, memory=True).result()
+            result = sim.run([qc] * len(members), shots=shots, memory=True, seed_simulator=job_seed).result()
         if not result.success:
             raise SimulationError(f"Qiskit Aer could not run circuit {qc.name} ({qc.num_qubits} qubits, method "
                                   f"{method}): {str(result.status)[:300]}")
