@@ -202,15 +202,14 @@ def reference_rows(sweep: Sweep, timesteps: Sequence[int]) -> list[dict[str, Any
     return out
 
 
-def _held_out(sweep: Sweep, sweep_dir: Path, row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+def _held_out(sweep: Sweep, sweep_dir: Path, plan: Any) -> tuple[np.ndarray, np.ndarray] | None:
     """A finished run's log-probability of each held-out window and the windows' repeats, or ``None``."""
     from spiqgan.experiments.executors import run_windows
     from spiqgan.experiments.runs import LOG_LIKELIHOOD_FILE
 
-    path = sweep_dir / "runs" / row["run"] / LOG_LIKELIHOOD_FILE
+    path = sweep_dir / "runs" / plan.name / LOG_LIKELIHOOD_FILE
     if not path.is_file():
         return None
-    plan = next(p for p in sweep.runs() if p.name == row["run"])
     _, _, repeats, _ = run_windows(plan.options, sweep.data)
     log_probs = np.load(path)
     if log_probs.shape != repeats.shape:
@@ -226,10 +225,22 @@ def comparison_verdicts(sweep: Sweep, sweep_dir: str | Path, rows: Sequence[dict
     ``baseline``: a model of the comparison with a likelihood (default: the first such one in the
     order of ``--models``). Returns the text and the rows of ``verdicts.csv`` (see the module docstring).
     """
-    from spiqgan.evaluation.likelihood import (LN2, bootstrap_means, compare_nll, percentile_interval, widen)
+    from spiqgan.evaluation.likelihood import (LN2, NLLDifference, bootstrap_means, compare_nll, percentile_interval,
+                                               widen)
 
     sweep_dir = Path(sweep_dir)
     rows = [r for r in rows if r["model"] != REFERENCE]
+    plans = {plan.name: plan for plan in sweep.runs()}
+    held: dict[str, Any] = {}  # each run's held-out log-probabilities, read once (a baseline serves every model)
+
+    def held_out(row: dict[str, Any]) -> tuple[np.ndarray, np.ndarray] | None:
+        if row["run"] not in held:
+            held[row["run"]] = _held_out(sweep, sweep_dir, plans[row["run"]])
+        return held[row["run"]]
+
+    def direction(d: NLLDifference) -> str:  # the verdict from the side of the model compared with the baseline
+        return {f"{d.name_a} better": "better", f"{d.name_b} better": "worse"}.get(d.verdict, "level")
+
     cells = _cells(sweep)
     lines = [f"Over {len(cells)} cells (" + ", ".join(
         f"{len(sweep.grid[k])} {name}" for k, name in (("neurons", "groups of neurons"), ("seed", "seeds"),
@@ -276,13 +287,13 @@ def comparison_verdicts(sweep: Sweep, sweep_dir: str | Path, rows: Sequence[dict
             per_cell, tally, by_fold = [], {"better": 0, "level": 0, "worse": 0}, {}
             for r in (r for r in rows if r["label"] == label and r["timesteps"] == t):
                 b = base.get(key(r))
-                found = None if b is None else (_held_out(sweep, sweep_dir, r), _held_out(sweep, sweep_dir, b))
+                found = None if b is None else (held_out(r), held_out(b))
                 if found is None or found[0] is None or found[1] is None:
                     continue
                 (la, reps), (lb, _) = found
                 se = tuple(float(x.get("nll_shared_se") or 0.0) * LN2 for x in (r, b))
                 d = compare_nll(la, lb, reps, names=(label, baseline), level=level, shared_se=se)
-                verdict = "better" if d.high < 0 else "worse" if d.low > 0 else "level"
+                verdict = direction(d)
                 tally[verdict] += 1
                 per_cell.append(f"{_cell_tag(r, sweep) or 'cell'} {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]")
                 by_fold.setdefault(r.get("fold"), []).append(((lb - la) / LN2, reps, se))
@@ -302,7 +313,7 @@ def comparison_verdicts(sweep: Sweep, sweep_dir: str | Path, rows: Sequence[dict
             mean = float(diff.mean())
             low, high = percentile_interval(bootstrap_means(diff, np.concatenate(reps), seed=0), level)
             low, high = widen(mean, low, high, float(np.sqrt(var)) / n_cells / LN2, level)
-            verdict = "better" if high < 0 else "worse" if low > 0 else "level"
+            verdict = direction(NLLDifference(label, baseline, mean, low, high, level))
             lines.append(f"  {label} - {baseline}, t = {t}: {mean:+.4f} [{low:+.4f}, {high:+.4f}] over all cells: "
                          f"{verdict}; cells better / level / worse: {tally['better']} / {tally['level']} / "
                          f"{tally['worse']}")

@@ -250,10 +250,15 @@ def check_data_options(run_dir: str | Path, data_info: dict[str, Any]) -> None:
     except (OSError, ValueError, UnicodeDecodeError, AttributeError):
         return  # no configuration yet, or one that check_config will name
     new = json.loads(json.dumps(data_info))
-    diff = [d for k in new if k in saved for d in _differences(saved[k], new[k], f"data.{k}.")]
+    _refuse_other(run_dir, [d for k in new if k in saved for d in _differences(saved[k], new[k], f"data.{k}.")])
+
+
+def _refuse_other(run_dir: str | Path, diff: list[str]) -> None:
+    """:class:`RunFolderError` naming what differs (at most six of ``diff``), where anything does."""
     if diff:
-        raise RunFolderError(f"{run_dir} holds a run of another configuration ({'; '.join(diff[:6])}); use another "
-                             "folder, or --force to replace that run.")
+        shown = "; ".join(diff[:6]) + (f"; and {len(diff) - 6} more" if len(diff) > 6 else "")
+        raise RunFolderError(f"{run_dir} holds a run of another configuration ({shown}); use another folder, "
+                             "or --force to replace that run.")
 
 
 def check_config(run_dir: str | Path, config: dict[str, Any]) -> None:
@@ -269,11 +274,7 @@ def check_config(run_dir: str | Path, config: dict[str, Any]) -> None:
         except (ValueError, UnicodeDecodeError) as exc:
             raise RunFolderError(f"{config_file} is not readable JSON ({exc}); use --force to replace the run, "
                                  "or another folder.") from None
-        diff = _differences(saved, config)
-        if diff:
-            shown = "; ".join(diff[:6]) + (f"; and {len(diff) - 6} more" if len(diff) > 6 else "")
-            raise RunFolderError(f"{run_dir} holds a run of another configuration ({shown}); use another folder, "
-                                 "or --force to replace that run.")
+        _refuse_other(run_dir, _differences(saved, config))
     elif any((run_dir / name).exists() for name in RUN_FILES):
         raise RunFolderError(f"{run_dir} holds run files without {CONFIG_FILE}; use another folder, or --force to "
                              "replace them.")
