@@ -42,6 +42,19 @@ per neuron the pooled pairwise moments of a stimulus-driven population admit no 
 latent correlation matrix has eigenvalues down to -0.73), and the nearest valid one misses the
 k-probability by 378x the noise floor; following the stimulus, the latent correlations are the
 noise correlations left over and the k-probability is within the published samples' error.
+
+**Held-out likelihood** (:meth:`DichotomizedGaussian.estimate_log_likelihood`): a window's
+probability is the Gaussian mass of one orthant, :math:`P(x) = P(\operatorname{sign} z = 2x - 1)`
+in ``d = t n`` dimensions (the stimulus-locked DG: a mixture of such orthants over the stimulus bins a
+window may start at, weighted as sampling weights them). :func:`orthant_log_probability` estimates
+it by the Geweke-Hajivassiliou-Keane simulator (Genz 1992's separation of variables): the latent
+Gaussian is written through its Cholesky factor and each coordinate is drawn from its normal
+truncated to the orthant given the earlier ones; the product of the truncated masses is an unbiased
+estimate of the orthant probability, exact for independent units. The mixture over start bins is
+importance-sampled from the independent-units approximation, so each draw's weight is the ratio of
+the correlated to the independent probability, one for uncorrelated units. The log of the mean
+weight is biased low by the delta method's :math:`\operatorname{Var}(r) / 2M` (stated, not
+subtracted); its variance is stated per window (``M`` draws of its own per distinct window).
 """
 
 from __future__ import annotations
@@ -50,9 +63,10 @@ from typing import Any
 
 import numpy as np
 
-from spiqgan.models.base import ModelConfigError, ArrayModel
+from spiqgan.models.base import ArrayModel, EstimatesLikelihood, LikelihoodEstimate, ModelConfigError
 
-__all__ = ["DichotomizedGaussian", "bivariate_orthant", "latent_correlation", "locked_correlation"]
+__all__ = ["DichotomizedGaussian", "bivariate_orthant", "latent_correlation", "locked_correlation",
+           "orthant_log_probability"]
 
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(48)
 #: latent correlations are kept inside (-RHO_MAX, RHO_MAX)
@@ -146,7 +160,88 @@ def locked_correlation(a: np.ndarray, b: np.ndarray, weights: np.ndarray, target
     return rho
 
 
-class DichotomizedGaussian(ArrayModel):
+def orthant_log_probability(patterns: np.ndarray, means: np.ndarray, correlation: np.ndarray, *,
+                            weights: np.ndarray | None = None, draws: int | np.ndarray = 1000,
+                            seed: int | tuple[int, ...] = 0,
+                            chunk_floats: int = 2 ** 23) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Estimated :math:`\log P(x)` of each pattern under a mixture of dichotomized Gaussians (GHK simulator).
+
+    :math:`P(x) = \sum_b w_b\, P(\operatorname{sign}(\mu_b + L e) = 2x - 1)` with :math:`e \sim
+    \mathcal N(0, I)`, :math:`L L^\top` = ``correlation``; one component when ``weights`` is ``None``.
+
+    Parameters
+    ----------
+    patterns
+        ``(P, d)`` 0/1 patterns (each distinct pattern once: each gets its own draws).
+    means
+        ``(B, d)`` latent means of the ``B`` components (``(d,)``: one).
+    correlation
+        ``(d, d)`` latent correlation matrix (positive definite).
+    weights
+        ``(B,)`` non-negative mixture weights (normalized here), or ``None`` for one component.
+    draws
+        Draws per pattern (at least 2): one number, or ``(P,)`` one per pattern.
+    seed
+        Seeds the draws (an int or a tuple of ints, as :class:`numpy.random.SeedSequence` takes).
+
+    Returns
+    -------
+    log_p, variance, bias
+        ``(P,)`` each: the natural-log estimate, its variance (delta method, :math:`\operatorname{Var}(r) / M`
+        for the relative weights ``r``) and its estimated bias :math:`-\operatorname{Var}(r) / 2M`.
+    """
+    import torch
+    from spiqgan.training.likelihood import mixture_terms
+
+    x = np.asarray(patterns, dtype=bool)
+    mu = np.atleast_2d(np.asarray(means, dtype=np.float64))
+    n_pat, d = x.shape
+    if mu.shape[1] != d or np.shape(correlation) != (d, d):
+        raise ValueError(f"patterns of {d} units need means (B, {d}) and a ({d}, {d}) correlation; got "
+                         f"{mu.shape} and {np.shape(correlation)}.")
+    draws = np.broadcast_to(np.asarray(draws), (n_pat,)).astype(np.int64)
+    if n_pat and draws.min() < 2:
+        raise ValueError(f"draws must be at least 2, got {int(draws.min())}.")
+    w = np.ones(len(mu)) if weights is None else np.asarray(weights, dtype=np.float64)
+    keep = w > 0
+    mu, log_w = torch.as_tensor(mu[keep]), torch.as_tensor(np.log(w[keep] / w[keep].sum()))  # (B, d), (B,)
+    chol = torch.as_tensor(np.linalg.cholesky(np.asarray(correlation, dtype=np.float64)))
+    diag = torch.diagonal(chol).clone()
+    sign = torch.as_tensor(np.where(x, 1.0, -1.0))  # (P, d)
+    log_up, log_down = torch.special.log_ndtr(mu), torch.special.log_ndtr(-mu)  # independent units' marginals
+    gen = torch.Generator().manual_seed(int(np.random.SeedSequence(seed).generate_state(1)[0]))
+    tiny = torch.finfo(torch.float64).tiny
+    out = np.empty((3, n_pat))
+
+    def chunk(s: torch.Tensor, m: int) -> torch.Tensor:
+        up = s > 0
+        # each component's independent-units log-probability (+ log weight); the components drawn from it
+        log_q = up.double() @ log_up.T + (~up).double() @ log_down.T + log_w  # (C, B)
+        comp = torch.multinomial(torch.softmax(log_q, dim=1), m, replacement=True, generator=gen)  # (C, m)
+        e = torch.empty((d, len(s), m), dtype=torch.float64)
+        log_r = -(torch.gather(log_q, 1, comp) - log_w[comp])  # minus the independent units' log-probability
+        for i in range(d):
+            shift = mu[:, i][comp]
+            if i:
+                shift = shift + torch.tensordot(chol[i, :i], e[:i], dims=1)
+            a = s[:, i:i + 1] * shift / diag[i]  # the truncated coordinate's mass is Phi(a)
+            log_mass = torch.special.log_ndtr(a)
+            log_r += log_mass
+            u = torch.rand(a.shape, generator=gen, dtype=torch.float64).clamp_(min=tiny)
+            e[i] = -s[:, i:i + 1] * torch.special.ndtri(torch.exp(torch.log(u) + log_mass).clamp_(min=tiny))
+        log_mean, _, bias = mixture_terms(log_r.T)
+        return torch.stack([torch.logsumexp(log_q, dim=1) + log_mean, -2.0 * bias, bias])
+
+    for m in np.unique(draws):  # patterns with the same number of draws together, in chunks of bounded memory
+        where = np.flatnonzero(draws == m)
+        step = max(1, chunk_floats // (int(m) * d))
+        for lo in range(0, len(where), step):
+            part = where[lo:lo + step]
+            out[:, part] = chunk(sign[part], int(m)).numpy()
+    return out[0], out[1], out[2]
+
+
+class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
     """Dichotomized Gaussian, following the stimulus by default; temporal (one Gaussian over the window) when ``t > 1``.
 
     Parameters
@@ -162,6 +257,9 @@ class DichotomizedGaussian(ArrayModel):
     rate_prior
         Stimulus-locked only: how many repeats' worth of each neuron's mean rate is added to its
         count at each bin (a positive number; 1 by default).
+    eigenvalue_floor
+        Where the pairwise targets admit no joint Gaussian, the latent correlation matrix's eigenvalues
+        are clipped at this before its diagonal is made 1 again.
     seed
         Seeds sampling.
 
@@ -181,11 +279,13 @@ class DichotomizedGaussian(ArrayModel):
     _FITTED = ("mean_", "correlation_", "start_weights_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, temporal: bool = True,
-                 stimulus_locked: bool = True, rate_prior: float = 1.0, seed: int = 0) -> None:
+                 stimulus_locked: bool = True, rate_prior: float = 1.0, eigenvalue_floor: float = 0.1,
+                 seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.temporal = temporal
         self.stimulus_locked = stimulus_locked
         self.rate_prior = rate_prior
+        self.eigenvalue_floor = eigenvalue_floor
 
     @property
     def uses_stimulus_time(self) -> bool:  # type: ignore[override]
@@ -196,7 +296,10 @@ class DichotomizedGaussian(ArrayModel):
         for k in ("temporal", "stimulus_locked"):
             if not isinstance(p[k], bool):
                 raise ModelConfigError(f"{k} must be true or false, got {p[k]!r}.")
-        self._check_positive(p, ("rate_prior",), kind=float)
+        self._check_positive(p, ("rate_prior", "eigenvalue_floor"), kind=float)
+        if p["eigenvalue_floor"] >= 1:
+            raise ModelConfigError(f"eigenvalue_floor must be below 1 (a latent correlation matrix's eigenvalues "
+                                   f"average 1), got {p['eigenvalue_floor']!r}.")
         return p
 
     def _is_temporal(self) -> bool:
@@ -237,7 +340,7 @@ class DichotomizedGaussian(ArrayModel):
             for u in range(t_model):
                 block = blocks[u - s] if u >= s else blocks[s - u].T
                 corr[s * n:(s + 1) * n, u * n:(u + 1) * n] = block
-        self.correlation_ = nearest_correlation(corr)
+        self.correlation_ = nearest_correlation(corr, p["eigenvalue_floor"])
         if progress is not None:
             progress.update(1)
 
@@ -280,6 +383,67 @@ class DichotomizedGaussian(ArrayModel):
                                          target.reshape(-1)).reshape(n, n)
             blocks.append(rho)
         return blocks, gamma, np.bincount(starts, minlength=n_bins).astype(np.float64)
+
+    #: draws per distinct window of :meth:`estimate_log_likelihood` by default ...
+    LIKELIHOOD_DRAWS = 1000
+    #: ... fewer (at least :attr:`LIKELIHOOD_MIN_DRAWS`) where all draws x d^2 / 2 would pass this; beyond, no
+    #: estimate
+    LIKELIHOOD_WORK = 3e10
+    LIKELIHOOD_MIN_DRAWS = 64
+
+    def _window_gaussian(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(means (B, t n), correlation (t n, t n), weights (B,) or None)``: the latent Gaussian of a whole window,
+        one component per stimulus bin a window can start at (stimulus-locked) or one (stationary)."""
+        t, n = self.params_["n_timesteps"], self.params_["n_neurons"]
+        corr = self.correlation_ if self._is_temporal() else np.kron(np.eye(t), self.correlation_)
+        if self._is_locked():
+            starts = np.flatnonzero(self.start_weights_)
+            means = self.mean_[starts[:, None] + np.arange(t)].reshape(len(starts), t * n)
+            return means, corr, self.start_weights_[starts]
+        mean = self.mean_ if self._is_temporal() else np.tile(self.mean_, t)
+        return mean[None], corr, None
+
+    def likelihood_draws(self, counts: np.ndarray) -> np.ndarray | None:
+        """Draws per distinct window for windows that occur ``counts`` times each, as :meth:`estimate_log_likelihood`
+        takes them by default: ``M`` each, and a window that makes up a fraction ``f`` of them ``M P f`` if that is
+        more (``P`` distinct windows; the error of the mean NLL is dominated by the frequent windows, the
+        all-silent one above all), at most ``2 M P`` draws in all. ``M`` is :attr:`LIKELIHOOD_DRAWS`, less where
+        ``2 M P (t n)^2 / 2`` would pass :attr:`LIKELIHOOD_WORK`; ``None`` where even
+        :attr:`LIKELIHOOD_MIN_DRAWS` would."""
+        counts = np.asarray(counts, dtype=np.float64)
+        d = self.params_["n_timesteps"] * self.params_["n_neurons"]
+        base = min(self.LIKELIHOOD_DRAWS, int(self.LIKELIHOOD_WORK / (max(len(counts), 1) * d * (d + 1))))
+        if base < self.LIKELIHOOD_MIN_DRAWS:
+            return None
+        return np.maximum(base, np.ceil(base * len(counts) * counts / max(counts.sum(), 1.0))).astype(np.int64)
+
+    def estimate_log_likelihood(self, windows: np.ndarray, *, draws: int | None = None,
+                                seed: int = 0) -> LikelihoodEstimate | None:
+        """Log-probability of each window ``(B, t, n)``, the orthant probabilities estimated by
+        :func:`orthant_log_probability` (see the module docstring).
+
+        Each distinct window gets draws of its own: ``draws`` each, or by default as
+        :meth:`likelihood_draws` allocates them (``None``, n/a, where that would take too long). The
+        returned shared standard error is that of the mean over the given windows (the errors of
+        distinct windows independent, a repeated window's shared by its copies); the bias is the mean
+        delta-method bias, stated, not subtracted.
+        """
+        self._check_fitted()
+        x = self._checked_windows(windows)
+        flat = x.reshape(len(x), -1)
+        distinct, inverse, counts = np.unique(flat, axis=0, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        per = self.likelihood_draws(counts) if draws is None else np.full(len(counts), int(draws))
+        if per is None:
+            return None
+        means, corr, weights = self._window_gaussian()
+        log_p, var, bias = orthant_log_probability(distinct, means, corr, weights=weights, draws=per,
+                                                   seed=(int(seed), int(self.params_["seed"])))
+        shared_se = float(np.sqrt(np.sum(counts ** 2 * var)) / len(x))
+        over = f" over {len(means)} stimulus start bins" if weights is not None else ""
+        spread = f"{per.min()}" if per.min() == per.max() else f"{per.min()} to {per.max()}"
+        method = f"orthant probabilities (GHK){over}, {spread} draws per distinct window"
+        return LikelihoodEstimate(log_p[inverse], method, shared_se, float(np.mean(bias[inverse])))
 
     def _n_parameters(self) -> int:
         n, t = self.params_["n_neurons"], self.params_["n_timesteps"]
