@@ -119,7 +119,8 @@ def main() -> None:
     folds: list[int | None] = [None] if args.folds < 2 else list(range(args.folds))
 
     def seed_of(m: str, s: int) -> int:  # beyond 16 neurons Ising and K-pairwise are fitted by Gibbs sampling: seeded
-        return 0 if m in SEEDLESS and (n <= 16 or m in ("bernoulli", "dg")) else s
+        name = m.split(":")[0]  # a model with options, e.g. dg:stimulus_locked=false
+        return 0 if name in SEEDLESS and (n <= 16 or name in ("bernoulli", "dg")) else s
 
     def path(m: str, g: int, s: int, f: int | None) -> Path:
         return args.out / "runs" / f"{_slug(m)}_n{n}_t{t}_g{g}_s{seed_of(m, s)}{_fold_tag(f, args.folds)}.npz"
