@@ -93,10 +93,11 @@ def test_compare_command_writes_table_plot_and_runs(tmp_path, capsys):
     assert "training repeats" in text and "lag cross-covariance" in text and "pattern JS divergence" in text
     assert by[("kpairwise", "1")]["n_parameters"] == "12"  # n + n(n-1)/2 + (n - 2)
     assert by[("bernoulli", "2")]["n_parameters"] == "8"
-    # the exact held-out NLL with its interval where a model has one (bernoulli, kpairwise), none elsewhere
+    # the held-out NLL with its interval where a model has one (exact: bernoulli, kpairwise; GHK: dg), none elsewhere
     nll = by[("kpairwise", "1")]
     assert float(nll["nll_bits_low"]) < float(nll["nll_bits"]) < float(nll["nll_bits_high"])
-    assert by[("dg", "1")]["nll_bits"] == "" and by[("training repeats", "1")]["nll_bits"] == ""
+    assert by[("dg", "1")]["nll_method"].startswith("orthant probabilities (GHK)")
+    assert by[("wgan-mlp (matched)", "1")]["nll_bits"] == "" and by[("training repeats", "1")]["nll_bits"] == ""
     assert by[("kpairwise", "1")]["nll_method"] == "exact"
     assert by[("spiqgan", "1")]["nll_method"].startswith("monte carlo, ")  # the chain's NLL over noise draws
     assert float(by[("spiqgan", "1")]["nll_shared_se"]) > 0
@@ -147,13 +148,14 @@ def test_compare_over_groups_seeds_and_folds_gives_paired_verdicts(tmp_path, cap
     assert main(argv) == 0
     text = capsys.readouterr().out
     assert "Over 8 cells (2 groups of neurons, 2 seeds, 2 folds)" in text
-    assert "intervals at 97.50 % (95 % Bonferroni-corrected for 1 comparisons)" not in text  # dg: no likelihood
-    assert "95 % Bonferroni-corrected for 1 comparisons" in text and "ising - bernoulli, t = 1" in text
+    # two comparisons with the baseline: ising, and the DG (by GHK orthant probabilities)
+    assert "95 % Bonferroni-corrected for 2 comparisons" in text and "ising - bernoulli, t = 1" in text
+    assert "dg - bernoulli, t = 1" in text
     with open(out / "verdicts.csv", newline="") as fh:
         verdicts = list(csv.DictReader(fh))
     assert {v["cell"] for v in verdicts} == {"g0 s0 f0", "g0 s0 f1", "g0 s1 f0", "g0 s1 f1", "g1 s0 f0", "g1 s0 f1",
                                              "g1 s1 f0", "g1 s1 f1", "all"}
-    joint = next(v for v in verdicts if v["cell"] == "all")
+    joint = next(v for v in verdicts if v["cell"] == "all" and v["model"] == "ising")
     assert joint["verdict"] == "better" and float(joint["high"]) < 0
     # cell g1 s0 f1 recomputed through the Python API
     group = neuron_groups(range(load_dataset(None).n_neurons), 3, 2)[1]
@@ -161,8 +163,8 @@ def test_compare_over_groups_seeds_and_folds_gives_paired_verdicts(tmp_path, cap
     train, test = raster.fold(1, 2)
     test_w, reps = test.windows(1, return_repeats=True)
     ll = {m: make_model(m, 3, 1, seed=0).fit(train.windows(1)).log_likelihood(test_w) for m in ("ising", "bernoulli")}
-    expected = compare_nll(ll["ising"], ll["bernoulli"], reps, level=1 - 0.05)
-    cell = next(v for v in verdicts if v["cell"] == "g1 s0 f1")
+    expected = compare_nll(ll["ising"], ll["bernoulli"], reps, level=1 - 0.05 / 2)
+    cell = next(v for v in verdicts if v["cell"] == "g1 s0 f1" and v["model"] == "ising")
     assert float(cell["difference_bits"]) == pytest.approx(expected.difference, rel=1e-6)  # the csv's digits
     assert float(cell["low"]) == pytest.approx(expected.low, rel=1e-6)
     capsys.readouterr()

@@ -284,7 +284,7 @@ def test_train_and_evaluate_run_report_the_held_out_nll(tmp_path, capsys):
     assert "give what to judge" in capsys.readouterr().err
 
 
-def test_evaluate_run_of_the_gan_states_its_monte_carlo_likelihood_and_a_dg_has_none(trained, tmp_path, capsys):
+def test_evaluate_run_states_each_models_likelihood_method_or_why_it_has_none(trained, tmp_path, capsys):
     assert main(["evaluate", "--run", str(trained), "--neurons", "0-2", "--timesteps", "2", "--draws", "3"]) == 0
     out = capsys.readouterr().out
     assert "pairwise covariance" in out and "monte carlo, 2048 noise draws, estimated bias +" in out
@@ -295,8 +295,16 @@ def test_evaluate_run_of_the_gan_states_its_monte_carlo_likelihood_and_a_dg_has_
     capsys.readouterr()
     assert main(["evaluate", "--run", str(dg), "--neurons", "0-2", "--timesteps", "2", "--draws", "3"]) == 0
     out = capsys.readouterr().out
-    assert "pairwise covariance" in out and "held-out NLL" not in out
-    assert not (dg / "evaluation" / "held_out_log_likelihood.npy").exists()
+    assert "pairwise covariance" in out and "held-out NLL" in out and "orthant probabilities (GHK)" in out
+    assert (dg / "evaluation" / "held_out_log_likelihood.npy").is_file()
+    wgan = tmp_path / "wgan"
+    assert main(["train", "--model", "wgan-mlp", "--steps", "3", "--neurons", "0-2", "--timesteps", "2",
+                 "--out", str(wgan)]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "--run", str(wgan), "--neurons", "0-2", "--timesteps", "2", "--draws", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "held-out NLL: n/a (an implicit generator: samples only, no likelihood)" in out
+    assert not (wgan / "evaluation" / "held_out_log_likelihood.npy").exists()
 
 
 @pytest.mark.parametrize("command", ["train", "evaluate", "compare"])

@@ -54,7 +54,8 @@ def test_deterministic_readouts_have_no_likelihood_and_the_evaluation_states_the
     model, x, _ = fitted
     thresholded = SpiQGAN(2, 3, steps=2, readout="threshold", objective="adversarial", seed=0).fit(np.tile(x, (6, 1, 1)))
     assert thresholded.estimate_log_likelihood(x) is None
-    assert likelihood_arguments(thresholded, x) == {}
+    assert likelihood_arguments(thresholded, x) == {"likelihood_note": thresholded.likelihood_unavailable(x)}
+    assert "deterministic readout" in thresholded.likelihood_unavailable(x) and model.likelihood_unavailable(x) is None
     with pytest.raises(Exception, match="noise_draws"):
         model.estimate_log_likelihood(x, noise_draws=1)
     with pytest.raises(Exception, match=r"\(t, n\)"):

@@ -373,6 +373,8 @@ class Evaluation:
     likelihood
         The model's held-out NLL with its interval (:mod:`spiqgan.evaluation.likelihood`), where
         the model's log-likelihood of the reference windows was given; else ``None``.
+    likelihood_note
+        Where there is no held-out NLL, why (e.g. "an implicit generator: samples only"), said in the report.
     """
 
     rows: list[ComparisonRow]
@@ -387,6 +389,7 @@ class Evaluation:
     reference_stats: dict[str, np.ndarray] = field(repr=False)
     n_compared_max: int | None = None
     likelihood: LikelihoodScore | None = None
+    likelihood_note: str | None = None
     #: statistic -> 95 % bootstrap interval of its ratio over held-out repeats (:func:`bootstrap_ratios`), if asked
     ratio_intervals: dict[str, tuple[float, float] | None] | None = None
 
@@ -425,6 +428,8 @@ class Evaluation:
                          "its own floor, and of the sample's own noise)")
         if self.likelihood is not None:
             lines.append(self.likelihood.line())
+        elif self.likelihood_note:
+            lines.append(f"held-out NLL: n/a ({self.likelihood_note})")
         if self.n_compared_max is not None and self.n_compared < self.n_compared_max:
             lines.append(f"(only {self.n_generated} generated windows: subsets of {self.n_compared}, not "
                          f"{self.n_compared_max}, so this floor differs from that of a model given at least "
@@ -448,6 +453,7 @@ class Evaluation:
             "seed": self.seed,
             "rows": [r.__dict__.copy() for r in self.rows],
             "likelihood": None if self.likelihood is None else self.likelihood.to_dict(),
+            "likelihood_note": self.likelihood_note,
             "ratio_intervals": None if self.ratio_intervals is None else
             {k: None if v is None else list(v) for k, v in self.ratio_intervals.items()},
             "generated_stats": {k: arr(v) for k, v in self.generated_stats.items()},
@@ -552,6 +558,7 @@ def evaluate(
     log_likelihood: np.ndarray | None = None,
     likelihood_method: str = "exact",
     likelihood_shared_se: float = 0.0,
+    likelihood_note: str | None = None,
 ) -> Evaluation:
     """Errors of generated windows against reference windows, with the noise floor.
 
@@ -583,6 +590,8 @@ def evaluate(
     likelihood_shared_se
         The estimator's error that all windows share, in nats per window (0 when exact), inside the
         NLL's interval.
+    likelihood_note
+        Without ``log_likelihood``: why the model has none here, said in the report.
     """
     gen = check_windows(generated, what="generated windows")
     ref = check_windows(reference, what="reference windows")
@@ -636,7 +645,7 @@ def evaluate(
         rows=rows, n_compared=m, n_generated=gen.shape[0], n_reference=ref.shape[0], n_timesteps=t, n_neurons=n,
         n_draws=int(n_draws), seed=int(seed), n_compared_max=smallest,
         generated_stats=summary_statistics(gen, max_lag), reference_stats=summary_statistics(ref, max_lag),
-        likelihood=likelihood,
+        likelihood=likelihood, likelihood_note=None if likelihood is not None else likelihood_note,
     )
 
 

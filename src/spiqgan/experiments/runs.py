@@ -83,10 +83,12 @@ def load_run(run_dir: str | Path, which: str = "last"):
 def likelihood_arguments(model: Any, windows: np.ndarray) -> dict[str, Any]:
     """What :func:`~spiqgan.evaluation.scoring.evaluate` needs to report ``model``'s held-out NLL on ``windows``:
     its log-probabilities (exact or estimated), how they were computed (an estimator's bias said there) and the
-    estimator's shared standard error; nothing where the model has no likelihood."""
-    found = model.estimate_log_likelihood(windows) if isinstance(model, EstimatesLikelihood) else None
+    estimator's shared standard error; where the model has no likelihood, why."""
+    if not isinstance(model, EstimatesLikelihood):
+        return {"likelihood_note": "an implicit generator: samples only, no likelihood"}
+    found = model.estimate_log_likelihood(windows)
     if found is None:
-        return {}
+        return {"likelihood_note": model.likelihood_unavailable(windows) or "none for this model"}
     method = found.method
     if found.bias:
         method += f", estimated bias {-found.bias / np.log(2):+.1e} bits per window on the NLL (not subtracted)"
@@ -390,7 +392,7 @@ def train_run(
             save_evaluation(results[which], samples[which], test_windows, _evaluation_dir(run_dir, which),
                             figures=False, metadata={**(data_info or {}), "generator": which, "step": step,
                                                           "generated": drawn})
-            if likelihood:  # per held-out window, for paired comparisons between runs (spiqgan compare)
+            if "log_likelihood" in likelihood:  # per held-out window, for paired comparisons (spiqgan compare)
                 write_npy(run_dir / LOG_LIKELIHOOD_FILE, np.asarray(likelihood["log_likelihood"], dtype=np.float64))
         if on_results is not None:
             on_results(model, results)

@@ -337,6 +337,10 @@ class EstimatesLikelihood(abc.ABC):
         """The log-probability of each window ``(B, t, n)`` with its method and errors, or ``None`` where this
         fitted model has none (e.g. a deterministic readout)."""
 
+    def likelihood_unavailable(self, windows: np.ndarray) -> str | None:
+        """Why :meth:`estimate_log_likelihood` gives ``None`` for these windows (``None`` where it gives one)."""
+        return None
+
 
 class HasLikelihood(EstimatesLikelihood):
     """Ability: the probability of windows, exact (or, where a partition function does not enumerate, by a

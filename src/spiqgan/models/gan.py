@@ -553,6 +553,13 @@ class SpiQGAN(Estimator, HasCircuits, Previewable, EstimatesLikelihood):
         shared_se = float((weight_sums / len(x)).std(correction=1) / math.sqrt(k))
         return LikelihoodEstimate(log_probs.numpy(), f"monte carlo, {k} noise draws", shared_se, bias / len(x))
 
+    def likelihood_unavailable(self, windows: np.ndarray) -> str | None:
+        cfg = self.generator_at("last").config
+        if cfg.architecture == "qce2023" or cfg.readout != "sample":
+            return ("a deterministic readout (the QCE 2023 basis readout, or readout = threshold) puts all probability "
+                    "on a few windows")
+        return None
+
     def circuits(self, which: str = "last") -> Export:
         """The ``which`` generator as circuits, one per sub-generator (:func:`spiqgan.quantum.generator.chain_circuits`)."""
         return chain_export(self.generator_at(which), self.resolved_params())

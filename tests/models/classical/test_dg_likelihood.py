@@ -116,9 +116,19 @@ def test_dg_shared_error_counts_repeated_windows_and_default_draws_favour_freque
 def test_dg_likelihood_is_na_where_the_orthants_are_too_costly(monkeypatch):
     w, starts = locked_windows()
     model = DichotomizedGaussian().fit(w, starts=starts)
+    assert model.likelihood_unavailable(w) is None
     monkeypatch.setattr(DichotomizedGaussian, "LIKELIHOOD_WORK", 10.0)
     assert model.likelihood_draws(np.array([3, 4])) is None
     assert model.estimate_log_likelihood(w) is None
+    # the report says n/a and why
+    from spiqgan.evaluation.scoring import evaluate
+    from spiqgan.experiments.runs import likelihood_arguments
+
+    args = likelihood_arguments(model, w)
+    assert set(args) == {"likelihood_note"} and "orthant probabilities in 4 dimensions" in args["likelihood_note"]
+    ev = evaluate(model.sample(len(w), seed=0), w, **args)
+    assert ev.likelihood is None and "held-out NLL: n/a (orthant probabilities in 4 dimensions" in ev.table()
+    assert ev.to_dict()["likelihood_note"] == args["likelihood_note"]
 
 
 def test_default_eigenvalue_floor_keeps_the_latent_gaussian_away_from_degenerate():

@@ -417,6 +417,16 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
             return None
         return np.maximum(base, np.ceil(base * len(counts) * counts / max(counts.sum(), 1.0))).astype(np.int64)
 
+    def likelihood_unavailable(self, windows: np.ndarray) -> str | None:
+        x = self._checked_windows(windows)
+        counts = np.unique(x.reshape(len(x), -1), axis=0, return_counts=True)[1]
+        if self.likelihood_draws(counts) is not None:
+            return None
+        d = self.params_["n_timesteps"] * self.params_["n_neurons"]
+        return (f"orthant probabilities in {d} dimensions for {len(counts)} distinct windows would pass the work "
+                f"budget (DichotomizedGaussian.LIKELIHOOD_WORK = {self.LIKELIHOOD_WORK:.0e}); estimate_log_likelihood("
+                "windows, draws=...) runs them anyway")
+
     def estimate_log_likelihood(self, windows: np.ndarray, *, draws: int | None = None,
                                 seed: int = 0) -> LikelihoodEstimate | None:
         """Log-probability of each window ``(B, t, n)``, the orthant probabilities estimated by
