@@ -32,7 +32,7 @@ def test_as_binary_clips_counts_when_asked():
     [
         (np.array([[0.0, np.nan]]), "NaN or infinite"),
         (np.array([[0.0, np.inf]]), "NaN or infinite"),
-        (np.array([[0.5, 1.0]]), "non-integer values"),
+        (np.array([[0.5, 1.0]]), r"non-integer values \(first 0.5 at index \(0, 0\)\)"),  # not np.float64(0.5)
         (np.array([[0, -1]]), "negative values"),
         (np.array([[0, 2, 1]]), "counts above 1 .*--clip"),
         (np.array([["a", "b"]]), "numeric array"),

@@ -99,7 +99,7 @@ def as_binary(values: np.ndarray, *, source: str = "array", clip: bool = False) 
         if frac.any():
             first = tuple(int(i) for i in np.argwhere(frac)[0])
             raise DataError(
-                f"{source}: {int(frac.sum())} non-integer values (first {arr[first]!r} at index {first}); "
+                f"{source}: {int(frac.sum())} non-integer values (first {arr[first].item()!r} at index {first}); "
                 "expected 0/1 spike indicators, not rates or probabilities. Threshold or sample them first."
             )
     lo = arr.min()
