@@ -26,6 +26,8 @@ CASES = {
     # K-pairwise fitted by Boltzmann learning (the fit beyond max_exact neurons), Adam and Gibbs chains
     "K-pairwise, Gibbs fit": (["--model", "kpairwise", "--neurons", "0-4", "--max-exact", "3", "--steps", "300"],
                               "gibbs:3"),
+    # the RBM (exact likelihood, L-BFGS in chunks over all its parameters)
+    "RBM, L-BFGS": (["--model", "rbm", "--neurons", "0-5", "--timesteps", "2", "--hidden", "4"], "lbfgs:3"),
 }
 
 

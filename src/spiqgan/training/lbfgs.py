@@ -27,14 +27,18 @@ _LISTS = ("old_dirs", "old_stps", "ro")
 
 
 class ResumableLBFGS:
-    """``torch.optim.LBFGS`` (strong Wolfe line search) over ``params``, run in chunks (see the module docstring)."""
+    """``torch.optim.LBFGS`` (strong Wolfe line search) over ``params``, run in chunks (see the module docstring).
+
+    It stops after ``max_iter`` iterations or ``max_eval`` evaluations, where a step or the objective's
+    change falls under ``tol``, or where the largest gradient component falls to ``tol_grad``.
+    """
 
     def __init__(self, params: list[torch.Tensor], *, max_iter: int, max_eval: int, tol: float,
-                 history_size: int = 50, chunk: int = 20) -> None:
+                 history_size: int = 50, chunk: int = 20, tol_grad: float = 1e-12) -> None:
         self.params = list(params)
         self.max_iter, self.max_eval, self.tol, self.chunk = int(max_iter), int(max_eval), float(tol), int(chunk)
         self.opt = torch.optim.LBFGS(self.params, lr=1.0, max_iter=self.max_iter, max_eval=self.max_eval,
-                                     tolerance_grad=1e-12, tolerance_change=self.tol, history_size=history_size,
+                                     tolerance_grad=float(tol_grad), tolerance_change=self.tol, history_size=history_size,
                                      line_search_fn="strong_wolfe")
         self.calls = 0  # step() calls so far
         self.done = False

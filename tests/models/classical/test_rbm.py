@@ -63,3 +63,21 @@ def test_the_default_penalty_leaves_the_fit_at_the_maximum_likelihood():
     default = RBM(hidden=4).fit(x)
     free = RBM(hidden=4, l2=1e-12, steps=3000).fit(x)
     assert default.score(x) > free.score(x) - 2e-4
+
+
+def test_rbm_fit_leaves_the_saddle_at_zero_couplings(recording_path):
+    """The fit starts beside W = 0, a saddle where the objective barely moves from one iteration to the next. A
+    chunked torch L-BFGS that stopped on the objective's change (tol 1e-7) stayed there on salamander neurons
+    0, 1, 2, 6, 9, 10, 16, 20, 26, 32 (hidden 5, seed 0): held out exactly the independent model's 1.3686 bits per
+    window, against 1.3441 by scipy's L-BFGS-B (``python benchmarks/verdicts.py``). Stopping on the gradient's size,
+    as scipy did, the fit leaves it."""
+    from spiqgan.data.loaders import load_raster
+    from spiqgan.models.classical.bernoulli import IndependentBernoulli
+
+    raster = load_raster(recording_path, repeat_length=953).select_neurons("0,1,2,6,9,10,16,20,26,32")
+    train, test = raster.split()
+    x, held = train.windows(1), test.windows(1)
+    rbm = RBM(hidden=5, seed=0).fit(x)
+    independent = IndependentBernoulli().fit(x)
+    gain = (rbm.log_likelihood(held).mean() - independent.log_likelihood(held).mean()) / np.log(2)
+    assert gain > 0.02, gain  # bits per window; 0.0245 measured

@@ -50,7 +50,7 @@ class RBM(ArrayModel, HasLikelihood):
     steps
         Largest number of L-BFGS iterations.
     tol
-        Convergence tolerance of L-BFGS (on the gradient's size).
+        Convergence tolerance of L-BFGS (on the gradient's largest component).
     seed
         Seeds the couplings' start and sampling.
 
@@ -118,9 +118,15 @@ class RBM(ArrayModel, HasLikelihood):
         return v @ b + torch.nn.functional.softplus(c + v @ w).sum(1)
 
     # ------------------------------------------------------------------ fit
+    #: L-BFGS iterations between the chances to checkpoint a fit in progress (see ArrayModel)
+    LBFGS_CHUNK = 20
+    #: L-BFGS also stops where a step or the objective's change (nats per window) falls under this
+    CHANGE_TOL = 1e-12
+
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
         import torch
-        from scipy.optimize import minimize
+
+        from spiqgan.training.lbfgs import ResumableLBFGS
 
         n_win = x.shape[0]
         flat = x.reshape(n_win, -1)
@@ -132,24 +138,42 @@ class RBM(ArrayModel, HasLikelihood):
         rate = np.clip(flat.mean(0, dtype=np.float64), 1e-4, 1 - 1e-4)
         rng = np.random.default_rng(p["seed"])
         start = np.concatenate([np.log(rate / (1 - rate)), np.zeros(h), 0.01 * rng.standard_normal(d * h)])
+        theta = torch.nn.Parameter(torch.as_tensor(start, dtype=torch.float64))
+        # stop on the gradient's size (tol), as scipy's L-BFGS-B did: a change of the objective under tol happens
+        # near the saddle at W = 0 that the fit starts beside, long before the optimum
+        lbfgs = ResumableLBFGS([theta], max_iter=int(p["steps"]), max_eval=int(p["steps"]) * 5 // 4,
+                               tol=self.CHANGE_TOL, tol_grad=p["tol"], history_size=50, chunk=self.LBFGS_CHUNK)
+        resume = self._take_resume()
+        if resume is not None:  # continue the interrupted fit where its checkpoint left it
+            with torch.no_grad():
+                theta.copy_(resume["tensors"]["theta"])
+            lbfgs.restore({k[6:]: t for k, t in resume["tensors"].items() if k.startswith("lbfgs.")},
+                          resume["meta"]["lbfgs"])
 
-        def unpack(theta: torch.Tensor):
-            return theta[:d], theta[d:d + h], theta[d + h:].reshape(d, h)
-
-        def objective(theta_np: np.ndarray) -> tuple[float, np.ndarray]:
-            theta = torch.as_tensor(theta_np, dtype=torch.float64).requires_grad_(True)
-            b, c, w = unpack(theta)
+        def loss() -> torch.Tensor:
+            b, c, w = theta[:d], theta[d:d + h], theta[d + h:].reshape(d, h)
             nll = -(weight * self._neg_free_energy(v, b, c, w)).sum() + self._log_z(b, c, w)
-            loss = nll + p["l2"] * (w ** 2).sum()
-            loss.backward()
-            return float(loss.detach()), theta.grad.numpy().copy()
+            return nll + p["l2"] * (w ** 2).sum()
 
-        result = minimize(objective, start, jac=True, method="L-BFGS-B",
-                          options={"maxiter": p["steps"], "gtol": p["tol"]})
-        theta = result.x
-        self.visible_bias_, self.hidden_bias_ = theta[:d].copy(), theta[d:d + h].copy()
-        self.weights_ = theta[d + h:].reshape(d, h).copy()
-        self.history_.append({"step": int(result.nit), "nll": float(result.fun)})
+        def closure() -> torch.Tensor:
+            lbfgs.opt.zero_grad()
+            value = loss()
+            value.backward()
+            return value.detach()
+
+        def on_chunk(opt: ResumableLBFGS) -> None:
+            tensors, meta = opt.state()
+            self._checkpoint_progress("lbfgs", {"theta": theta.detach().clone(),
+                                                **{f"lbfgs.{k}": t for k, t in tensors.items()}},
+                                      {"lbfgs": meta, "step": int(opt._state().get("n_iter", 0))})
+
+        lbfgs.run(closure, on_chunk)
+        with torch.no_grad():
+            final = float(loss())
+        fitted = theta.detach().numpy()
+        self.visible_bias_, self.hidden_bias_ = fitted[:d].copy(), fitted[d:d + h].copy()
+        self.weights_ = fitted[d + h:].reshape(d, h).copy()
+        self.history_.append({"step": int(lbfgs._state().get("n_iter", 0)), "nll": final})
         if progress is not None:
             progress.update(1)
 
