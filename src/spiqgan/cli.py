@@ -309,22 +309,24 @@ def _size(text: str) -> int | str:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from spiqgan.experiments.runs import check_config, check_data_options, check_out_folder, train_run
+    from spiqgan.experiments.runs import (check_config, check_data_options, check_model_options, check_out_folder,
+                                          train_run)
     from spiqgan.models.base import ArrayModel, Previewable
     from spiqgan.models.registry import hyperparameters, model_spec
 
     check_out_folder(args.out)  # a file, no permission, another run's lock: refused before the data is loaded
-    if not args.force:  # and a folder of other data options (the model's are known once the data is)
+    spec = model_spec(args.model, preset=args.preset, config=args.config,
+                      **{k: getattr(args, k, None) for k in hyperparameters()})
+    if not args.force:  # and a folder of other data or model options (the neurons are known once the data is)
         check_data_options(args.out, {"data": str(args.data) if args.data else "built-in synthetic",
                                       "timesteps": args.timesteps, "stride": args.stride or args.timesteps,
                                       "test_fraction": args.test_fraction})
+        check_model_options(args.out, lambda n_saved: spec.build(n_saved, args.timesteps).resolved_params())
     full, raster = _load(args)
     train, test = raster.split(args.test_fraction)
     train_w, train_starts = train.windows(args.timesteps, args.stride, return_starts=True)
     test_w, test_reps = test.windows(args.timesteps, args.stride, return_repeats=True)
     n, t = raster.n_neurons, args.timesteps
-    spec = model_spec(args.model, preset=args.preset, config=args.config,
-                      **{k: getattr(args, k, None) for k in hyperparameters()})
     model, preset = spec.build(n, t), spec.preset
     params = model.resolved_params()  # bad hyperparameters are refused before anything runs
     data_info = {

@@ -343,6 +343,22 @@ def test_a_folder_of_another_configuration_is_refused_before_the_timed_first_ste
     assert "holds a run of another configuration" in capsys.readouterr().err
 
 
+def test_a_folder_of_other_model_options_is_refused_before_the_data_is_loaded(tmp_path, capsys, monkeypatch):
+    import spiqgan.cli
+
+    out = tmp_path / "run"
+    assert main(["train", "--model", "rbm", "--hidden", "2", "--neurons", "0-2", "--timesteps", "2", "--out", str(out),
+                 "--no-figures"]) == 0
+    capsys.readouterr()
+    monkeypatch.setattr(spiqgan.cli, "_load", lambda args: (_ for _ in ()).throw(AssertionError("data loaded")))
+    assert main(["train", "--model", "rbm", "--hidden", "3", "--neurons", "0-2", "--timesteps", "2",
+                 "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a run of another configuration (model.hidden: 2 -> 3)" in err
+    assert main(["train", "--model", "bernoulli", "--neurons", "0-2", "--timesteps", "2", "--out", str(out)]) == 2
+    assert "another configuration (model." in capsys.readouterr().err
+
+
 def test_a_folder_of_other_data_options_is_refused_before_the_data_is_loaded(tmp_path, capsys, monkeypatch):
     import spiqgan.cli
 

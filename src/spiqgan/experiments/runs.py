@@ -255,6 +255,20 @@ def check_data_options(run_dir: str | Path, data_info: dict[str, Any]) -> None:
     _refuse_other(run_dir, [d for k in new if k in saved for d in _differences(saved[k], new[k], f"data.{k}.")])
 
 
+def check_model_options(run_dir: str | Path, params_for: Callable[[int], dict[str, Any]]) -> None:
+    """Refuse (:class:`RunFolderError`) at once a run folder whose ``config.json`` names other model options than
+    ``params_for(n)`` gives for the saved run's number of neurons ``n``: the model's options are compared before
+    the data is loaded (a change of neurons is found by :func:`check_config` once it is)."""
+    try:
+        saved = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
+        n = len(saved["data"]["neurons"])
+        old = saved["model"]
+    except (OSError, ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
+        return  # no configuration yet, or one that check_config will name
+    new = json.loads(json.dumps(params_for(n)))
+    _refuse_other(run_dir, _differences(old, new, "model."))
+
+
 def _refuse_other(run_dir: str | Path, diff: list[str]) -> None:
     """:class:`RunFolderError` naming what differs (at most six of ``diff``), where anything does."""
     if diff:
