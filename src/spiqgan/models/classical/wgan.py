@@ -82,6 +82,26 @@ class _ConvGenerator(torch.nn.Module):
         return (noise_dim + 1) * size * t + 3 * size * size + size + 3 * size * n + n
 
 
+def _part(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """The entries of ``tensors`` under ``prefix``, without it."""
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _flat_optimizer(opt: torch.optim.Optimizer, prefix: str) -> dict[str, torch.Tensor]:
+    """An optimizer's per-parameter state as flat named tensors (``prefix + "<index>.<name>"``)."""
+    return {f"{prefix}{i}.{name}": torch.as_tensor(v).detach().clone()
+            for i, entry in opt.state_dict()["state"].items() for name, v in entry.items()}
+
+
+def _optimizer_state(opt: torch.optim.Optimizer, flat: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """The state dict of ``opt`` (its own parameter groups) with the per-parameter state of :func:`_flat_optimizer`."""
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in flat.items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value.clone()
+    return {"state": state, "param_groups": opt.state_dict()["param_groups"]}
+
+
 class _ClassicalWGAN(ArrayModel):
     """A Wasserstein GAN with a classical generator (see the module docstring).
 
@@ -136,6 +156,9 @@ class _ClassicalWGAN(ArrayModel):
             raise ModelConfigError(f"size must be a positive integer or 'matched', got {size!r}.")
         return p
 
+    #: training steps between the chances to checkpoint a fit in progress (see ArrayModel)
+    CHECKPOINT_STEPS = 100
+
     def progress_steps(self) -> int:
         return int(self.steps)
 
@@ -174,7 +197,17 @@ class _ClassicalWGAN(ArrayModel):
             hard = (torch.rand(prob.shape, generator=rng, dtype=torch.float64) < prob).to(prob.dtype)
             return hard + prob - prob.detach(), prob  # straight-through: the value is binary
 
-        for step in range(1, p["steps"] + 1):
+        first = 1
+        resume = self._take_resume()
+        if resume is not None:  # continue the interrupted fit: both networks, both optimizers, the random stream
+            saved = resume["tensors"]
+            gen.load_state_dict(_part(saved, "gen."))
+            critic.load_state_dict(_part(saved, "critic."))
+            for name, opt in (("opt_g.", opt_g), ("opt_c.", opt_c)):
+                opt.load_state_dict(_optimizer_state(opt, _part(saved, name)))
+            rng.set_state(saved["rng"])
+            first = int(resume["meta"]["step"]) + 1
+        for step in range(first, p["steps"] + 1):
             for _ in range(p["n_critic"]):
                 with torch.no_grad():
                     fake = draw(batch)[0]
@@ -199,6 +232,12 @@ class _ClassicalWGAN(ArrayModel):
             self.history_.append({f: row.get(f, math.nan) for f in HISTORY_FIELDS})
             if progress is not None:
                 progress.update(step, critic=row["critic_loss"], generator=row["generator_loss"])
+            if step % self.CHECKPOINT_STEPS == 0 and step < p["steps"]:
+                self._checkpoint_progress("wgan", {
+                    **{f"gen.{k}": v.detach().clone() for k, v in gen.state_dict().items()},
+                    **{f"critic.{k}": v.detach().clone() for k, v in critic.state_dict().items()},
+                    **_flat_optimizer(opt_g, "opt_g."), **_flat_optimizer(opt_c, "opt_c."),
+                    "rng": rng.get_state()}, {"step": step})
         self.generator_ = gen.eval()
 
     def _n_parameters(self) -> int:
