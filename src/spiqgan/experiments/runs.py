@@ -243,14 +243,22 @@ def clear_run(run_dir: str | Path) -> None:
             path.unlink()
 
 
+def _saved_config(run_dir: str | Path) -> dict[str, Any]:
+    """The run folder's ``config.json`` as read before the data is loaded: ``{}`` where there is none yet or it
+    cannot be read (which :func:`check_config` names)."""
+    try:
+        saved = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
 def check_data_options(run_dir: str | Path, data_info: dict[str, Any]) -> None:
     """Refuse (:class:`RunFolderError`) at once a run folder whose ``config.json`` names other data options than
     ``data_info`` (those known before the data is loaded: file, time steps, stride, split), with what differs."""
-    config_file = Path(run_dir) / CONFIG_FILE
-    try:
-        saved = json.loads(config_file.read_text(encoding="utf-8")).get("data", {})
-    except (OSError, ValueError, UnicodeDecodeError, AttributeError):
-        return  # no configuration yet, or one that check_config will name
+    saved = _saved_config(run_dir).get("data")
+    if not isinstance(saved, dict):
+        return
     new = json.loads(json.dumps(data_info))
     _refuse_other(run_dir, [d for k in new if k in saved for d in _differences(saved[k], new[k], f"data.{k}.")])
 
@@ -259,11 +267,10 @@ def check_model_options(run_dir: str | Path, params_for: Callable[[int], dict[st
     """Refuse (:class:`RunFolderError`) at once a run folder whose ``config.json`` names other model options than
     ``params_for(n)`` gives for the saved run's number of neurons ``n``: the model's options are compared before
     the data is loaded (a change of neurons is found by :func:`check_config` once it is)."""
+    saved = _saved_config(run_dir)
     try:
-        saved = json.loads((Path(run_dir) / CONFIG_FILE).read_text(encoding="utf-8"))
-        n = len(saved["data"]["neurons"])
-        old = saved["model"]
-    except (OSError, ValueError, UnicodeDecodeError, AttributeError, KeyError, TypeError):
+        n, old = len(saved["data"]["neurons"]), saved["model"]
+    except (KeyError, TypeError):
         return  # no configuration yet, or one that check_config will name
     new = json.loads(json.dumps(params_for(n)))
     _refuse_other(run_dir, _differences(old, new, "model."))

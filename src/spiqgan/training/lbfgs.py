@@ -47,6 +47,11 @@ class ResumableLBFGS:
     def _state(self) -> dict[str, Any]:
         return self.opt.state[self.opt._params[0]]
 
+    @property
+    def iterations(self) -> int:
+        """L-BFGS iterations done so far (over every chunk, and before a restore)."""
+        return int(self._state().get("n_iter", 0))
+
     def run(self, closure: Callable[[], torch.Tensor], on_chunk: Callable[["ResumableLBFGS"], None] | None = None
             ) -> None:
         """Iterate to the end of the budget or convergence; ``on_chunk(self)`` after every chunk that leaves work."""

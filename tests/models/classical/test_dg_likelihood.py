@@ -92,8 +92,8 @@ def test_dg_likelihood_matches_the_frequencies_of_its_own_samples(locked, tempor
     codes = sample @ (1 << np.arange(3, -1, -1))
     freq = np.bincount(codes, minlength=16) / len(codes)
     p = np.exp(est.log_probs)
-    _, var, _ = orthant_log_probability(PATTERNS, *model._window_gaussian()[:2], weights=model._window_gaussian()[2],
-                                        draws=4000, seed=(0, 0))
+    means, corr, weights = model._window_gaussian()
+    _, var, _ = orthant_log_probability(PATTERNS, means, corr, weights=weights, draws=4000, seed=(0, 0))
     se = np.sqrt(p ** 2 * var + p * (1 - p) / len(codes))
     z = (p - freq) / se
     assert np.max(np.abs(z)) < 4.5, z

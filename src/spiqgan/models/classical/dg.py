@@ -417,9 +417,14 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
             return None
         return np.maximum(base, np.ceil(base * len(counts) * counts / max(counts.sum(), 1.0))).astype(np.int64)
 
-    def likelihood_unavailable(self, windows: np.ndarray) -> str | None:
+    def _distinct_windows(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(distinct (P, t n), inverse (B,), counts (P,))`` of the checked windows ``(B, t, n)``, flattened."""
         x = self._checked_windows(windows)
-        counts = np.unique(x.reshape(len(x), -1), axis=0, return_counts=True)[1]
+        distinct, inverse, counts = np.unique(x.reshape(len(x), -1), axis=0, return_inverse=True, return_counts=True)
+        return distinct, inverse.reshape(-1), counts
+
+    def likelihood_unavailable(self, windows: np.ndarray) -> str | None:
+        counts = self._distinct_windows(windows)[2]
         if self.likelihood_draws(counts) is not None:
             return None
         d = self.params_["n_timesteps"] * self.params_["n_neurons"]
@@ -438,18 +443,14 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
         distinct windows independent, a repeated window's shared by its copies); the bias is the mean
         delta-method bias, stated, not subtracted.
         """
-        self._check_fitted()
-        x = self._checked_windows(windows)
-        flat = x.reshape(len(x), -1)
-        distinct, inverse, counts = np.unique(flat, axis=0, return_inverse=True, return_counts=True)
-        inverse = inverse.reshape(-1)
+        distinct, inverse, counts = self._distinct_windows(windows)
         per = self.likelihood_draws(counts) if draws is None else np.full(len(counts), int(draws))
         if per is None:
             return None
         means, corr, weights = self._window_gaussian()
         log_p, var, bias = orthant_log_probability(distinct, means, corr, weights=weights, draws=per,
                                                    seed=(int(seed), int(self.params_["seed"])))
-        shared_se = float(np.sqrt(np.sum(counts ** 2 * var)) / len(x))
+        shared_se = float(np.sqrt(np.sum(counts ** 2 * var)) / len(inverse))
         over = f" over {len(means)} stimulus start bins" if weights is not None else ""
         spread = f"{per.min()}" if per.min() == per.max() else f"{per.min()} to {per.max()}"
         method = f"orthant probabilities (GHK){over}, {spread} draws per distinct window"

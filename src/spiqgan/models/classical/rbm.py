@@ -165,7 +165,7 @@ class RBM(ArrayModel, HasLikelihood):
             tensors, meta = opt.state()
             self._checkpoint_progress("lbfgs", {"theta": theta.detach().clone(),
                                                 **{f"lbfgs.{k}": t for k, t in tensors.items()}},
-                                      {"lbfgs": meta, "step": int(opt._state().get("n_iter", 0))})
+                                      {"lbfgs": meta, "step": opt.iterations})
 
         lbfgs.run(closure, on_chunk)
         with torch.no_grad():
@@ -173,7 +173,7 @@ class RBM(ArrayModel, HasLikelihood):
         fitted = theta.detach().numpy()
         self.visible_bias_, self.hidden_bias_ = fitted[:d].copy(), fitted[d:d + h].copy()
         self.weights_ = fitted[d + h:].reshape(d, h).copy()
-        self.history_.append({"step": int(lbfgs._state().get("n_iter", 0)), "nll": final})
+        self.history_.append({"step": lbfgs.iterations, "nll": final})
         if progress is not None:
             progress.update(1)
 
