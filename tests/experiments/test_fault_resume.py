@@ -29,6 +29,8 @@ CASES = {
     # the RBM (exact likelihood, L-BFGS in chunks over all its parameters)
     "RBM, L-BFGS": (["--model", "rbm", "--neurons", "0-5", "--timesteps", "2", "--hidden", "4"], "lbfgs:3"),
     # a classical WGAN (Adam on generator and critic, a torch random stream)
+    # the stimulus-locked temporal DG (its latent correlations solved one lag after another)
+    "DG, lags": (["--model", "dg", "--neurons", "0-4", "--timesteps", "4"], "lags:2"),
     "WGAN": (["--model", "wgan-mlp", "--neurons", "0-3", "--timesteps", "2", "--steps", "300"], "wgan:2"),
 }
 

@@ -308,6 +308,11 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
     def _is_locked(self) -> bool:
         return bool(self.params_["stimulus_locked"])
 
+    def progress_steps(self) -> int:
+        """One step per lag of the latent correlations (``t`` of a temporal DG, else one)."""
+        t = self.n_timesteps
+        return int(t) if self.temporal and isinstance(t, int) and t > 1 else 1
+
     def _fit(self, x: np.ndarray, p: dict[str, Any], progress: Any | None) -> None:
         from scipy.special import ndtri
 
@@ -321,17 +326,19 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
                     "the stimulus-locked dichotomized Gaussian needs the bin at which each training window starts in "
                     "its repeat: fit(windows, starts=...), from SpikeRaster.windows(t, return_starts=True); or "
                     "stimulus_locked=false for one latent mean per neuron.")
-            blocks, gamma_bins, start_weights = self._fit_locked(xf, self._starts, mean_rate, t_model, p["rate_prior"])
+            gamma_bins, start_weights, solve = self._locked_lags(xf, self._starts, mean_rate, p["rate_prior"])
             self.mean_ = gamma_bins
             self.start_weights_ = start_weights
         else:
             gamma = ndtri(np.clip(mean_rate, 1e-6, 1 - 1e-6))
-            blocks = []
-            for lag in range(t_model):  # E[x_{s,i} x_{s+lag,j}], pooled over s
+
+            def solve(lag: int) -> np.ndarray:  # E[x_{s,i} x_{s+lag,j}], pooled over s
                 a, b = xf[:, : t - lag].reshape(-1, n), xf[:, lag:].reshape(-1, n)
-                blocks.append(latent_correlation(gamma[:, None], gamma[None, :], a.T @ b / len(a)))
+                return latent_correlation(gamma[:, None], gamma[None, :], a.T @ b / len(a))
+
             self.mean_ = np.tile(gamma, t_model)
             self.start_weights_ = np.zeros(0)
+        blocks = self._solve_lags(solve, t_model, progress)
         blocks[0] = 0.5 * (blocks[0] + blocks[0].T)
         np.fill_diagonal(blocks[0], 1.0)
         d = t_model * n
@@ -341,13 +348,25 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
                 block = blocks[u - s] if u >= s else blocks[s - u].T
                 corr[s * n:(s + 1) * n, u * n:(u + 1) * n] = block
         self.correlation_ = nearest_correlation(corr, p["eigenvalue_floor"])
-        if progress is not None:
-            progress.update(1)
+
+    def _solve_lags(self, solve: Any, t_model: int, progress: Any | None) -> list[np.ndarray]:
+        """The latent correlation block of each lag, ``solve(lag)``, checkpointed after each (a fit of many lags
+        takes minutes: 54 s at 40 neurons and t = 10 on 2 cores, benchmarks/fit_times.py); an interrupted fit continues at its next lag."""
+        resume = self._take_resume()
+        blocks = [] if resume is None else list(resume["tensors"]["blocks"].numpy().copy())
+        while len(blocks) < t_model:
+            blocks.append(solve(len(blocks)))
+            if progress is not None:
+                progress.update(len(blocks))
+            if len(blocks) < t_model:
+                self._checkpoint_progress("lags", {"blocks": np.stack(blocks)}, {"step": len(blocks)})
+        return blocks
 
     @staticmethod
-    def _fit_locked(xf: np.ndarray, starts: np.ndarray, mean_rate: np.ndarray, t_model: int,
-                    prior: float) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-        """Latent means per stimulus bin and the latent correlation blocks per lag (see the module docstring)."""
+    def _locked_lags(xf: np.ndarray, starts: np.ndarray, mean_rate: np.ndarray,
+                     prior: float) -> tuple[np.ndarray, np.ndarray, Any]:
+        """Latent means per stimulus bin, the start weights, and the solver of the latent correlation block of a
+        lag (see the module docstring)."""
         from scipy.special import ndtri
 
         n_win, t, n = xf.shape
@@ -366,8 +385,8 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
         rate = (spikes + prior * mean_rate) / (seen[:, None] + prior)
         gamma = ndtri(np.clip(rate, 1e-9, 1 - 1e-9))
         iu = np.triu_indices(n, 1)
-        blocks = []
-        for lag in range(t_model):
+
+        def solve(lag: int) -> np.ndarray:
             a, b = xf[:, : t - lag].reshape(-1, n), xf[:, lag:].reshape(-1, n)
             target = a.T @ b / len(a)
             weight = np.bincount(bins[:, : t - lag].reshape(-1), minlength=n_bins).astype(np.float64)
@@ -377,12 +396,12 @@ class DichotomizedGaussian(ArrayModel, EstimatesLikelihood):
                 rho = np.eye(n)
                 rho[iu] = locked_correlation(ga[:, iu[0]], gb[:, iu[1]], weight[used], target[iu])
                 rho[(iu[1], iu[0])] = rho[iu]
-            else:
-                ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-                rho = locked_correlation(ga[:, ii.reshape(-1)], gb[:, jj.reshape(-1)], weight[used],
-                                         target.reshape(-1)).reshape(n, n)
-            blocks.append(rho)
-        return blocks, gamma, np.bincount(starts, minlength=n_bins).astype(np.float64)
+                return rho
+            ii, jj = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+            return locked_correlation(ga[:, ii.reshape(-1)], gb[:, jj.reshape(-1)], weight[used],
+                                      target.reshape(-1)).reshape(n, n)
+
+        return gamma, np.bincount(starts, minlength=n_bins).astype(np.float64), solve
 
     #: draws per distinct window of :meth:`estimate_log_likelihood` by default ...
     LIKELIHOOD_DRAWS = 1000
