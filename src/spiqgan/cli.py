@@ -234,12 +234,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
     rs = sub.add_parser("resources", parents=[common],
                         help="what a trained model costs on a device: transpiled depth, two-qubit gates, executions, shots",
-                        description="Transpile the model's circuits with Qiskit for a device topology (heavy-hex: IBM's "
-                                    "127-qubit Eagle map; all-to-all) and count depth, two-qubit gates, and the circuit "
-                                    "executions and shots to draw --windows windows and for one training step. "
-                                    "Needs pip install 'spiqgan[qiskit]'.")
+                        description="Transpile the model's circuits with Qiskit for a device (an IBM device's native "
+                                    "gates and coupling map from qiskit-ibm-runtime's fake backends, e.g. "
+                                    "fake_sherbrooke (ECR) or fake_torino (CZ); or a generic topology: heavy-hex, IBM's "
+                                    "127-qubit map with CX either way, or all-to-all) over several transpiler seeds, "
+                                    "and count depth, two-qubit gates, and the circuit executions and shots to draw "
+                                    "--windows windows and for one training step. Needs pip install 'spiqgan[qiskit]'.")
     rs.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    rs.add_argument("--device", choices=("heavy-hex", "all-to-all"), default="heavy-hex")
+    rs.add_argument("--device", default="heavy-hex", metavar="NAME",
+                    help="a fake IBM backend (fake_sherbrooke, fake_torino, ...: native gates and coupling map), "
+                         "heavy-hex or all-to-all (default heavy-hex)")
+    rs.add_argument("--transpiler-seeds", type=int, default=5, metavar="N",
+                    help="transpile each circuit with seeds 0..N-1: the figures of the seed with the fewest two-qubit "
+                         "gates and the range over all (default 5)")
     rs.add_argument("--windows", type=int, default=10000, help="windows to draw (default 10000)")
     rs.add_argument("--shots", type=int, default=None, metavar="N", help="as for spiqgan sample --backend aer")
     rs.add_argument("--estimate-shots", type=int, default=1000, metavar="N",
@@ -491,15 +498,23 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_resources(args: argparse.Namespace) -> int:
+    import json
+
+    from spiqgan.experiments.runs import WINDOWS_FILE
     from spiqgan.hardware.export import load_export, resources
     from spiqgan.io.atomic import write_json
 
     for name in ("windows", "estimate_shots") + (("shots",) if args.shots is not None else ()):
         if getattr(args, name) < 1:
             raise DataError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+    if args.transpiler_seeds < 1:
+        raise DataError(f"--transpiler-seeds must be at least 1, got {args.transpiler_seeds}.")
     export = load_export(args.run_dir, args.which)
+    counts = args.run_dir / WINDOWS_FILE  # written by train: how many distinct windows a likelihood step visits
+    distinct = json.loads(counts.read_text()).get("distinct_training_windows") if counts.exists() else None
     report = resources(export, args.device, windows=args.windows, shots=args.shots,
-                       estimate_shots=args.estimate_shots)
+                       estimate_shots=args.estimate_shots, transpiler_seeds=args.transpiler_seeds,
+                       distinct_training_windows=distinct)
     print(_format_resources(report))
     if args.json is not None:
         write_json(args.json, report)
@@ -508,12 +523,21 @@ def _cmd_resources(args: argparse.Namespace) -> int:
 
 
 def _format_resources(r: dict) -> str:
+    tr = r["transpiler"]
+    seeds = tr["seeds"]
     lines = [f"model {r['model']} ({r['neurons']} neurons, {r['timesteps']} steps) on {r['device']} "
-             f"(Qiskit transpiler, optimization level {r['transpiler']['optimization_level']}, "
-             f"basis {' '.join(r['transpiler']['basis_gates'])})",
-             f"{'circuit':<10} {'qubits':>6} {'depth':>7} {'2q gates':>9} {'cond. 2q':>9} {'measure':>8} {'if':>6}"]
+             f"(Qiskit transpiler, optimization level {tr['optimization_level']}, basis {' '.join(tr['basis_gates'])}; "
+             f"seeds {seeds[0]}-{seeds[-1]}: the seed with the fewest two-qubit gates, and the range over all)",
+             f"{'circuit':<10} {'qubits':>6} {'seed':>4} {'depth':>7} {'range':>11} {'2q gates':>9} {'range':>11} "
+             f"{'cond. 2q':>9} {'measure':>8} {'if':>6}"]
+
+    def span(c: dict, key: str) -> str:
+        lo, hi = c[f"{key}_range"]
+        return f"{lo}-{hi}" if lo != hi else f"{lo}"
+
     for c in r["circuits"]:
-        lines.append(f"{c['circuit']:<10} {c['logical_qubits']:>6} {c['depth']:>7} {c['two_qubit_gates']:>9} "
+        lines.append(f"{c['circuit']:<10} {c['logical_qubits']:>6} {c['seed']:>4} {c['depth']:>7} "
+                     f"{span(c, 'depth'):>11} {c['two_qubit_gates']:>9} {span(c, 'two_qubit_gates'):>11} "
                      f"{c['conditional_two_qubit_gates']:>9} {c['measurements']:>8} {c['conditional_blocks']:>6}")
     s = r["sampling"]
     lines.append(f"draw {s['windows']} windows: {s['executions']} executions, {s['shots']} shots")

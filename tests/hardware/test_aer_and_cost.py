@@ -89,17 +89,21 @@ def test_resources_report_what_the_transpiler_reports(qiskit, device):
     cases = [circuits_of(chain_generator("paper", 4, 2)), circuits_of(born_model("cry", 4, 3, memory=1)),
              circuits_of(born_model("iqp", 3, 1))]
     for export in cases:
-        report = resources(export, device, windows=100)
+        report = resources(export, device, windows=100, transpiler_seeds=3)
+        assert report["transpiler"]["seeds"] == [0, 1, 2]
         for circuit, got in zip(export.circuits, report["circuits"]):
             qc = qiskit.qasm3.loads(to_qasm3(circuit))  # independently: the exported text, read by Qiskit
-            kw = dict(basis_gates=["cx", "rz", "sx", "x", "measure", "reset", "if_else"], optimization_level=1,
-                      seed_transpiler=0)
+            kw = dict(basis_gates=["cx", "rz", "sx", "x", "measure", "reset", "if_else"], optimization_level=1)
             if device == "heavy-hex":
                 kw["coupling_map"] = CouplingMap([e for a, b in heavy_hex_127() for e in ((a, b), (b, a))])
-            tqc = transpile(qc, **kw)
-            assert got["depth"] == tqc.depth()
-            top = sum(1 for inst in tqc.data if inst.operation.num_qubits == 2 and inst.operation.name == "cx")
-            assert got["two_qubit_gates"] == top
+            counts = []
+            for seed in range(3):
+                tqc = transpile(qc, seed_transpiler=seed, **kw)
+                counts.append((sum(1 for inst in tqc.data if inst.operation.num_qubits == 2 and
+                                   inst.operation.name == "cx"), tqc.depth()))
+            assert (got["two_qubit_gates"], got["depth"]) == counts[got["seed"]] == min(counts)
+            assert got["depth_range"] == [min(c[1] for c in counts), max(c[1] for c in counts)]
+            assert got["two_qubit_gates_range"] == [min(c[0] for c in counts), max(c[0] for c in counts)]
 
 
 def test_all_to_all_two_qubit_counts_match_the_models_own_counts(qiskit):
@@ -141,7 +145,14 @@ def test_export_sample_and_resources_commands(qiskit, tmp_path, capsys):
     assert main(["resources", str(run), "--device", "all-to-all", "--json", str(tmp_path / "r.json")]) == 0
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["circuits"][0]["two_qubit_gates"] > 0 and report["sampling"]["windows"] == 10000
-    assert "parameter_shift_likelihood" in report["training_per_step"]
+    likelihood = report["training_per_step"]["parameter_shift_likelihood"]
+    # the run's distinct training windows (train wrote windows.json), once null though the run had its data
+    from spiqgan.data.loaders import load_dataset
+
+    train_w = load_dataset(None).select_neurons("0-2").split()[0].windows(2)
+    distinct = len(np.unique(train_w.reshape(len(train_w), -1), axis=0))
+    assert likelihood["distinct_training_windows"] == distinct > 1 and not likelihood["per_distinct_training_window"]
+    assert f"{distinct} distinct training windows" in likelihood["note"]
 
 
 def test_a_classical_model_has_no_circuits(tmp_path, capsys):
@@ -232,3 +243,65 @@ def test_heavy_hex_takes_cx_either_way_along_an_edge(qiskit):
     hex_cost, flat = transpiled_cost(c, "heavy-hex"), transpiled_cost(c, "all-to-all")
     assert hex_cost["two_qubit_gates"] == flat["two_qubit_gates"] == 3
     assert hex_cost["depth"] == flat["depth"] == 4
+
+
+@pytest.fixture(scope="module")
+def runtime(qiskit):
+    from conftest import _extra
+
+    return _extra("qiskit_ibm_runtime")
+
+
+def _three_cx():
+    from spiqgan.hardware.circuits import Circuit
+
+    c = Circuit("three_cx", 2, (), {"spikes": 2})
+    for a, b in ((0, 1), (1, 0), (0, 1)):
+        c.add("cx", a, b)
+    for j in range(2):
+        c.add("measure", j, bit=("spikes", j))
+    return c
+
+
+@pytest.mark.parametrize("device, native", [("fake_sherbrooke", "ecr"), ("fake_torino", "cz")])
+def test_an_ibm_backends_native_gate_is_counted(runtime, device, native):
+    """By hand: three CX on two neighbouring qubits are three native two-qubit gates (ECR on Eagle, CZ on Heron)
+    and one-qubit gates around them; the generic heavy-hex map counts them as CX. Against an independent
+    transpile onto the fake backend, seed by seed."""
+    from qiskit import transpile
+
+    from spiqgan.hardware.ibm import fake_backend
+    from spiqgan.hardware.qiskit_io import to_qiskit, transpiled_cost
+
+    got = transpiled_cost(_three_cx(), device, seeds=[0, 1, 2])
+    assert got["two_qubit_gates"] == 3 and got["basis_gates"] == sorted([native, "rz", "sx", "x"])
+    assert got["physical_qubits"] == (127 if device == "fake_sherbrooke" else 133)
+    backend = fake_backend(device)
+    tqc = transpile(to_qiskit(_three_cx()), backend=backend, optimization_level=1, seed_transpiler=got["seed"])
+    assert tqc.count_ops()[native] == 3 and "cx" not in tqc.count_ops() and got["depth"] == tqc.depth()
+
+
+def test_a_native_gate_costs_depth_the_generic_map_does_not_see(runtime):
+    """A window circuit on Sherbrooke (ECR, one direction per edge) is deeper than on the symmetric-CX heavy-hex
+    map, as measured in the issue (e.g. 79 against 48)."""
+    export = circuits_of(born_model("cry", 4, 3, memory=1))
+    eagle = resources(export, "fake_sherbrooke", windows=10, transpiler_seeds=2)["circuits"][0]
+    generic = resources(export, "heavy-hex", windows=10, transpiler_seeds=2)["circuits"][0]
+    assert eagle["depth"] > generic["depth"] and eagle["depth_range"][0] <= eagle["depth"] <= eagle["depth_range"][1]
+
+
+def test_a_circuit_wider_than_the_device_is_one_clear_error(runtime):
+    from spiqgan.exceptions import ConfigError
+    from spiqgan.hardware.circuits import Circuit
+    from spiqgan.hardware.qiskit_io import transpiled_cost
+
+    wide = Circuit("wide", 128, (), {"spikes": 128})
+    for j in range(128):
+        wide.add("measure", j, bit=("spikes", j))
+    for device, size in (("fake_sherbrooke", 127), ("heavy-hex", 127)):
+        with pytest.raises(ConfigError, match=f"needs 128 qubits and .* has {size}"):
+            transpiled_cost(wide, device)
+    with pytest.raises(ConfigError, match="not one of qiskit-ibm-runtime's fake backends"):
+        transpiled_cost(_three_cx(), "fake_nowhere")
+    with pytest.raises(ConfigError, match="--device must be"):
+        transpiled_cost(_three_cx(), "ring")

@@ -4,6 +4,9 @@
 -----------------------------------
 ``config.json``
     the data options and the resolved hyperparameters (estimator resolved).
+``windows.json``
+    how many training and held-out windows the run saw, and how many distinct training windows
+    (what a window circuit's likelihood costs on a device: ``spiqgan resources``).
 ``metrics.csv``
     one row per step: losses, Wasserstein estimate, K-term, spikes per window,
     JS divergence (at evaluation steps), seconds; rewritten at every evaluation.
@@ -56,18 +59,20 @@ from spiqgan.training.loop import HISTORY_FIELDS
 
 __all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES",
            "LOG_LIKELIHOOD_FILE", "check_out_folder", "check_config",
-           "check_data_options"]
+           "check_data_options", "WINDOWS_FILE"]
 
 log = logging.getLogger(__name__)
 
 CHECKPOINT_LAST = Path("checkpoints") / "last.safetensors"
 CHECKPOINT_BEST = Path("checkpoints") / "best.safetensors"
 CONFIG_FILE = "config.json"
+#: the run's window counts (training, distinct training, held-out)
+WINDOWS_FILE = "windows.json"
 #: the model's natural-log probability of each held-out window, in window order (where it has a likelihood)
 LOG_LIKELIHOOD_FILE = Path("evaluation") / "held_out_log_likelihood.npy"
 LOCK_FILE = ".lock"
 #: what train_run writes into a run folder (``force`` removes these, and nothing else)
-RUN_FILES = (CONFIG_FILE, "metrics.csv", "checkpoints", "evaluation", "evaluation_best", "training.png",
+RUN_FILES = (CONFIG_FILE, WINDOWS_FILE, "metrics.csv", "checkpoints", "evaluation", "evaluation_best", "training.png",
              "snapshots.png")
 
 
@@ -383,6 +388,10 @@ def train_run(
                          f"resumed at step {model.n_steps_} from {run_dir / CHECKPOINT_LAST}\n")
             stream.flush()
         write_json(run_dir / CONFIG_FILE, config)
+        flat = np.asarray(train_windows).reshape(len(train_windows), -1)
+        write_json(run_dir / WINDOWS_FILE, {"training_windows": int(flat.shape[0]),
+                                            "distinct_training_windows": int(len(np.unique(flat, axis=0))),
+                                            "held_out_windows": int(len(test_windows))})
 
         def on_eval(m: Any) -> None:
             m.save(run_dir / CHECKPOINT_LAST)

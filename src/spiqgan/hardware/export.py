@@ -21,8 +21,10 @@ __all__ = ["FORMATS", "DEVICES", "load_export", "export_run", "aer_sample", "res
 
 #: the export formats
 FORMATS = ("qasm3", "qiskit", "pennylane")
-#: the device topologies of :func:`resources`
+#: the device topologies of :func:`resources` (besides fake IBM backends by name)
 DEVICES = ("heavy-hex", "all-to-all")
+#: transpiler seeds :func:`resources` tries by default (the layout's spread)
+TRANSPILER_SEEDS = 5
 
 
 def load_export(run_dir: str | Path, which: str = "last") -> Export:
@@ -115,8 +117,13 @@ def shift_terms(export: Export) -> list[list[int]]:
 
 
 def resources(export: Export, device: str, *, windows: int = 10000, shots: int | None = None,
-              estimate_shots: int = 1000, training_windows: np.ndarray | None = None, seed: int = 0) -> dict[str, Any]:
+              estimate_shots: int = 1000, training_windows: np.ndarray | None = None, seed: int = 0,
+              transpiler_seeds: int = TRANSPILER_SEEDS, distinct_training_windows: int | None = None) -> dict[str, Any]:
     """Transpiled depth and gate counts per circuit, executions and shots to draw ``windows`` windows, and per training step.
+
+    ``device``: ``heavy-hex``, ``all-to-all`` or a fake IBM backend by name (``fake_sherbrooke``); each circuit
+    is transpiled with seeds ``seed .. seed + transpiler_seeds - 1`` and reported at the seed with the
+    fewest two-qubit gates, with the range over all (:func:`~spiqgan.hardware.qiskit_io.transpiled_cost`).
 
     Training per step, with every probability estimated from ``estimate_shots`` shots per execution:
     ``parameter_shift_likelihood``: each input setting the likelihood sums over (the latent values of a
@@ -124,14 +131,16 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
     per shift term (:func:`shift_terms`). ``score_function`` (SpiQGAN's adversarial route): a batch of
     windows is drawn and each window's log-probability gradient needs the same shifts, per noise draw.
     A window circuit's likelihood step is per distinct training window; given ``training_windows``
-    ``(B, t, n)``, it is multiplied by their number of distinct windows.
+    ``(B, t, n)`` or their number ``distinct_training_windows`` (a run folder's ``windows.json``), it is
+    multiplied by their number of distinct windows.
     """
-    from spiqgan.hardware.qiskit_io import BASIS_GATES, OPTIMIZATION_LEVEL, require_qiskit, transpiled_cost
+    from spiqgan.hardware.qiskit_io import OPTIMIZATION_LEVEL, require_qiskit, transpiled_cost
 
     require_qiskit()
-    if device not in DEVICES:
-        raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}.")
-    per_circuit = [transpiled_cost(c, device, seed=seed) for c in export.circuits]
+    if isinstance(transpiler_seeds, bool) or not isinstance(transpiler_seeds, (int, np.integer)) or transpiler_seeds < 1:
+        raise ConfigError(f"--transpiler-seeds must be a positive integer, got {transpiler_seeds!r}.")
+    seeds = list(range(int(seed), int(seed) + int(transpiler_seeds)))
+    per_circuit = [transpiled_cost(c, device, seeds) for c in export.circuits]
     executions = plan(export, windows, np.random.default_rng(seed), shots)
     p = export.hyperparameters
     shifts = shift_terms(export)
@@ -146,9 +155,10 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
         settings, per_window = int(p.get("noise_samples", 128)), False
         note = "per noise draw of the likelihood (noise_samples) and sub-generator"
     evaluations = sum((1 + k) * settings for steps in shifts for k in steps)
-    distinct = None
-    if per_window and training_windows is not None:
+    distinct = distinct_training_windows
+    if training_windows is not None:
         distinct = len(np.unique(np.asarray(training_windows).reshape(len(training_windows), -1), axis=0))
+    if per_window and distinct is not None:
         evaluations *= distinct
         note = f"{distinct} distinct training windows, each: every latent value on each step, its earlier steps given"
     training["parameter_shift_likelihood"] = {"executions": evaluations, "shots": evaluations * estimate_shots,
@@ -166,5 +176,6 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
         "sampling": {"windows": windows, "executions": len(executions), "shots": int(sum(e.shots for e in executions)),
                      "shots_per_execution": shots},
         "training_per_step": training, "estimate_shots": estimate_shots,
-        "transpiler": {"optimization_level": OPTIMIZATION_LEVEL, "seed": seed, "basis_gates": BASIS_GATES},
+        "transpiler": {"optimization_level": OPTIMIZATION_LEVEL, "seeds": seeds,
+                       "basis_gates": per_circuit[0]["basis_gates"] if per_circuit else []},
     }

@@ -18,6 +18,7 @@ from spiqgan.hardware.circuits import Circuit, lower_counts
 from spiqgan.hardware.sampling import NoiseSpec
 
 __all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
+           "circuit_counts", "TOPOLOGIES",
            "BASIS_GATES"]
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
@@ -184,31 +185,64 @@ def _two_qubit_gates(qc) -> tuple[int, int]:
                 if block is not None:
                     a, b = _two_qubit_gates(block)
                     conditional += a + b
-        elif inst.operation.num_qubits == 2:
+        elif inst.operation.num_qubits == 2 and inst.operation.name not in ("barrier", "delay"):
             plain += 1
     return plain, conditional
 
 
-def transpiled_cost(circuit: Circuit, device: str, seed: int = 0) -> dict[str, Any]:
-    """Depth and gate counts of ``circuit`` after Qiskit's transpiler for ``device`` (``heavy-hex`` or ``all-to-all``).
-
-    Transpiled at :data:`OPTIMIZATION_LEVEL` with ``seed`` to :data:`BASIS_GATES`, onto the 127-qubit
-    heavy-hex map (:func:`heavy_hex_127`) or with no coupling constraint.
-    """
-    from qiskit.transpiler import CouplingMap
-
-    qc = to_qiskit(circuit)
-    coupling = None
-    if device == "heavy-hex":  # CX either way along every edge, as a device whose native gate is symmetric
-        coupling = CouplingMap(heavy_hex_127())
-        coupling.make_symmetric()
-    elif device != "all-to-all":
-        raise ConfigError(f"device must be heavy-hex or all-to-all, got {device!r}.")
-    tqc = _transpile(qc, seed, coupling)
+def circuit_counts(tqc) -> dict[str, int]:
+    """Depth, two-qubit gates (outside and inside conditional blocks), measurements, resets and conditional blocks of
+    a transpiled circuit."""
     plain, conditional = _two_qubit_gates(tqc)
     ops = tqc.count_ops()
-    return {"circuit": circuit.name, "logical_qubits": qc.num_qubits, "depth": tqc.depth(),
-            "two_qubit_gates": plain, "conditional_two_qubit_gates": conditional,
+    return {"depth": tqc.depth(), "two_qubit_gates": plain, "conditional_two_qubit_gates": conditional,
             "measurements": int(ops.get("measure", 0)), "resets": int(ops.get("reset", 0)),
-            "conditional_blocks": int(ops.get("if_else", 0)),
-            "physical_qubits": 127 if device == "heavy-hex" else qc.num_qubits}
+            "conditional_blocks": int(ops.get("if_else", 0))}
+
+
+#: the topologies :func:`transpiled_cost` takes besides a fake IBM backend's name
+TOPOLOGIES = ("heavy-hex", "all-to-all")
+
+
+def transpiled_cost(circuit: Circuit, device: str, seeds: tuple[int, ...] | list[int] = (0,)) -> dict[str, Any]:
+    """Depth and gate counts of ``circuit`` after Qiskit's transpiler for ``device``, over transpiler ``seeds``.
+
+    ``device``: ``heavy-hex`` (IBM's 127-qubit map, :func:`heavy_hex_127`, with a CX either way along every
+    edge, in :data:`BASIS_GATES`), ``all-to-all`` (no coupling constraint, :data:`BASIS_GATES`), or a fake IBM
+    backend by name (``fake_sherbrooke``, ``fake_torino``: its native gates, ECR or CZ, and coupling map;
+    :mod:`spiqgan.hardware.ibm`). Each seed places and routes the circuit differently; the figures are
+    those of the seed with the fewest two-qubit gates (then the lowest depth), with ``*_range`` the
+    spread over all seeds. Transpiled at :data:`OPTIMIZATION_LEVEL`.
+    """
+    from spiqgan.hardware import ibm
+
+    qc = to_qiskit(circuit)
+    seeds = [int(s) for s in seeds]
+    if not seeds:
+        raise ConfigError("give at least one transpiler seed.")
+    if ibm.is_device_name(device):
+        backend = ibm.fake_backend(device)
+        compile_one, physical = (lambda s: ibm.transpile_for(qc, backend, s)), backend.num_qubits
+        basis = sorted(n for n in backend.operation_names if n in ("ecr", "cz", "cx", "rz", "sx", "x"))
+    elif device in TOPOLOGIES:
+        from qiskit.transpiler import CouplingMap
+
+        coupling = None
+        if device == "heavy-hex":  # CX either way along every edge, as a device whose native gate is symmetric
+            coupling = CouplingMap(heavy_hex_127())
+            coupling.make_symmetric()
+            if qc.num_qubits > 127:
+                raise ConfigError(f"circuit {qc.name} needs {qc.num_qubits} qubits and the heavy-hex map has 127; "
+                                  "train a model of fewer neurons (or latent qubits) for this device.")
+        compile_one, physical, basis = (lambda s: _transpile(qc, s, coupling)), \
+            (127 if device == "heavy-hex" else qc.num_qubits), BASIS_GATES
+    else:
+        raise ConfigError(f"--device must be {' or '.join(TOPOLOGIES)} or a fake IBM backend's name "
+                          f"(fake_sherbrooke, fake_torino, ...), got {device!r}.")
+    runs = [(s, circuit_counts(compile_one(s))) for s in seeds]
+    seed, best = min(runs, key=lambda r: (r[1]["two_qubit_gates"] + r[1]["conditional_two_qubit_gates"],
+                                          r[1]["depth"], r[0]))
+    spread = {f"{k}_range": [min(r[1][k] for r in runs), max(r[1][k] for r in runs)]
+              for k in ("depth", "two_qubit_gates", "conditional_two_qubit_gates")}
+    return {"circuit": circuit.name, "logical_qubits": qc.num_qubits, **best, **spread, "seed": seed,
+            "physical_qubits": physical, "basis_gates": list(basis)}
