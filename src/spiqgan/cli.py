@@ -215,7 +215,8 @@ def _build_parser() -> argparse.ArgumentParser:
                          "(default 1000)")
     sa.add_argument("--noise-model", default=None, metavar="SPEC",
                     help="(aer) depolarizing:P1,P2 (one- and two-qubit gate errors), readout:E (bit-flip probability "
-                         "of a measurement), or both: depolarizing:0.001,0.01,readout:0.02")
+                         "of a measurement), or both: depolarizing:0.001,0.01,readout:0.02; or a fake IBM backend, "
+                         "e.g. fake_sherbrooke: its calibrated noise, native gates and coupling map")
     sa.set_defaults(func=_cmd_sample)
 
     ex = sub.add_parser("export", parents=[common], help="write a trained generator as circuits (OpenQASM 3, Qiskit, PennyLane)",

@@ -13,7 +13,7 @@ from spiqgan.cli import main
 from spiqgan.hardware.circuits import circuits_of
 from spiqgan.hardware.export import aer_sample, resources
 from spiqgan.hardware.qasm import to_qasm3
-from spiqgan.hardware.sampling import NoiseSpec, parse_noise_model
+from spiqgan.hardware.sampling import DeviceNoise, NoiseSpec, parse_noise_model
 from spiqgan.quantum.statevector import bits_to_indices
 
 from hardware_helpers import all_windows, born_model, chain_generator
@@ -64,7 +64,8 @@ def test_noise_model_spec_parses_and_refuses_nonsense():
     assert parse_noise_model("depolarizing:0.001,0.01,readout:0.02") == NoiseSpec(0.001, 0.01, 0.02)
     assert parse_noise_model("readout:0.05") == NoiseSpec(0, 0, 0.05)
     assert parse_noise_model("depolarizing:0,1e-2") == NoiseSpec(0, 0.01, 0)
-    for bad in ("", "depolarizing:0.1", "readout:0.7", "readout:x", "thermal:0.1", "depolarizing:-1,0"):
+    assert parse_noise_model("fake_Sherbrooke") == DeviceNoise("fake_sherbrooke")
+    for bad in ("", "depolarizing:0.1", "readout:0.7", "readout:x", "thermal:0.1", "depolarizing:-1,0", "fake-x"):
         with pytest.raises(Exception, match="noise-model"):
             parse_noise_model(bad)
 
@@ -305,3 +306,33 @@ def test_a_circuit_wider_than_the_device_is_one_clear_error(runtime):
         transpiled_cost(_three_cx(), "fake_nowhere")
     with pytest.raises(ConfigError, match="--device must be"):
         transpiled_cost(_three_cx(), "ring")
+
+
+def test_a_fake_backends_calibrated_noise_reads_out_at_its_calibrated_error(runtime):
+    """Three qubits measured in |0> and in |1> (after X) on Sherbrooke: each bit reads wrong at the readout error of
+    the physical qubit measured (P(1 | 0) and P(0 | 1) of the backend's calibration, on the qubits the transpiler
+    chose; a |1> also decays over the measurement's duration at the qubit's T1), within sampling error and the X
+    gate's error."""
+    from spiqgan.hardware import ibm
+    from spiqgan.hardware.circuits import Circuit
+    from spiqgan.hardware.qiskit_io import aer_outcomes, to_qiskit
+
+    backend = ibm.fake_backend("fake_sherbrooke")
+    shots = 8000
+    for flip in (0, 1):
+        c = Circuit(f"prepared_{flip}", 3, (), {"spikes": 3})
+        for j in range(3):
+            if flip:
+                c.add("x", j)
+            c.add("measure", j, bit=("spikes", j))
+        bits = aer_outcomes([c], [(0, {}, shots)], DeviceNoise("fake_sherbrooke"), seed=3)[0]["spikes"]
+        where = ibm.measured_qubits(ibm.transpile_for(to_qiskit(c), backend))
+        error = ibm.readout_errors(backend, [where[("spikes", j)] for j in range(3)])[:, flip]
+        wrong = (bits != flip).mean(0)
+        assert error.min() > 0
+        if flip:  # a |1> also relaxes during the readout (T1 over the measurement's duration): P(0 | 1) and more
+            physical = [where[("spikes", j)] for j in range(3)]
+            decay = np.array([1 - np.exp(-backend.target["measure"][(q,)].duration / backend.qubit_properties(q).t1)
+                              for q in physical])
+            error = decay * (1 - ibm.readout_errors(backend, physical)[:, 0]) + (1 - decay) * error
+        assert np.all(np.abs(wrong - error) < 5 * np.sqrt(error * (1 - error) / shots) + 1e-3), (flip, wrong, error)

@@ -27,14 +27,10 @@ import numpy as np
 
 from spiqgan.exceptions import ConfigError
 from spiqgan.hardware.qiskit_io import OPTIMIZATION_LEVEL
+from spiqgan.hardware.sampling import is_device_name
 
-__all__ = ["fake_backend_names", "fake_backend", "is_device_name", "transpile_for", "readout_errors",
+__all__ = ["fake_backend_names", "fake_backend", "is_device_name", "transpile_for", "measured_qubits", "readout_errors",
            "sampler_pubs", "run_pubs"]
-
-def is_device_name(text: str) -> bool:
-    """Whether ``text`` names a fake backend (``fake_`` and a device name), not a topology or a noise spec."""
-    return re.fullmatch(r"fake_[a-z0-9_]+", text.strip().lower()) is not None
-
 
 def _require_runtime() -> None:
     if importlib.util.find_spec("qiskit_ibm_runtime") is None:
@@ -87,6 +83,17 @@ def transpile_for(qc, backend, seed: int = 0):
 
     _check_width(qc, backend)
     return transpile(qc, backend=backend, optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=int(seed))
+
+
+def measured_qubits(tqc) -> dict[tuple[str, int], int]:
+    """The physical qubit each classical bit ``(register, index)`` of a transpiled circuit is measured from."""
+    out = {}
+    for inst in tqc.data:
+        if inst.operation.name == "measure":
+            clbit = tqc.find_bit(inst.clbits[0])
+            register, index = clbit.registers[0]
+            out[(register.name, index)] = tqc.find_bit(inst.qubits[0]).index
+    return out
 
 
 def readout_errors(backend, physical: list[int]) -> np.ndarray:

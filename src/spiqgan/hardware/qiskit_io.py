@@ -15,7 +15,7 @@ import numpy as np
 
 from spiqgan.exceptions import ConfigError, SimulationError
 from spiqgan.hardware.circuits import Circuit, lower_counts
-from spiqgan.hardware.sampling import NoiseSpec
+from spiqgan.hardware.sampling import DeviceNoise, NoiseSpec
 
 __all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
            "circuit_counts", "TOPOLOGIES",
@@ -105,7 +105,7 @@ def _transpile(qc, seed: int = 0, coupling_map=None):
 
 
 def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
-                 noise: NoiseSpec | None = None, seed: int = 0, method: str | None = None,
+                 noise: NoiseSpec | DeviceNoise | None = None, seed: int = 0, method: str | None = None,
                  progress: Any | None = None) -> list[dict[str, np.ndarray]]:
     """Run each execution ``(circuit index, input values, shots)`` on Aer; per execution, the bits of each register ``(shots, size)``.
 
@@ -115,16 +115,27 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
 
     Circuits are transpiled to :data:`BASIS_GATES` once (so that the noise model's gates are the
     device's); executions of one circuit with equal shots go to Aer as one job of parameter bindings.
+    With :class:`~spiqgan.hardware.sampling.DeviceNoise` they are transpiled onto the fake IBM backend
+    (native gates, coupling map, transpiler seed 0) and Aer simulates its calibrated noise
+    (``AerSimulator.from_backend``).
     ``method``: Aer's simulation method; by default ``"statevector"`` up to
     :data:`AER_STATEVECTOR_MAX_QUBITS` qubits and ``"matrix_product_state"`` beyond (both exact).
     """
     from qiskit_aer import AerSimulator
 
-    compiled = [_transpile(to_qiskit(c)) for c in circuits]
+    logical = [to_qiskit(c) for c in circuits]
     if method is None:
-        wide = max(qc.num_qubits for qc in compiled) > AER_STATEVECTOR_MAX_QUBITS
+        wide = max(qc.num_qubits for qc in logical) > AER_STATEVECTOR_MAX_QUBITS
         method = "matrix_product_state" if wide else "statevector"
-    sim = AerSimulator(method=method, noise_model=noise_model(noise) if noise is not None and noise.any else None)
+    if isinstance(noise, DeviceNoise):
+        from spiqgan.hardware import ibm
+
+        backend = ibm.fake_backend(noise.device)
+        compiled = [ibm.transpile_for(qc, backend) for qc in logical]
+        sim = AerSimulator.from_backend(backend, method=method)
+    else:
+        compiled = [_transpile(qc) for qc in logical]
+        sim = AerSimulator(method=method, noise_model=noise_model(noise) if noise is not None and noise.any else None)
     out: list[dict[str, np.ndarray] | None] = [None] * len(executions)
     groups: dict[tuple[int, int], list[int]] = {}
     for k, (ci, _, shots) in enumerate(executions):

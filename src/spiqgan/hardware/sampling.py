@@ -24,7 +24,7 @@ import numpy as np
 from spiqgan.exceptions import ConfigError
 from spiqgan.hardware.circuits import Export
 
-__all__ = ["NoiseSpec", "parse_noise_model", "Execution", "plan", "assemble", "DEFAULT_ESTIMATE_SHOTS"]
+__all__ = ["NoiseSpec", "DeviceNoise", "is_device_name", "parse_noise_model", "Execution", "plan", "assemble", "DEFAULT_ESTIMATE_SHOTS"]
 
 #: shots per window and step that estimate the probabilities of a deterministic readout
 DEFAULT_ESTIMATE_SHOTS = 1000
@@ -43,12 +43,30 @@ class NoiseSpec:
         return bool(self.p1 or self.p2 or self.readout)
 
 
-def parse_noise_model(text: str) -> NoiseSpec:
-    """``depolarizing:P1,P2``, ``readout:E`` or both, comma-separated (``depolarizing:1e-3,1e-2,readout:0.02``)."""
+@dataclass(frozen=True)
+class DeviceNoise:
+    """The calibrated noise of a fake IBM backend (``fake_sherbrooke``): its gate and readout errors per qubit and
+    its relaxation times, on its native gates and coupling map (:mod:`spiqgan.hardware.ibm`)."""
+
+    device: str
+    any = True
+
+
+def is_device_name(text: str) -> bool:
+    """Whether ``text`` names a fake IBM backend (``fake_`` and a device name), not a topology or a noise spec."""
+    return re.fullmatch(r"fake_[a-z0-9_]+", text.strip().lower()) is not None
+
+
+def parse_noise_model(text: str) -> NoiseSpec | DeviceNoise:
+    """``depolarizing:P1,P2``, ``readout:E`` or both, comma-separated (``depolarizing:1e-3,1e-2,readout:0.02``); or
+    a fake IBM backend's name (``fake_sherbrooke``) for its calibrated noise."""
+    if is_device_name(text):
+        return DeviceNoise(text.strip().lower())
     pattern = r"(?:depolarizing:(?P<p1>[^,]+),(?P<p2>[^,]+))?,?(?:readout:(?P<e>[^,]+))?"
     match = re.fullmatch(pattern, text.strip()) if text.strip() else None
     how = ("write depolarizing:P1,P2 (one- and two-qubit gate error probabilities), readout:E (the probability "
-           "that a measured bit flips), or both: depolarizing:0.001,0.01,readout:0.02")
+           "that a measured bit flips), or both: depolarizing:0.001,0.01,readout:0.02; or a fake IBM backend's name "
+           "for its calibrated noise: fake_sherbrooke")
     if match is None or not any(match.groupdict().values()):
         raise ConfigError(f"--noise-model {text!r} is not a noise model: {how}.")
     values = {}
