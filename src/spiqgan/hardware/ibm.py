@@ -10,9 +10,10 @@ serve three things without an account:
 * calibrated noise for Aer (``spiqgan sample --backend aer --noise-model fake_sherbrooke``,
   through :func:`spiqgan.hardware.qiskit_io.aer_outcomes`) and the readout error of each measured
   qubit (:func:`readout_errors`, for mitigation);
-* :func:`sampler_pubs` and :func:`run_pubs`: the executions of :func:`spiqgan.hardware.sampling.plan`
-  as primitive unified blocs (one transpiled circuit, an array of input values, shots) for Runtime's
-  ``SamplerV2``, run in local mode on a fake backend (tested) or, with the same code, on a device.
+* :func:`runtime_plan`, :func:`windows_from_results` (:func:`sampler_windows` both in one): the
+  executions of :func:`spiqgan.hardware.sampling.plan` as primitive unified blocs (PUBs: one transpiled
+  circuit, an array of input values, shots) for Runtime's sampler, run in local mode on a fake
+  backend (:func:`local_sampler`, tested) or, with the same code, on a device.
 
 Needs ``pip install 'spiqgan[qiskit]'`` (Qiskit, Aer and qiskit-ibm-runtime).
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -30,7 +31,7 @@ from spiqgan.hardware.qiskit_io import OPTIMIZATION_LEVEL
 from spiqgan.hardware.sampling import is_device_name
 
 __all__ = ["fake_backend_names", "fake_backend", "is_device_name", "transpile_for", "measured_qubits", "readout_errors",
-           "sampler_pubs", "run_pubs"]
+           "sampler_pubs", "RuntimePlan", "runtime_plan", "windows_from_results", "sampler_windows", "local_sampler"]
 
 def _require_runtime() -> None:
     if importlib.util.find_spec("qiskit_ibm_runtime") is None:
@@ -110,17 +111,20 @@ def readout_errors(backend, physical: list[int]) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------ Runtime SamplerV2
 def sampler_pubs(compiled: list, executions: list[tuple[int, dict[str, float], int]]) -> tuple[list, list[list[int]]]:
-    """The executions ``(circuit index, input values, shots)`` as SamplerV2 PUBs on transpiled circuits.
+    """The executions ``(circuit index, input values, shots)`` as Sampler PUBs on transpiled circuits.
 
-    One PUB per circuit and shot count: ``(circuit, values, shots)`` with ``values`` of shape
-    ``(settings, parameters)`` in the order of ``circuit.parameters`` (a circuit without inputs: one PUB per
-    execution). Returns the PUBs and, per PUB, the executions its rows are.
+    One PUB per circuit: ``(circuit, values, shots)`` with ``values`` of shape ``(settings, parameters)`` in
+    the order of ``circuit.parameters`` (a circuit without inputs: one PUB per execution). Runtime's
+    client-side sampler runs every PUB of a job with one shot count, so every PUB gets the most shots any
+    execution needs, and an execution that needs fewer keeps its first ones (:func:`windows_from_results`).
+    Returns the PUBs and, per PUB, the executions its rows are.
     """
-    groups: dict[tuple[int, int], list[int]] = {}
-    for k, (ci, _, shots) in enumerate(executions):
-        groups.setdefault((ci, shots), []).append(k)
+    shots = max(e[2] for e in executions)
+    groups: dict[int, list[int]] = {}
+    for k, (ci, _, _) in enumerate(executions):
+        groups.setdefault(ci, []).append(k)
     pubs, members = [], []
-    for (ci, shots), ks in groups.items():
+    for ci, ks in groups.items():
         qc = compiled[ci]
         if qc.parameters:
             values = np.array([[executions[k][1][p.name] for p in qc.parameters] for k in ks], dtype=np.float64)
@@ -133,22 +137,85 @@ def sampler_pubs(compiled: list, executions: list[tuple[int, dict[str, float], i
     return pubs, members
 
 
-def run_pubs(sampler, pubs: list, members: list[list[int]], n_executions: int, *,
-             progress: Any | None = None) -> list[dict[str, np.ndarray]]:
-    """Run the PUBs of :func:`sampler_pubs` on a ``SamplerV2`` (one job per PUB, so that each gets its own
-    simulator seed in local mode); per execution, the bits of each register ``(shots, size)``, bit 0 first."""
-    out: list[dict[str, np.ndarray] | None] = [None] * n_executions
-    for done, (pub, ks) in enumerate(zip(pubs, members), start=1):
-        result = sampler.run([pub]).result()[0]
+@dataclass
+class RuntimePlan:
+    """What a device run of ``n_windows`` windows needs (:func:`runtime_plan`): the PUBs to submit, and how their
+    rows map back to the executions (and these to windows)."""
+
+    pubs: list
+    members: list[list[int]]
+    executions: list
+    n_windows: int
+
+    @property
+    def shots(self) -> int:
+        """Shots submitted (every row of every PUB at the PUBs' one shot count)."""
+        return int(sum(len(ks) * pub[2] for pub, ks in zip(self.pubs, self.members)))
+
+    @property
+    def used_shots(self) -> int:
+        """Shots that become windows (the rest are the padding of executions that need fewer)."""
+        return int(sum(e.shots for e in self.executions))
+
+
+def runtime_plan(export, n_windows: int, backend, *, seed: int = 0, shots: int | None = None,
+                 transpiler_seed: int = 0) -> RuntimePlan:
+    """The model's circuits transpiled onto ``backend`` (ISA circuits: its native gates and qubits), the windows'
+    random inputs drawn from ``seed`` (:func:`spiqgan.hardware.sampling.plan`; ``shots``: the most windows one
+    execution draws, which also bounds the padding), and the PUBs of :func:`sampler_pubs`;
+    :func:`windows_from_results` turns the sampler's results back into windows."""
+    from spiqgan.hardware.qiskit_io import to_qiskit
+    from spiqgan.hardware.sampling import plan
+
+    executions = plan(export, n_windows, np.random.default_rng(seed), shots)
+    compiled = [transpile_for(to_qiskit(c), backend, transpiler_seed) for c in export.circuits]
+    pubs, members = sampler_pubs(compiled, [(e.circuit, e.values, e.shots) for e in executions])
+    return RuntimePlan(pubs, members, executions, int(n_windows))
+
+
+def windows_from_results(export, run: RuntimePlan, results) -> np.ndarray:
+    """Windows ``(N, t, n)`` uint8 from a sampler's results of the PUBs of ``run``, in their order."""
+    from spiqgan.hardware.sampling import assemble
+
+    outcomes: list[dict[str, np.ndarray] | None] = [None] * len(run.executions)
+    for pub, result, ks in zip(run.pubs, results, run.members):
+        names = [r.name for r in pub[0].cregs]
         for row, k in enumerate(ks):
-            out[k] = {name: _bits(getattr(result.data, name), row) for name in _register_names(pub[0])}
-        if progress is not None:
-            progress.update(done)
-    return out  # type: ignore[return-value]
+            need = run.executions[k].shots  # the first shots of a padded row
+            outcomes[k] = {name: _bits(getattr(result.data, name), row)[:need] for name in names}
+    return assemble(export, run.executions, outcomes, run.n_windows)  # type: ignore[arg-type]
 
 
-def _register_names(qc) -> list[str]:
-    return [r.name for r in qc.cregs]
+def sampler_windows(export, n_windows: int, sampler, backend, *, seed: int = 0, shots: int | None = None,
+                    simulator_seed: int | None = None) -> np.ndarray:
+    """Draw ``n_windows`` windows through a Runtime sampler: on a device (an account's backend), all PUBs in one
+    job; in local mode on a fake backend, with ``simulator_seed`` for reproducible draws.
+
+    A seeded local simulator gives every PUB of a job the same random stream, and the steps of a window
+    come from different PUBs (one circuit per step), so with ``simulator_seed`` each PUB runs as its own
+    job with a seed derived from it and the PUB's index (one seed for all: the chi-square against the
+    exact distribution failed, p 3e-9 at t = 3).
+    """
+    run = runtime_plan(export, n_windows, backend, seed=seed, shots=shots)
+    if simulator_seed is None:
+        return windows_from_results(export, run, sampler.run(run.pubs).result())
+    results = []
+    for k, pub in enumerate(run.pubs):
+        sampler.options.simulator.seed_simulator = int(
+            np.random.SeedSequence([int(simulator_seed), k]).generate_state(1)[0] >> 1)
+        results.append(sampler.run([pub]).result()[0])
+    return windows_from_results(export, run, results)
+
+
+def local_sampler(backend):
+    """Runtime's sampler in local mode on a (fake) backend, simulated by Aer with the backend's noise: the
+    client-side ``executor_sampler.Sampler`` where this qiskit-ibm-runtime has it, else ``SamplerV2``
+    (deprecated from 0.50). Seeds: :func:`sampler_windows`'s ``simulator_seed``."""
+    try:
+        from qiskit_ibm_runtime.executor_sampler import Sampler
+    except ImportError:  # older qiskit-ibm-runtime
+        from qiskit_ibm_runtime import SamplerV2 as Sampler
+    return Sampler(mode=backend)
 
 
 def _bits(bit_array, row: int) -> np.ndarray:
