@@ -10,6 +10,13 @@ probability (a window circuit's likelihood step over the distinct training windo
 Prints a markdown table and writes ``--out``. About 2 minutes on 2 cores.
 
     python benchmarks/hardware_cost.py --out runs/hardware_cost.json
+
+``--devices`` names other devices, e.g. IBM's fake backends with their native gates and coupling maps,
+and ``--transpiler-seeds`` the seeds tried (the figures of the seed with the fewest two-qubit gates,
+and their range over the seeds in brackets); ``--sizes`` restricts the sizes:
+
+    python benchmarks/hardware_cost.py --devices fake_sherbrooke,fake_torino,heavy-hex --transpiler-seeds 5 \
+        --sizes 10x1 --out runs/hardware_cost_ibm.json
 """
 
 from __future__ import annotations
@@ -41,15 +48,20 @@ def exports(n: int, t: int):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("runs/hardware_cost.json"))
+    parser.add_argument("--devices", default="heavy-hex,all-to-all")
+    parser.add_argument("--transpiler-seeds", type=int, default=1)
+    parser.add_argument("--sizes", default=",".join(f"{n}x{t}" for n, t in SIZES))
     args = parser.parse_args()
+    sizes = [tuple(int(v) for v in size.split("x")) for size in args.sizes.split(",")]
     from spiqgan.hardware.export import resources
 
     rows = []
-    for n, t in SIZES:
+    for n, t in sizes:
         for label, export, train_w in exports(n, t):
-            for device in ("heavy-hex", "all-to-all"):
+            for device in args.devices.split(","):
                 start = time.perf_counter()
-                r = resources(export, device, windows=10000, estimate_shots=1000, training_windows=train_w)
+                r = resources(export, device, windows=10000, estimate_shots=1000, training_windows=train_w,
+                              transpiler_seeds=args.transpiler_seeds)
                 rows.append({"label": label, "seconds": time.perf_counter() - start, **r})
     write_json(args.out, rows)
     print("| model | (n, t) | device | circuits x qubits | depth (max) | 2q gates per window | conditional 2q | "
@@ -63,8 +75,13 @@ def main() -> None:
         ifs = sum(c["conditional_blocks"] for c in cs)
         tr = r["training_per_step"]
         adv = tr.get("score_function", {}).get("executions", "-")
+        depth = str(max(c["depth"] for c in cs))
+        if args.transpiler_seeds > 1:  # the range over the seeds, circuit by circuit
+            depth += f" [{max(c['depth_range'][0] for c in cs)}-{max(c['depth_range'][1] for c in cs)}]"
+            per_window = f"{per_window} [{sum(c['two_qubit_gates_range'][0] for c in cs)}-" \
+                         f"{sum(c['two_qubit_gates_range'][1] for c in cs)}]"
         print(f"| {r['label']} | ({r['neurons']}, {r['timesteps']}) | {r['device']} | {len(cs)} x "
-              f"{cs[0]['logical_qubits']} | {max(c['depth'] for c in cs)} | {per_window} | {cond} | {ifs} | "
+              f"{cs[0]['logical_qubits']} | {depth} | {per_window} | {cond} | {ifs} | "
               f"{r['sampling']['executions']} / {r['sampling']['shots']} | "
               f"{tr['parameter_shift_likelihood']['executions']} | {adv} |")
     print(f"wrote {args.out}")
