@@ -274,11 +274,11 @@ def test_an_ibm_backends_native_gate_is_counted(runtime, device, native):
     from spiqgan.hardware.ibm import fake_backend
     from spiqgan.hardware.qiskit_io import to_qiskit, transpiled_cost
 
-    got = transpiled_cost(_three_cx(), device, seeds=[0, 1, 2])
+    got = transpiled_cost(_three_cx(), fake_backend(device), seeds=[0, 1, 2])
     assert got["two_qubit_gates"] == 3 and got["basis_gates"] == sorted([native, "rz", "sx", "x"])
     assert got["physical_qubits"] == (127 if device == "fake_sherbrooke" else 133)
-    backend = fake_backend(device)
-    tqc = transpile(to_qiskit(_three_cx()), backend=backend, optimization_level=1, seed_transpiler=got["seed"])
+    tqc = transpile(to_qiskit(_three_cx()), backend=fake_backend(device), optimization_level=1,
+                    seed_transpiler=got["seed"])
     assert tqc.count_ops()[native] == 3 and "cx" not in tqc.count_ops() and got["depth"] == tqc.depth()
 
 
@@ -299,11 +299,13 @@ def test_a_circuit_wider_than_the_device_is_one_clear_error(runtime):
     wide = Circuit("wide", 128, (), {"spikes": 128})
     for j in range(128):
         wide.add("measure", j, bit=("spikes", j))
-    for device, size in (("fake_sherbrooke", 127), ("heavy-hex", 127)):
-        with pytest.raises(ConfigError, match=f"needs 128 qubits and .* has {size}"):
-            transpiled_cost(wide, device)
+    export = circuits_of(born_model("cry", 2, 1))
+    export.circuits = [wide]
+    for device in ("fake_sherbrooke", "heavy-hex"):
+        with pytest.raises(ConfigError, match="needs 128 qubits and .* has 127"):
+            resources(export, device, windows=10)
     with pytest.raises(ConfigError, match="not one of qiskit-ibm-runtime's fake backends"):
-        transpiled_cost(_three_cx(), "fake_nowhere")
+        resources(export, "fake_nowhere", windows=10)
     with pytest.raises(ConfigError, match="--device must be"):
         transpiled_cost(_three_cx(), "ring")
 
@@ -325,7 +327,7 @@ def test_a_fake_backends_calibrated_noise_reads_out_at_its_calibrated_error(runt
             if flip:
                 c.add("x", j)
             c.add("measure", j, bit=("spikes", j))
-        bits = aer_outcomes([c], [(0, {}, shots)], DeviceNoise("fake_sherbrooke"), seed=3)[0]["spikes"]
+        bits = aer_outcomes([c], [(0, {}, shots)], seed=3, backend=backend)[0]["spikes"]
         where = ibm.measured_qubits(ibm.transpile_for(to_qiskit(c), backend))
         error = ibm.readout_errors(backend, [where[("spikes", j)] for j in range(3)])[:, flip]
         wrong = (bits != flip).mean(0)

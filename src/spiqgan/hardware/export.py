@@ -15,7 +15,7 @@ import numpy as np
 
 from spiqgan.exceptions import ConfigError, DataError
 from spiqgan.hardware.circuits import Export, circuits_of
-from spiqgan.hardware.sampling import NoiseSpec, assemble, plan
+from spiqgan.hardware.sampling import DeviceNoise, NoiseSpec, assemble, is_device_name, plan
 
 __all__ = ["FORMATS", "DEVICES", "load_export", "export_run", "aer_sample", "resources", "shift_terms"]
 
@@ -82,10 +82,12 @@ def export_run(export: Export, fmt: str, out: str | Path, *, force: bool = False
     return written
 
 
-def aer_sample(export: Export, n_windows: int, *, shots: int | None = None, noise: NoiseSpec | None = None,
-               seed: int = 0, method: str | None = None, progress: bool = False) -> np.ndarray:
+def aer_sample(export: Export, n_windows: int, *, shots: int | None = None,
+               noise: NoiseSpec | DeviceNoise | None = None, seed: int = 0, method: str | None = None,
+               progress: bool = False) -> np.ndarray:
     """Windows ``(n_windows, t, n)`` uint8 drawn through Qiskit Aer from the model's circuits (see :mod:`spiqgan.hardware.sampling`).
 
+    ``noise``: a device-like noise model, or a fake IBM backend's calibrated noise (:class:`DeviceNoise`);
     ``method``: Aer's simulation method (default: by width, see :func:`~spiqgan.hardware.qiskit_io.aer_outcomes`);
     ``progress``: a progress line over the Aer jobs on standard error.
     """
@@ -96,9 +98,14 @@ def aer_sample(export: Export, n_windows: int, *, shots: int | None = None, nois
     rng = np.random.default_rng(seed)
     executions = plan(export, n_windows, rng, shots)
     jobs = len({(e.circuit, e.shots) for e in executions})  # aer_outcomes sends one job per circuit and shot count
+    backend = None
+    if isinstance(noise, DeviceNoise):
+        from spiqgan.hardware.ibm import fake_backend
+
+        backend, noise = fake_backend(noise.device), None
     with Progress(jobs, label="Aer job ", enabled=progress) as bar:
         outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise,
-                                seed=seed, method=method, progress=bar)
+                                seed=seed, method=method, progress=bar, backend=backend)
     return assemble(export, executions, outcomes, n_windows)
 
 
@@ -140,7 +147,13 @@ def resources(export: Export, device: str, *, windows: int = 10000, shots: int |
     if isinstance(transpiler_seeds, bool) or not isinstance(transpiler_seeds, (int, np.integer)) or transpiler_seeds < 1:
         raise ConfigError(f"--transpiler-seeds must be a positive integer, got {transpiler_seeds!r}.")
     seeds = list(range(int(seed), int(seed) + int(transpiler_seeds)))
-    per_circuit = [transpiled_cost(c, device, seeds) for c in export.circuits]
+    if is_device_name(device):
+        from spiqgan.hardware.ibm import fake_backend
+
+        target = fake_backend(device)
+    else:
+        target = device
+    per_circuit = [transpiled_cost(c, target, seeds) for c in export.circuits]
     executions = plan(export, windows, np.random.default_rng(seed), shots)
     p = export.hyperparameters
     shifts = shift_terms(export)

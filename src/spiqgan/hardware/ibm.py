@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spiqgan.exceptions import ConfigError
-from spiqgan.hardware.qiskit_io import OPTIMIZATION_LEVEL
+from spiqgan.hardware.qiskit_io import to_qiskit, transpile_for
 from spiqgan.hardware.sampling import is_device_name
 
 __all__ = ["fake_backend_names", "fake_backend", "is_device_name", "transpile_for", "measured_qubits", "readout_errors",
@@ -70,20 +70,6 @@ def fake_backend(name: str):
                           f"({len(classes)} in all: python -c \"from spiqgan.hardware.ibm import fake_backend_names; "
                           "print(fake_backend_names())\").")
     return classes[key]()
-
-
-def _check_width(qc, backend) -> None:
-    if qc.num_qubits > backend.num_qubits:
-        raise ConfigError(f"circuit {qc.name} needs {qc.num_qubits} qubits and {backend.name} has {backend.num_qubits}; "
-                          "train a model of fewer neurons (or latent qubits) for this device.")
-
-
-def transpile_for(qc, backend, seed: int = 0):
-    """``qc`` transpiled onto ``backend`` (its native gates and coupling map) at :data:`OPTIMIZATION_LEVEL`."""
-    from qiskit import transpile
-
-    _check_width(qc, backend)
-    return transpile(qc, backend=backend, optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=int(seed))
 
 
 def measured_qubits(tqc) -> dict[tuple[str, int], int]:
@@ -164,7 +150,6 @@ def runtime_plan(export, n_windows: int, backend, *, seed: int = 0, shots: int |
     random inputs drawn from ``seed`` (:func:`spiqgan.hardware.sampling.plan`; ``shots``: the most windows one
     execution draws, which also bounds the padding), and the PUBs of :func:`sampler_pubs`;
     :func:`windows_from_results` turns the sampler's results back into windows."""
-    from spiqgan.hardware.qiskit_io import to_qiskit
     from spiqgan.hardware.sampling import plan
 
     executions = plan(export, n_windows, np.random.default_rng(seed), shots)

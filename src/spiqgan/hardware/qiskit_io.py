@@ -15,10 +15,10 @@ import numpy as np
 
 from spiqgan.exceptions import ConfigError, SimulationError
 from spiqgan.hardware.circuits import Circuit, lower_counts
-from spiqgan.hardware.sampling import DeviceNoise, NoiseSpec
+from spiqgan.hardware.sampling import NoiseSpec
 
 __all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
-           "circuit_counts", "TOPOLOGIES",
+           "circuit_counts", "TOPOLOGIES", "transpile_for",
            "BASIS_GATES"]
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
@@ -104,9 +104,23 @@ def _transpile(qc, seed: int = 0, coupling_map=None):
                      optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=seed, coupling_map=coupling_map)
 
 
+def _check_width(qc, backend) -> None:
+    if qc.num_qubits > backend.num_qubits:
+        raise ConfigError(f"circuit {qc.name} needs {qc.num_qubits} qubits and {backend.name} has {backend.num_qubits}; "
+                          "train a model of fewer neurons (or latent qubits) for this device.")
+
+
+def transpile_for(qc, backend, seed: int = 0):
+    """``qc`` transpiled onto ``backend`` (its native gates and coupling map) at :data:`OPTIMIZATION_LEVEL`."""
+    from qiskit import transpile
+
+    _check_width(qc, backend)
+    return transpile(qc, backend=backend, optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=int(seed))
+
+
 def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
-                 noise: NoiseSpec | DeviceNoise | None = None, seed: int = 0, method: str | None = None,
-                 progress: Any | None = None) -> list[dict[str, np.ndarray]]:
+                 noise: NoiseSpec | None = None, seed: int = 0, method: str | None = None,
+                 progress: Any | None = None, backend: Any | None = None) -> list[dict[str, np.ndarray]]:
     """Run each execution ``(circuit index, input values, shots)`` on Aer; per execution, the bits of each register ``(shots, size)``.
 
     Each Aer job draws its own random stream (seed derived from ``seed`` and the job's index).
@@ -115,9 +129,9 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
 
     Circuits are transpiled to :data:`BASIS_GATES` once (so that the noise model's gates are the
     device's); executions of one circuit with equal shots go to Aer as one job of parameter bindings.
-    With :class:`~spiqgan.hardware.sampling.DeviceNoise` they are transpiled onto the fake IBM backend
-    (native gates, coupling map, transpiler seed 0) and Aer simulates its calibrated noise
-    (``AerSimulator.from_backend``).
+    Given ``backend`` (a fake IBM backend, :func:`spiqgan.hardware.ibm.fake_backend`) they are transpiled
+    onto it instead (native gates, coupling map, transpiler seed 0, :func:`transpile_for`) and Aer
+    simulates its calibrated noise (``AerSimulator.from_backend``; ``noise`` is then not used).
     ``method``: Aer's simulation method; by default ``"statevector"`` up to
     :data:`AER_STATEVECTOR_MAX_QUBITS` qubits and ``"matrix_product_state"`` beyond (both exact).
     """
@@ -127,11 +141,8 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
     if method is None:
         wide = max(qc.num_qubits for qc in logical) > AER_STATEVECTOR_MAX_QUBITS
         method = "matrix_product_state" if wide else "statevector"
-    if isinstance(noise, DeviceNoise):
-        from spiqgan.hardware import ibm
-
-        backend = ibm.fake_backend(noise.device)
-        compiled = [ibm.transpile_for(qc, backend) for qc in logical]
+    if backend is not None:
+        compiled = [transpile_for(qc, backend) for qc in logical]
         sim = AerSimulator.from_backend(backend, method=method)
     else:
         compiled = [_transpile(qc) for qc in logical]
@@ -215,25 +226,23 @@ def circuit_counts(tqc) -> dict[str, int]:
 TOPOLOGIES = ("heavy-hex", "all-to-all")
 
 
-def transpiled_cost(circuit: Circuit, device: str, seeds: tuple[int, ...] | list[int] = (0,)) -> dict[str, Any]:
+def transpiled_cost(circuit: Circuit, device: Any, seeds: tuple[int, ...] | list[int] = (0,)) -> dict[str, Any]:
     """Depth and gate counts of ``circuit`` after Qiskit's transpiler for ``device``, over transpiler ``seeds``.
 
     ``device``: ``heavy-hex`` (IBM's 127-qubit map, :func:`heavy_hex_127`, with a CX either way along every
-    edge, in :data:`BASIS_GATES`), ``all-to-all`` (no coupling constraint, :data:`BASIS_GATES`), or a fake IBM
-    backend by name (``fake_sherbrooke``, ``fake_torino``: its native gates, ECR or CZ, and coupling map;
-    :mod:`spiqgan.hardware.ibm`). Each seed places and routes the circuit differently; the figures are
-    those of the seed with the fewest two-qubit gates (then the lowest depth), with ``*_range`` the
-    spread over all seeds. Transpiled at :data:`OPTIMIZATION_LEVEL`.
+    edge, in :data:`BASIS_GATES`), ``all-to-all`` (no coupling constraint, :data:`BASIS_GATES`), or a backend
+    (a fake IBM backend, :func:`spiqgan.hardware.ibm.fake_backend`: its native gates, ECR or CZ, and
+    coupling map). Each seed places and routes the circuit differently; the figures are those of the
+    seed with the fewest two-qubit gates (then the lowest depth), with ``*_range`` the spread over all
+    seeds. Transpiled at :data:`OPTIMIZATION_LEVEL`.
     """
-    from spiqgan.hardware import ibm
-
     qc = to_qiskit(circuit)
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise ConfigError("give at least one transpiler seed.")
-    if ibm.is_device_name(device):
-        backend = ibm.fake_backend(device)
-        compile_one, physical = (lambda s: ibm.transpile_for(qc, backend, s)), backend.num_qubits
+    if not isinstance(device, str):  # a backend
+        backend = device
+        compile_one, physical = (lambda s: transpile_for(qc, backend, s)), backend.num_qubits
         basis = sorted(n for n in backend.operation_names if n in ("ecr", "cz", "cx", "rz", "sx", "x"))
     elif device in TOPOLOGIES:
         from qiskit.transpiler import CouplingMap
