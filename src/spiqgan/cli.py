@@ -217,6 +217,11 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="(aer) depolarizing:P1,P2 (one- and two-qubit gate errors), readout:E (bit-flip probability "
                          "of a measurement), or both: depolarizing:0.001,0.01,readout:0.02; or a fake IBM backend, "
                          "e.g. fake_sherbrooke: its calibrated noise, native gates and coupling map")
+    sa.add_argument("--mitigate-readout", action="store_true",
+                    help="(aer, with --noise-model) write windows drawn from the readout-mitigated distribution of the "
+                         "drawn windows' patterns (each bit's confusion inverted: the noise model's readout error, or "
+                         "a fake backend's calibration circuits; t n <= 20), and the raw windows beside them as "
+                         "FILE.raw.npy")
     sa.set_defaults(func=_cmd_sample)
 
     ex = sub.add_parser("export", parents=[common], help="write a trained generator as circuits (OpenQASM 3, Qiskit, PennyLane)",
@@ -468,16 +473,40 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise DataError(f"--out {out} is a folder; give a file name ending in .npy.")
     if out.exists() and not args.force:
         raise DataError(f"--out {out} exists; give another name, or --force to overwrite it.")
-    if args.backend == "exact" and (args.shots is not None or args.noise_model is not None):
-        raise DataError("--shots and --noise-model belong to --backend aer; the exact sampler takes neither.")
+    if args.backend == "exact" and (args.shots is not None or args.noise_model is not None or args.mitigate_readout):
+        raise DataError("--shots, --noise-model and --mitigate-readout belong to --backend aer; the exact sampler "
+                        "takes none of them.")
+    if args.mitigate_readout and args.noise_model is None:
+        raise DataError("--mitigate-readout inverts the readout error of a noise model; give --noise-model too "
+                        "(e.g. readout:0.02 or fake_sherbrooke).")
+    raw = out.with_name(out.stem + ".raw.npy")  # where --mitigate-readout keeps the windows as drawn
+    if args.mitigate_readout and raw.exists() and not args.force:
+        raise DataError(f"{raw} exists (--mitigate-readout writes the raw windows there); give another --out, or "
+                        "--force to overwrite both.")
     if args.backend == "aer":
         from spiqgan.hardware.export import aer_sample, load_export
-        from spiqgan.hardware.sampling import parse_noise_model
+        from spiqgan.hardware.sampling import NoiseSpec, parse_noise_model
 
         noise = parse_noise_model(args.noise_model) if args.noise_model is not None else None
         export = load_export(args.run_dir, args.which)
+        if args.mitigate_readout:  # refused before any sampling: a readout, a size or a noise it cannot mitigate
+            from spiqgan.hardware.mitigation import MAX_BITS, mitigated_windows, readout_confusion
+
+            if export.n_timesteps * export.n_neurons > MAX_BITS:
+                raise DataError(f"--mitigate-readout estimates the distribution of all 2^(t n) window patterns; t n = "
+                                f"{export.n_timesteps * export.n_neurons} is over {MAX_BITS}.")
+            if isinstance(noise, NoiseSpec) and noise.readout == 0:
+                raise DataError(f"--noise-model {args.noise_model} has no readout error to mitigate.")
+            confusion = readout_confusion(export, noise, seed=args.seed)
         windows = aer_sample(export, args.windows, shots=args.shots, noise=noise, seed=args.seed, progress=True)
         how = f"Qiskit Aer, {'noise ' + args.noise_model if noise else 'no noise'}"
+        if args.mitigate_readout:
+            write_npy(raw, windows)
+            print(f"wrote {raw}: the {windows.shape[0]} windows as drawn")
+            import numpy as np
+
+            windows = mitigated_windows(windows, confusion, args.windows, np.random.default_rng([args.seed, 1]))
+            how += ", drawn from the readout-mitigated pattern distribution of the raw windows"
     else:
         model = load_run(args.run_dir)
         _set_threads(args, model)
