@@ -133,6 +133,11 @@ def test_export_sample_and_resources_commands(qiskit, tmp_path, capsys):
         assert main(["export", str(run), "--format", fmt, "--out", str(out)]) == 0
         manifest = json.loads((out / "manifest.json").read_text())
         assert set(manifest["files"]) == names and manifest["neurons"] == [0, 1, 2] and manifest["n_timesteps"] == 2
+    from qiskit import qpy
+
+    with open(tmp_path / "qiskit" / "circuits.qpy", "rb") as fh:
+        meta = qpy.load(fh)[0].metadata
+    assert meta["model"] == "cry" and meta["neurons"] == [0, 1, 2] and meta["steps"] == {"spikes_0": 0, "spikes_1": 1}
     assert main(["export", str(run), "--format", "qasm3", "--out", str(tmp_path / "qasm3")]) == 2
     assert "not empty" in capsys.readouterr().err
     samples = tmp_path / "aer.npy"

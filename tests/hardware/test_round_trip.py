@@ -117,9 +117,12 @@ def test_qiskit_its_qpy_file_and_its_qasm3_reading_give_the_exact_distribution(q
     from spiqgan.hardware.qiskit_io import to_qiskit, write_qpy
 
     export, expected = _case(kind, name)
-    with open(write_qpy(tmp_path / "c.qpy", export.circuits), "rb") as fh:
+    with open(write_qpy(tmp_path / "c.qpy", export.circuits, {"model": "m"}), "rb") as fh:
         from_file = qpy.load(fh)
     for k, (circuit, values, want) in enumerate(expected):
+        # the file says what each circuit is (its metadata was empty)
+        assert from_file[k].metadata == {"model": "m", "description": circuit.description, "steps": circuit.steps,
+                                         "inputs": list(circuit.inputs)}
         for qc in (to_qiskit(circuit), from_file[k], qiskit.qasm3.loads(to_qasm3(circuit))):
             got = _outputs_only(circuit, qiskit_distribution(qc, values), _clbit_names(qc))
             assert abs(sum(got.values()) - 1) < TOL
@@ -132,13 +135,8 @@ def test_pennylane_gives_the_exact_distribution(pennylane, kind, name):
     export, expected = _case(kind, name)
     functions = load_pennylane(pennylane_source(export.circuits))
     for circuit, values, want in expected:
-        fn = functions[circuit.name]
-
-        @qml.qnode(qml.device("default.qubit"), mcm_method="tree-traversal")
-        def probs(**kw):
-            m = fn(**kw)
-            return qml.probs(op=[m[r][i] for r, i in circuit.measured()])
-
+        # the written <name>_probs is a QNode's function as it stands (a bare <name> returns a dict of bits)
+        probs = qml.QNode(functions[f"{circuit.name}_probs"], qml.device("default.qubit"), mcm_method="tree-traversal")
         got_array = np.asarray(probs(**values)).ravel()
         got = {tuple(int(b) for b in np.binary_repr(i, len(circuit.measured()))): float(p)
                for i, p in enumerate(got_array)}

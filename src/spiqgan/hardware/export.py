@@ -76,7 +76,9 @@ def export_run(export: Export, fmt: str, out: str | Path, *, force: bool = False
         from spiqgan.hardware.qiskit_io import require_qiskit, write_qpy
 
         require_qiskit()
-        written.append(write_qpy(out / "circuits.qpy", export.circuits))
+        written.append(write_qpy(out / "circuits.qpy", export.circuits,
+                                 {"spiqgan": header, "model": export.model, "neurons": list(export.neurons),
+                                  "n_timesteps": export.n_timesteps, "readout": export.readout}))
     manifest = {**export.manifest(), "format": fmt, "files": [p.name for p in written], "about": header}
     written.append(write_json(out / "manifest.json", manifest))
     return written

@@ -3,10 +3,13 @@
 The written module imports only PennyLane. Each function applies its circuit's gates inside a QNode
 and returns the measured bits of every register as PennyLane measurement values
 (``{"spikes": [m0, m1, ...]}``); conditions are ``qml.cond`` on them, count conditions sums of them.
-Use, for example::
+Beside each, ``<name>_probs`` returns ``qml.probs`` of all its measured bits (in the order of
+``MEASURED["<name>"]``: registers in step order, each bit 0 first), so it is a QNode's function as
+it stands::
 
     dev = qml.device("default.qubit")
-    probs = qml.QNode(lambda **z: qml.probs(op=step_0(**z)["spikes"]), dev)(z_0=0.3)
+    probs = qml.QNode(step_0_probs, dev)(z_0=0.3)          # (2^bits,), bit order: MEASURED["step_0"]
+    window = qml.QNode(window_probs, dev, mcm_method="tree-traversal")(z_0_t0=0.1, z_0_t1=0.2)
 """
 
 from __future__ import annotations
@@ -31,8 +34,8 @@ def _condition(conds, measured: dict[str, list[int]]) -> str:
 
 
 def _function(circuit: Circuit) -> list[str]:
-    args = ", ".join(circuit.inputs)
-    lines = [f"def {circuit.name}({args}):",
+    params = ", ".join(circuit.inputs)
+    lines = [f"def {circuit.name}({params}):",
              f'    """{circuit.description}. Returns the measured bits by register."""',
              "    m = {" + ", ".join(f'"{r}": [None] * {size}' for r, size in circuit.registers.items()) + "}"]
     measured: dict[str, list[int]] = {r: [] for r in circuit.registers}
@@ -55,12 +58,21 @@ def _function(circuit: Circuit) -> list[str]:
         else:
             lines.append(f"    {_GATES[op.name]}({args})")
     lines.append("    return m")
+    bits = ", ".join(f'm["{r}"][{i}]' for r, i in circuit.measured())
+    call = ", ".join(f"{a}={a}" for a in circuit.inputs)
+    lines += ["", "", f"def {circuit.name}_probs({params}):",
+              f'    """qml.probs of every measured bit of {circuit.name}, in the order of MEASURED["{circuit.name}"]."""',
+              f"    m = {circuit.name}({call})",
+              f"    return qml.probs(op=[{bits}])"]
     return lines
 
 
 def pennylane_source(circuits: list[Circuit], header: str = "") -> str:
     """A Python module defining one function per circuit (named as the circuit)."""
-    lines = [f'"""{header}"""' if header else '"""spiqgan export."""', "", "import pennylane as qml", ""]
+    lines = [f'"""{header}"""' if header else '"""spiqgan export."""', "", "import pennylane as qml", "",
+             "#: per circuit, the (register, bit) of each measured bit, in the order <name>_probs returns them",
+             "MEASURED = {" + ", ".join(f'"{c.name}": {[(r, i) for r, i in c.measured()]!r}' for c in circuits) + "}",
+             ""]
     for c in circuits:
         lines += ["", *_function(c), ""]
     return "\n".join(lines)

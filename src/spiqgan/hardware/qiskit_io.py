@@ -37,15 +37,22 @@ def require_qiskit() -> None:
                           "pip install 'spiqgan[qiskit]'.")
 
 
-def to_qiskit(circuit: Circuit):
-    """A ``QuantumCircuit`` with one ``Parameter`` per input, registers by name, ``if_test`` feed-forward."""
+def to_qiskit(circuit: Circuit, metadata: dict[str, Any] | None = None):
+    """A ``QuantumCircuit`` with one ``Parameter`` per input, registers by name, ``if_test`` feed-forward.
+
+    Its ``metadata``: what the circuit is (``description``), the time step each output register holds
+    (``steps``), its inputs, and ``metadata`` (the export's model and neuron ids, say), so that a QPY
+    file says what its circuits mean.
+    """
     from qiskit import ClassicalRegister, QuantumCircuit, QuantumRegister
     from qiskit.circuit import Parameter
 
     c = lower_counts(circuit)
     q = QuantumRegister(c.n_qubits, "q")
     regs = {name: ClassicalRegister(size, name) for name, size in c.registers.items()}
-    qc = QuantumCircuit(q, *regs.values(), name=c.name)
+    qc = QuantumCircuit(q, *regs.values(), name=c.name,
+                        metadata={**(metadata or {}), "description": circuit.description,
+                                  "steps": dict(circuit.steps), "inputs": list(circuit.inputs)})
     params = {name: Parameter(name) for name in c.inputs}
 
     def angle(a):
@@ -70,14 +77,15 @@ def to_qiskit(circuit: Circuit):
     return qc
 
 
-def write_qpy(path, circuits: list[Circuit]):
-    """The circuits as Qiskit circuits in one QPY file (``qiskit.qpy.load`` reads them back), written atomically."""
+def write_qpy(path, circuits: list[Circuit], metadata: dict[str, Any] | None = None):
+    """The circuits as Qiskit circuits in one QPY file (``qiskit.qpy.load`` reads them back), written atomically;
+    each carries ``metadata`` and its own (:func:`to_qiskit`)."""
     from qiskit import qpy
 
     from spiqgan.io.atomic import atomic_path
 
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        qpy.dump([to_qiskit(c) for c in circuits], fh)
+        qpy.dump([to_qiskit(c, metadata) for c in circuits], fh)
     return path
 
 
