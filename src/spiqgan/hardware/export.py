@@ -93,21 +93,20 @@ def aer_sample(export: Export, n_windows: int, *, shots: int | None = None,
     ``method``: Aer's simulation method (default: by width, see :func:`~spiqgan.hardware.qiskit_io.aer_outcomes`);
     ``progress``: a progress line over the Aer jobs on standard error.
     """
-    from spiqgan.hardware.qiskit_io import aer_outcomes, require_qiskit
+    from spiqgan.hardware.qiskit_io import aer_jobs, aer_outcomes, require_qiskit
     from spiqgan.progress import Progress
 
     require_qiskit()
     rng = np.random.default_rng(seed)
     executions = plan(export, n_windows, rng, shots)
-    jobs = len({(e.circuit, e.shots) for e in executions})  # aer_outcomes sends one job per circuit and shot count
+    runs = [(e.circuit, e.values, e.shots) for e in executions]
     backend = None
     if isinstance(noise, DeviceNoise):
         from spiqgan.hardware.ibm import fake_backend
 
         backend, noise = fake_backend(noise.device), None
-    with Progress(jobs, label="Aer job ", enabled=progress) as bar:
-        outcomes = aer_outcomes(export.circuits, [(e.circuit, e.values, e.shots) for e in executions], noise,
-                                seed=seed, method=method, progress=bar, backend=backend)
+    with Progress(len(aer_jobs(runs)), label="Aer job ", enabled=progress) as bar:
+        outcomes = aer_outcomes(export.circuits, runs, noise, seed=seed, method=method, progress=bar, backend=backend)
     return assemble(export, executions, outcomes, n_windows)
 
 

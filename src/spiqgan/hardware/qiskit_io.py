@@ -18,7 +18,7 @@ from spiqgan.hardware.circuits import Circuit, lower_counts
 from spiqgan.hardware.sampling import NoiseSpec
 
 __all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
-           "circuit_counts", "TOPOLOGIES", "transpile_for",
+           "circuit_counts", "TOPOLOGIES", "transpile_for", "aer_jobs",
            "BASIS_GATES"]
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
@@ -126,6 +126,22 @@ def transpile_for(qc, backend, seed: int = 0):
     return transpile(qc, backend=backend, optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=int(seed))
 
 
+#: the most experiments (parameter bindings) in one Aer job: a job holds every experiment's result in memory at once
+#: (20,000 windows of the paper preset at (10, 1), one experiment each: peak memory 7.3 GB in one job, 2.2 GB in
+#: jobs of 5000, and 123 s against 157 s)
+MAX_EXPERIMENTS_PER_JOB = 5000
+
+
+def aer_jobs(executions: list[tuple[int, dict[str, float], int]]) -> list[tuple[int, int, list[int]]]:
+    """How :func:`aer_outcomes` sends executions to Aer: ``(circuit index, shots, execution indices)`` per job,
+    executions of one circuit with equal shots together, at most :data:`MAX_EXPERIMENTS_PER_JOB` a job."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for k, (ci, _, shots) in enumerate(executions):
+        groups.setdefault((ci, shots), []).append(k)
+    return [(ci, shots, members[lo:lo + MAX_EXPERIMENTS_PER_JOB]) for (ci, shots), members in groups.items()
+            for lo in range(0, len(members), MAX_EXPERIMENTS_PER_JOB)]
+
+
 def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, float], int]],
                  noise: NoiseSpec | None = None, seed: int = 0, method: str | None = None,
                  progress: Any | None = None, backend: Any | None = None) -> list[dict[str, np.ndarray]]:
@@ -136,7 +152,8 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
     after each Aer job.
 
     Circuits are transpiled to :data:`BASIS_GATES` once (so that the noise model's gates are the
-    device's); executions of one circuit with equal shots go to Aer as one job of parameter bindings.
+    device's); executions of one circuit with equal shots go to Aer as jobs of parameter bindings
+    (:func:`aer_jobs`).
     Given ``backend`` (a fake IBM backend, :func:`spiqgan.hardware.ibm.fake_backend`) they are transpiled
     onto it instead (native gates, coupling map, transpiler seed 0, :func:`transpile_for`) and Aer
     simulates its calibrated noise (``AerSimulator.from_backend``; ``noise`` is then not used).
@@ -156,10 +173,7 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
         compiled = [_transpile(qc) for qc in logical]
         sim = AerSimulator(method=method, noise_model=noise_model(noise) if noise is not None and noise.any else None)
     out: list[dict[str, np.ndarray] | None] = [None] * len(executions)
-    groups: dict[tuple[int, int], list[int]] = {}
-    for k, (ci, _, shots) in enumerate(executions):
-        groups.setdefault((ci, shots), []).append(k)
-    for job, ((ci, shots), members) in enumerate(groups.items(), start=1):
+    for job, (ci, shots, members) in enumerate(aer_jobs(executions), start=1):
         qc = compiled[ci]
         # each job its own random stream, derived from `seed`: Aer seeds shot i with seed + i, so jobs run with one
         # seed drew the same numbers, and the steps of a window built from several jobs came out correlated
