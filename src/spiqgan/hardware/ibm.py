@@ -1,4 +1,4 @@
-"""IBM devices: fake backends by name (native gates, coupling map, calibrated noise) and Runtime's SamplerV2.
+"""IBM devices: fake backends by name (native gates, coupling map, calibrated noise) and Runtime's sampler.
 
 The fake backends of ``qiskit-ibm-runtime`` (``fake_sherbrooke``: an Eagle r3, 127 qubits, native ECR;
 ``fake_torino``: a Heron, 133 qubits, native CZ; any other ``qiskit_ibm_runtime.fake_provider`` class
@@ -8,8 +8,9 @@ serve three things without an account:
 * the cost of a model's circuits on the device (:func:`spiqgan.hardware.qiskit_io.transpiled_cost`:
   depth and two-qubit gates over several transpiler seeds, the layout's spread);
 * calibrated noise for Aer (``spiqgan sample --backend aer --noise-model fake_sherbrooke``,
-  through :func:`spiqgan.hardware.qiskit_io.aer_outcomes`) and the readout error of each measured
-  qubit (:func:`readout_errors`, for mitigation);
+  through :func:`spiqgan.hardware.qiskit_io.aer_outcomes`), and the calibrated readout error of each
+  measured qubit (:func:`measured_qubits`, :func:`readout_errors`; readout mitigation measures it with
+  calibration circuits instead, :mod:`spiqgan.hardware.mitigation`);
 * :func:`runtime_plan`, :func:`windows_from_results` (:func:`sampler_windows` both in one): the
   executions of :func:`spiqgan.hardware.sampling.plan` as primitive unified blocs (PUBs: one transpiled
   circuit, an array of input values, shots) for Runtime's sampler, run in local mode on a fake
@@ -32,6 +33,7 @@ from spiqgan.hardware.sampling import is_device_name
 
 __all__ = ["fake_backend_names", "fake_backend", "is_device_name", "transpile_for", "measured_qubits", "readout_errors",
            "sampler_pubs", "RuntimePlan", "runtime_plan", "windows_from_results", "sampler_windows", "local_sampler"]
+
 
 def _require_runtime() -> None:
     if importlib.util.find_spec("qiskit_ibm_runtime") is None:
