@@ -17,8 +17,7 @@ error is scored raw and readout-mitigated (:mod:`spiqgan.hardware.mitigation`: t
 of the drawn windows with each bit's confusion inverted, the confusion from the noise model or the
 device's calibration circuits; as many windows drawn from it as were drawn raw, since a ratio's noise
 floor is that of its number of generated windows: 10 times as many made every ratio about 10 times
-larger). Drawing again adds its own sampling error: with no readout error to undo, it moved the
-default's firing-rate ratio at (10, 1) from 1.60 to 1.89. About 40 more minutes with two devices.
+larger; drawing again adds its own sampling error). About 40 more minutes with two devices.
 
     python benchmarks/hardware_noise.py --out runs/hardware_noise --devices fake_sherbrooke,fake_torino
 """
