@@ -155,3 +155,10 @@ def test_lag_covariance_diagonal_is_the_autocovariance():
 
 def test_time_course_by_hand(tiny_windows):
     np.testing.assert_array_equal(st.time_course(tiny_windows), [[0.5, 0.5], [1.0, 1.0], [0.5, 0.5]])
+
+
+def test_pattern_windows_inverts_pattern_indices():
+    rng = np.random.default_rng(0)
+    windows = (rng.random((200, 3, 4)) < 0.3).astype(np.uint8)
+    np.testing.assert_array_equal(st.pattern_windows(st.pattern_indices(windows), 3, 4), windows)
+    assert st.pattern_windows(np.array([1]), 2, 2).tolist() == [[[0, 0], [0, 1]]]  # the last bit the least significant

@@ -39,6 +39,7 @@ __all__ = [
     "lag_covariance",
     "time_course",
     "pattern_indices",
+    "pattern_windows",
     "pattern_distribution",
     "js_divergence",
     "spike_counts",
@@ -241,6 +242,13 @@ def pattern_indices(windows: np.ndarray) -> np.ndarray:
         raise StatisticError(f"windows of {bits} bits (n * t) cannot be indexed as 64-bit integers; at most 62.")
     weights = np.left_shift(np.int64(1), np.arange(bits - 1, -1, -1, dtype=np.int64))
     return x.reshape(x.shape[0], bits).astype(np.int64) @ weights
+
+
+def pattern_windows(indices: np.ndarray, t: int, n: int) -> np.ndarray:
+    """The windows ``(len(indices), t, n)`` uint8 of pattern indices: the inverse of :func:`pattern_indices`."""
+    codes = np.asarray(indices, dtype=np.int64)
+    bits = t * n
+    return ((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1).astype(np.uint8).reshape(len(codes), t, n)
 
 
 def pattern_distribution(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

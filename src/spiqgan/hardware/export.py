@@ -15,6 +15,7 @@ import numpy as np
 
 from spiqgan.exceptions import ConfigError, DataError
 from spiqgan.hardware.circuits import Export, circuits_of
+from spiqgan.hardware.qiskit_io import TOPOLOGIES
 from spiqgan.hardware.sampling import DeviceNoise, NoiseSpec, assemble, is_device_name, plan
 
 __all__ = ["FORMATS", "DEVICES", "load_export", "export_run", "aer_sample", "resources", "shift_terms"]
@@ -22,7 +23,7 @@ __all__ = ["FORMATS", "DEVICES", "load_export", "export_run", "aer_sample", "res
 #: the export formats
 FORMATS = ("qasm3", "qiskit", "pennylane")
 #: the device topologies of :func:`resources` (besides fake IBM backends by name)
-DEVICES = ("heavy-hex", "all-to-all")
+DEVICES = TOPOLOGIES
 #: transpiler seeds :func:`resources` tries by default (the layout's spread)
 TRANSPILER_SEEDS = 5
 

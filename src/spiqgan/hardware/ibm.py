@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spiqgan.exceptions import ConfigError
-from spiqgan.hardware.qiskit_io import to_qiskit, transpile_for
+from spiqgan.hardware.qiskit_io import job_seed, to_qiskit, transpile_for
 from spiqgan.hardware.sampling import is_device_name
 
 __all__ = ["fake_backend_names", "fake_backend", "is_device_name", "transpile_for", "measured_qubits", "readout_errors",
@@ -97,7 +97,7 @@ def readout_errors(backend, physical: list[int]) -> np.ndarray:
     return out
 
 
-# ------------------------------------------------------------------------------------ Runtime SamplerV2
+# ------------------------------------------------------------------------------------ Runtime's sampler
 def sampler_pubs(compiled: list, executions: list[tuple[int, dict[str, float], int]]) -> tuple[list, list[list[int]]]:
     """The executions ``(circuit index, input values, shots)`` as Sampler PUBs on transpiled circuits.
 
@@ -188,8 +188,7 @@ def sampler_windows(export, n_windows: int, sampler, backend, *, seed: int = 0, 
         return windows_from_results(export, run, sampler.run(run.pubs).result())
     results = []
     for k, pub in enumerate(run.pubs):
-        sampler.options.simulator.seed_simulator = int(
-            np.random.SeedSequence([int(simulator_seed), k]).generate_state(1)[0] >> 1)
+        sampler.options.simulator.seed_simulator = job_seed(simulator_seed, k)
         results.append(sampler.run([pub]).result()[0])
     return windows_from_results(export, run, results)
 

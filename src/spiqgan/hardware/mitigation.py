@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from spiqgan.evaluation.statistics import pattern_indices, pattern_windows
 from spiqgan.exceptions import ConfigError
 
 __all__ = ["MAX_BITS", "unconfuse", "mitigated_distribution", "nearest_distribution", "mitigated_windows", "readout_confusion"]
@@ -76,9 +77,8 @@ def mitigated_distribution(windows: np.ndarray, errors: np.ndarray) -> np.ndarra
         raise ConfigError(f"readout mitigation estimates the distribution of all 2^(t n) window patterns, and t n = "
                           f"{d} is over {MAX_BITS}; mitigate fewer neurons or steps.")
     e = _check_errors(errors, (t, n))
-    flat = x.reshape(len(x), d).astype(np.int64)
-    index = flat @ (np.int64(1) << np.arange(d - 1, -1, -1, dtype=np.int64))
-    return nearest_distribution(unconfuse(np.bincount(index, minlength=2 ** d) / len(x), e.reshape(d, 2)))
+    read = np.bincount(pattern_indices(x), minlength=2 ** d) / len(x)
+    return nearest_distribution(unconfuse(read, e.reshape(d, 2)))
 
 
 def unconfuse(read: np.ndarray, errors: np.ndarray) -> np.ndarray:
@@ -100,9 +100,7 @@ def mitigated_windows(windows: np.ndarray, errors: np.ndarray, count: int, rng: 
     x = np.asarray(windows)
     p = mitigated_distribution(x, errors)
     t, n = x.shape[1:]
-    codes = rng.choice(p.size, size=int(count), p=p)
-    bits = (codes[:, None] >> np.arange(t * n - 1, -1, -1)) & 1
-    return bits.astype(np.uint8).reshape(int(count), t, n)
+    return pattern_windows(rng.choice(p.size, size=int(count), p=p), t, n)
 
 
 def readout_confusion(export, noise, *, shots: int = 20000, seed: int = 0) -> np.ndarray:

@@ -18,7 +18,7 @@ from spiqgan.hardware.circuits import Circuit, lower_counts
 from spiqgan.hardware.sampling import NoiseSpec
 
 __all__ = ["AER_STATEVECTOR_MAX_QUBITS", "require_qiskit", "to_qiskit", "write_qpy", "aer_outcomes", "noise_model", "heavy_hex_127", "transpiled_cost",
-           "circuit_counts", "TOPOLOGIES", "transpile_for", "aer_jobs",
+           "circuit_counts", "TOPOLOGIES", "transpile_for", "aer_jobs", "job_seed",
            "BASIS_GATES"]
 
 #: the gates of IBM's devices (rz is virtual there), to which circuits are transpiled for noise and cost
@@ -126,6 +126,13 @@ def transpile_for(qc, backend, seed: int = 0):
     return transpile(qc, backend=backend, optimization_level=OPTIMIZATION_LEVEL, seed_transpiler=int(seed))
 
 
+def job_seed(seed: int, job: int) -> int:
+    """The simulator seed of job ``job`` of a draw seeded ``seed``: each job its own random stream, derived from
+    ``seed``. Aer seeds shot i with seed + i, so jobs run with one seed drew the same numbers, and the steps of a
+    window built from several jobs came out correlated."""
+    return int(np.random.SeedSequence([int(seed), int(job)]).generate_state(1)[0] >> 1)
+
+
 #: the most experiments (parameter bindings) in one Aer job: a job holds every experiment's result in memory at once
 #: (20,000 windows of the paper preset at (10, 1), one experiment each: peak memory 7.3 GB in one job, 2.2 GB in
 #: jobs of 5000, and 123 s against 157 s)
@@ -175,14 +182,12 @@ def aer_outcomes(circuits: list[Circuit], executions: list[tuple[int, dict[str, 
     out: list[dict[str, np.ndarray] | None] = [None] * len(executions)
     for job, (ci, shots, members) in enumerate(aer_jobs(executions), start=1):
         qc = compiled[ci]
-        # each job its own random stream, derived from `seed`: Aer seeds shot i with seed + i, so jobs run with one
-        # seed drew the same numbers, and the steps of a window built from several jobs came out correlated
-        job_seed = int(np.random.SeedSequence([int(seed), job]).generate_state(1)[0] >> 1)
+        seed_k = job_seed(seed, job)
         if qc.parameters:  # one job: one experiment per binding
             binds = [{p: [executions[k][1][p.name] for k in members] for p in qc.parameters}]
-            result = sim.run(qc, parameter_binds=binds, shots=shots, memory=True, seed_simulator=job_seed).result()
+            result = sim.run(qc, parameter_binds=binds, shots=shots, memory=True, seed_simulator=seed_k).result()
         else:  # a circuit without inputs (no latent state): one experiment per execution
-            result = sim.run([qc] * len(members), shots=shots, memory=True, seed_simulator=job_seed).result()
+            result = sim.run([qc] * len(members), shots=shots, memory=True, seed_simulator=seed_k).result()
         if not result.success:
             raise SimulationError(f"Qiskit Aer could not run circuit {qc.name} ({qc.num_qubits} qubits, method "
                                   f"{method}): {str(result.status)[:300]}")

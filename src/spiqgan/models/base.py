@@ -41,6 +41,7 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 
 from spiqgan.data.raster import check_windows
+from spiqgan.evaluation.statistics import pattern_windows
 from spiqgan.exceptions import ConfigError, NotFittedError
 from spiqgan.progress import as_progress
 
@@ -385,9 +386,7 @@ class HasLikelihood(EstimatesLikelihood):
             raise ModelConfigError(f"a stratified sample enumerates all 2^(t n) windows; t n = {bits} is more than "
                                    f"{self.STRATIFIED_MAX_BITS}: draw a random sample instead.")
         n_windows = Estimator._check_n_windows(n_windows)
-        codes = np.arange(2 ** bits, dtype=np.int64)
-        # the bit order of spiqgan.evaluation.statistics.pattern_indices: the first bit the most significant
-        windows = ((codes[:, None] >> np.arange(bits - 1, -1, -1)) & 1).astype(np.uint8).reshape(-1, t, n)
+        windows = pattern_windows(np.arange(2 ** bits), t, n)  # pattern_indices' order
         log_p = np.asarray(self.log_likelihood(windows), dtype=np.float64)
         p = np.exp(log_p - log_p.max())
         expected = n_windows * p / p.sum()
