@@ -76,7 +76,8 @@ def test_count_term_likelihood_and_sampling_follow_the_definition():
     model = BornMachine(n, t, latent_dim=1, latent_nodes=3, memory=1, count_term=True, steps=5,
                          init_scale=0.5).fit(_windows(300, t, n))
     model.count_ = np.random.default_rng(0).normal(size=n)  # away from the fit's start at zero
-    assert model.n_parameters == 2 * 4 + 6 + 2 * 4 + 16 + 1 * 4 + 4 + 1
+    # angles, couplings, loadings, memory (its diagonal fixed at 0: the own history has lag 1), own, count, stay
+    assert model.n_parameters == 2 * 4 + 6 + 2 * 4 + (16 - 4) + 1 * 4 + 4 + 1
     z, w = latent_rule(1, 3)
     rho = 1 / (1 + np.exp(-model.stay_[0]))
     wl = lower_triangular(torch.as_tensor(model.pairs_), n).numpy()
@@ -139,7 +140,8 @@ def test_fit_improves_on_the_independent_start_and_counts_parameters():
     assert nll[-1] < nll[0] - 0.01
     # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 by default for t > 1),
     # own history H n (H = t - 1 by default), and the latent's probability of keeping its value
-    assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + 16 + 2 * 4 + 1
+    # (the memory diagonal is fixed at 0 where the own history has the lag)
+    assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + (16 - 4) + 2 * 4 + 1
     assert model.resources()["trainable_parameters"] == model.n_parameters
     assert BornMachine(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
 
@@ -305,5 +307,98 @@ def test_the_memory_term_of_one_step_is_that_step_of_the_whole_window():
     x = torch.as_tensor(_windows(50, 5, 3, seed=2), dtype=torch.float64)
     whole = model._memory_term(v, x)
     assert whole.abs().max() > 0
+    steps = x.permute(1, 2, 0).contiguous()  # neuron-major, as sampling draws them
     for s in range(5):
-        torch.testing.assert_close(model._memory_term(v, x, s), whole[:, s], rtol=0, atol=1e-14)
+        later = steps.clone()
+        later[s:] = 7.0  # steps from s on are not drawn yet and must not be read
+        torch.testing.assert_close(model._memory_step(v, later, s), whole[:, s].T, rtol=0, atol=1e-14)
+
+
+def test_the_fused_likelihood_kernel_is_the_conditionals_and_their_gradient():
+    """The fused kernel (cosines of a sum from the parts' cosines, its own derivative) against the plain
+    formula through autograd, including a bit of probability 0 (clamped, zero gradient)."""
+    from spiqgan.quantum.families.cry import cry_log_conditionals, cry_pattern_log_prob
+
+    gen = torch.Generator().manual_seed(0)
+    base = torch.randn(5, 3, 6, generator=gen, dtype=torch.float64)
+    inner = torch.randn(7, 3, 6, generator=gen, dtype=torch.float64)
+    x = (torch.rand(7, 3, 6, generator=gen) < 0.4).to(torch.float64)
+    base[0, 0, 0], inner[0, 0, 0], x[0, 0, 0] = 0.0, 0.0, 1.0  # P(x = 1) = sin^2(0) = 0
+    weights = torch.randn(5, 7, 3, generator=gen, dtype=torch.float64)
+
+    def plain(b, i):
+        log1, log0 = cry_log_conditionals(b[:, None] + i[None])
+        return (x * log1 + (1 - x) * log0).sum(-1)
+
+    results = []
+    for f in (lambda b, i: cry_pattern_log_prob(b, i, x), plain):
+        b, i = base.clone().requires_grad_(), inner.clone().requires_grad_()
+        out = f(b, i)
+        results.append((out.detach(), *torch.autograd.grad((out * weights).sum(), (b, i))))
+    for fused, reference in zip(*results):
+        torch.testing.assert_close(fused, reference, rtol=1e-11, atol=1e-11)
+    assert results[0][0][0, 0, 0] < -700 and all(torch.isfinite(g).all() for g in results[0][1:])
+    assert torch.autograd.gradcheck(lambda b, i: cry_pattern_log_prob(b, i, x),
+                                    (base.detach().add(0.1).requires_grad_(), inner.detach().requires_grad_()))
+
+
+def test_a_likelihood_too_large_to_keep_gives_the_same_value_and_gradient(monkeypatch):
+    """Above KEEP_ELEMENTS the loss evaluates each chunk twice instead of keeping its graph: the same numbers."""
+    import spiqgan.models.born as born
+
+    x = _windows(300, 4, 5)
+    model = BornMachine(5, 4, init_scale=0.3, count_term=True)
+    p = model.resolved_params()
+    p["n_timesteps"], p["n_neurons"] = 4, 5
+    out = []
+    for keep, chunk in ((2**27, 2**20), (10, 50)):
+        monkeypatch.setattr(born, "KEEP_ELEMENTS", keep)
+        monkeypatch.setattr(born, "CHUNK_ELEMENTS", chunk)
+        values = model._initial(x, p)
+        values["count_"] += 0.1
+        trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
+        loss = model._objective(x, p)({**trained, "pad_": values["pad_"]})
+        out.append((float(loss), {k: v.grad.clone() for k, v in trained.items()}))
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-14)
+    for k, g in out[0][1].items():
+        torch.testing.assert_close(out[1][1][k], g, rtol=1e-12, atol=1e-14)
+
+
+def test_the_fit_scales_are_the_gauss_newton_curvature_of_every_parameter():
+    r"""Each bit's Fisher information about its angle is 1, so a parameter's curvature is
+    sum_b w_b sum_{k, s, j} r_bk (d phi_kbsj / d param)^2 with posteriors r summing to 1; with one latent
+    value, brute force through autograd's Jacobian of the angles."""
+    x = _windows(40, 3, 4)
+    model = BornMachine(4, 3, latent_dim=0, memory=1, history=2, count_term=True, l2=0.0)
+    p = model.resolved_params()
+    p["n_timesteps"], p["n_neurons"] = 3, 4
+    values = model._initial(x, p)
+    scale = model._scales(x, p, values)
+    z, _ = model._latent(p)
+    names = ("angles_", "pairs_", "memory_", "own_", "count_")
+    xt = torch.as_tensor(x, dtype=torch.float64)
+
+    def angles(*params):
+        v = {**values, **dict(zip(names, params))}
+        inner = torch.einsum("bti,ji->btj", xt, lower_triangular(v["pairs_"], 4)) + model._memory_term(v, xt)
+        inner = inner + v["count_"][(torch.cumsum(xt, -1) - xt).long()]
+        return model._step_angles(v, z)[:, None] + inner[None]  # (1, B, t, n)
+
+    jac = torch.autograd.functional.jacobian(angles, tuple(values[k] for k in names))
+    for k, j in zip(names, jac):
+        curvature = (j**2).sum((0, 2, 3)).sum(0) / len(x)  # mean over windows of the summed squares
+        expected = scale[k] ** -2
+        if k == "memory_":  # the diagonal at lags the own history has is fixed at 0 (scale 0)
+            fixed = torch.eye(4, dtype=torch.bool)[None]
+            assert (scale[k][fixed] == 0).all()
+            expected, curvature = expected[~fixed], curvature[~fixed]
+        torch.testing.assert_close(expected, curvature.clamp_min(1e-4), rtol=1e-12, atol=0)
+
+
+def test_the_memory_diagonal_stays_zero_where_the_own_history_has_the_lag():
+    """A neuron's memory of itself at lag 1 is its own-history weight again (measured: a flat direction that
+    L-BFGS crawled along); it is fixed at 0 and the own history carries it."""
+    model = BornMachine(3, 4, memory=2, history=1, steps=30, init_scale=0.3).fit(_windows(300, 4, 3))
+    assert (np.diagonal(model.memory_[0]) == 0).all()
+    assert (np.diagonal(model.memory_[1]) != 0).all()  # lag 2: no own-history weight there
+    assert np.abs(model.own_).max() > 0

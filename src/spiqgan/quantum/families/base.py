@@ -121,8 +121,9 @@ class CircuitFamily(abc.ABC):
                count: torch.Tensor | None = None) -> torch.Tensor:
         """Windows ``(N, t, n)`` uint8, window ``i`` at step ``s`` under the angles ``base[path[i, s], s]``.
 
-        ``base: (K, t, n)``, ``path: (N, t)`` latent indices; ``shift(x, s)`` gives the per-window angles that
-        the steps already drawn imply at step ``s`` (``(N, n)``; :attr:`conditional` families only).
+        ``base: (K, t, n)``, ``path: (N, t)`` latent indices; ``shift(steps, s)`` gives the per-window angles
+        that the steps already drawn imply at step ``s``, neuron-major: ``steps: (t, n, N)`` float (the bits
+        drawn; only steps before ``s`` are read), result ``(n, N)`` (:attr:`conditional` families only).
         """
         n = base.shape[-1]
         steps = torch.arange(base.shape[1])

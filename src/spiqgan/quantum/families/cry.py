@@ -25,7 +25,7 @@ import torch
 from spiqgan.quantum.circuit import Angle, Bit, Circuit, CountAtLeast, latent_terms
 from spiqgan.quantum.families.base import CircuitFamily, lower_triangular, pattern_bits, step_couplings
 
-__all__ = ["ControlledRY", "cry_log_conditionals", "cry_distribution"]
+__all__ = ["ControlledRY", "cry_log_conditionals", "cry_distribution", "cry_pattern_log_prob"]
 
 
 def cry_log_conditionals(angles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -33,6 +33,52 @@ def cry_log_conditionals(angles: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
     tiny = torch.finfo(angles.dtype).tiny
     return torch.log((0.5 - 0.5 * torch.cos(angles)).clamp_min(tiny)), \
         torch.log((0.5 + 0.5 * torch.cos(angles)).clamp_min(tiny))
+
+
+class _PatternLogProb(torch.autograd.Function):
+    r"""``sum_j log P(x_j | phi_j)`` for angles ``phi = base[k] + inner[b]``, one fused pass with its own gradient.
+
+    With ``s = 2 x - 1``, :math:`P(x_j) = \tfrac12(1 - s_j \cos\phi_j)` (``sin^2`` or ``cos^2`` of half
+    the angle) and :math:`\partial_\phi \log P = s \sin\phi / (1 - s \cos\phi)`. The angle is a sum of a
+    part per latent value and a part per window, so its cosine and sine come from theirs
+    (:math:`\cos(a + b) = \cos a \cos b - \sin a \sin b`): no trigonometric function over the
+    ``(K, B, t, n)`` tensor, only products, one division (when a gradient is asked; stored for the
+    backward pass) and one log. A probability under the dtype's smallest normal is clamped there, with
+    zero gradient (as ``clamp_min`` does).
+    """
+
+    @staticmethod
+    def forward(ctx, base: torch.Tensor, inner: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        half = x - 0.5  # s / 2, (B, t, n)
+        ca, sa = torch.cos(base)[:, None], torch.sin(base)[:, None]  # (K, 1, t, n)
+        cb, sb = torch.cos(inner).mul_(half), torch.sin(inner).mul_(half)  # s cos(b) / 2, s sin(b) / 2
+        # P = 1/2 - (s/2) cos(a + b) = 1/2 - ca (s cb / 2) + sa (s sb / 2)
+        prob = torch.mul(ca, cb).neg_().addcmul_(sa, sb).add_(0.5)  # (K, B, t, n)
+        tiny = torch.finfo(prob.dtype).tiny
+        clamped = prob < tiny if float(prob.min()) < tiny else None
+        if clamped is not None:
+            prob.clamp_min_(tiny)
+        if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
+            # (s/2) sin(a + b) / P = (sa (s cb / 2) + ca (s sb / 2)) / P
+            deriv = torch.mul(sa, cb).addcmul_(ca, sb).div_(prob)
+            if clamped is not None:
+                deriv.masked_fill_(clamped, 0.0)
+            ctx.save_for_backward(deriv)
+        return prob.log_().sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (deriv,) = ctx.saved_tensors
+        g = deriv * grad[..., None]
+        return (g.sum(1) if ctx.needs_input_grad[0] else None,
+                g.sum(0) if ctx.needs_input_grad[1] else None, None)
+
+
+def cry_pattern_log_prob(base: torch.Tensor, inner: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    r""":math:`\sum_j \log P(x_j \mid \phi_j)` of windows ``x: (B, t, n)`` under the angles ``base: (K, t, n)`` +
+    ``inner: (B, t, n)``: ``(K, B, t)``, differentiable in ``base`` and ``inner`` (what
+    :func:`cry_log_conditionals` gives, summed over the chosen bits, in one pass)."""
+    return _PatternLogProb.apply(base, inner, x)
 
 
 def cry_distribution(theta: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
@@ -75,27 +121,38 @@ class ControlledRY(CircuitFamily):
         inner = torch.einsum("bti,tji->btj", x, wl) + self._count(count, x)  # sum_{i<j} W_ji x_i (+ c_k)
         if shift is not None:
             inner = inner + shift
-        log1, log0 = cry_log_conditionals(base[:, None] + inner[None])  # (K, B, t, n)
-        return (x * log1 + (1 - x) * log0).sum(-1)
+        return cry_pattern_log_prob(base, inner, x)  # (K, B, t)
 
     def sample(self, base: torch.Tensor, pairs: torch.Tensor, path: torch.Tensor, generator: torch.Generator,
                shift: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
                count: torch.Tensor | None = None) -> torch.Tensor:
         n_windows, (t, n) = path.shape[0], base.shape[1:]
-        angles = base[path, torch.arange(t)]  # (N, t, n)
         wl = lower_triangular(pairs, n).expand(t, n, n)
-        x = torch.zeros(n_windows, t, n, dtype=base.dtype)
+        # neuron-major (t, n, N): every neuron's row is contiguous, and each step is a (n, N) matrix
+        steps = torch.empty(t, n, n_windows, dtype=base.dtype)
         counted = count is not None and count.numel() > 0
         for s in range(t):
-            # only steps before s are read
-            mem = shift(x, s) if shift is not None else torch.zeros(n_windows, n, dtype=base.dtype)
+            # the angles known before the step's first neuron (latent, memory of the steps before s); neuron
+            # j's angle then adds the couplings of the neurons drawn before it and the count term (how many
+            # of them fired)
+            acc = base[:, s].T.index_select(1, path[:, s])  # (n, N)
+            if shift is not None:
+                acc += shift(steps, s)
+            # x_j = 1 with probability sin^2(phi/2) = (1 - cos phi) / 2: u < (1 - cos phi) / 2 <=> cos phi < 1 - 2u
+            level = torch.rand(n, n_windows, generator=generator, dtype=base.dtype).mul_(-2).add_(1)
+            fired = torch.zeros(n_windows, dtype=torch.long)
             for j in range(n):
-                angle = angles[:, s, j] + mem[:, j] + x[:, s] @ wl[s, j]
+                angle = acc[j]
+                if j:
+                    angle = angle.addmv(steps[s, :j].T, wl[s, j, :j])
                 if counted:
-                    angle = angle + count[x[:, s, :j].sum(1).long()]
-                prob = 0.5 - 0.5 * torch.cos(angle)
-                x[:, s, j] = (torch.rand(n_windows, generator=generator, dtype=base.dtype) < prob).to(base.dtype)
-        return x.to(torch.uint8)
+                    angle = angle + count.index_select(0, fired)
+                # 1 where cos(angle) < level (sign of a positive difference), else 0
+                bit = torch.sub(level[j], torch.cos(angle), out=steps[s, j]).clamp_(min=0).sign_()
+                if counted:
+                    fired += bit.long()
+        x = steps.to(torch.uint8).permute(2, 0, 1).contiguous()
+        return x
 
     def per_step_cost(self, n: int) -> str:
         return f"{n} conditionals"
