@@ -23,6 +23,16 @@ def test_evaluate_on_builtin_default_writes_report(tmp_path, capsys):
         assert (out / name).stat().st_size > 0, name
 
 
+def test_the_builtin_population_takes_a_size(tmp_path, capsys):
+    """--synthetic-neurons sizes the built-in population (the 100-neuron speed target runs on it)."""
+    out = tmp_path / "run"
+    assert main(["evaluate", "--samples", "independent", "--synthetic-neurons", "30", "--neurons", "20-29",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "evaluation.json").read_text())
+    assert report["metadata"]["data"] == "built-in synthetic (30 neurons)"
+    assert report["metadata"]["neurons"] == list(range(20, 30))
+
+
 def test_evaluate_with_bootstrap_intervals(tmp_path, capsys):
     out = tmp_path / "boot"
     assert main(["evaluate", "--samples", "independent", "--neurons", "0-2", "--timesteps", "2", "--bootstrap", "20",
@@ -63,6 +73,9 @@ def test_evaluate_refuses_samples_of_another_window_length_unless_asked_to_split
         (["evaluate", "--samples", "independent", "--repeat-length", "10"], "given without a data file"),
         (["evaluate", "--samples", "independent", "--test-fraction", "1.5"], "strictly between 0 and 1"),
         (["evaluate", "--samples", "independent", "--bootstrap", "1"], "--bootstrap must be 0 or at least 2"),
+        (["evaluate", "--samples", "independent", "--data", "x.npy", "--synthetic-neurons", "5"],
+         "synthetic neurons given with a data file"),
+        (["evaluate", "--samples", "independent", "--synthetic-neurons", "0"], "n_neurons must be a positive integer"),
     ],
 )
 def test_errors_are_one_line_without_traceback(argv, message, capsys):

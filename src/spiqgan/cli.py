@@ -43,6 +43,8 @@ def _add_data_options(p: argparse.ArgumentParser, windows: bool = True) -> None:
                    help="accept a last repeat shorter than --repeat-length (e.g. the published K-pairwise samples, "
                         "283032 rows); without it a remainder is an error")
     g.add_argument("--clip", action="store_true", help="count bins with several spikes as one spike")
+    g.add_argument("--synthetic-neurons", type=int, default=None, metavar="N",
+                   help="neurons of the built-in synthetic population, without --data (default 16)")
     g.add_argument("--neurons", default=None, metavar="SEL", help="neurons to use: '0-3', '0,5,7' (default: all)")
     if windows:
         g.add_argument("--timesteps", type=int, default=1, metavar="T", help="bins per window (default 1)")
@@ -331,7 +333,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     spec = model_spec(args.model, preset=args.preset, config=args.config,
                       **{k: getattr(args, k, None) for k in hyperparameters()})
     if not args.force:  # and a folder of other data or model options (the neurons are known once the data is)
-        check_data_options(args.out, {"data": str(args.data) if args.data else "built-in synthetic",
+        check_data_options(args.out, {"data": _data_label(args),
                                       "timesteps": args.timesteps, "stride": args.stride or args.timesteps,
                                       "test_fraction": args.test_fraction})
         check_model_options(args.out, lambda n_saved: spec.build(n_saved, args.timesteps).resolved_params())
@@ -343,7 +345,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model, preset = spec.build(n, t), spec.preset
     params = model.resolved_params()  # bad hyperparameters are refused before anything runs
     data_info = {
-        "data": str(args.data) if args.data else "built-in synthetic",
+        "data": _data_label(args),
         "neurons": [int(i) for i in raster.neuron_ids], "timesteps": t, "stride": args.stride or t,
         "bin_ms": raster.bin_ms, "test_fraction": args.test_fraction, "preset": preset,
     }
@@ -590,6 +592,14 @@ def _set_threads(args: argparse.Namespace, model: object) -> int:
     return threads
 
 
+def _data_label(args: argparse.Namespace) -> str:
+    """The data in words for a run's records: the file, or the built-in population (with its size if asked)."""
+    if args.data:
+        return str(args.data)
+    size = getattr(args, "synthetic_neurons", None)
+    return "built-in synthetic" if size is None else f"built-in synthetic ({size} neurons)"
+
+
 def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:
     """The full raster and the selected one."""
     from spiqgan.data.loaders import load_dataset
@@ -597,6 +607,7 @@ def _load(args: argparse.Namespace) -> tuple[SpikeRaster, SpikeRaster]:
     full = load_dataset(
         args.data, key=args.key, repeat_length=args.repeat_length, bin_ms=args.bin_ms, layout=args.layout,
         clip=args.clip, allow_partial_repeat=args.allow_partial_repeat,
+        synthetic_neurons=getattr(args, "synthetic_neurons", None),
     )
     return full, full.select_neurons(args.neurons)
 
@@ -665,7 +676,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     print(result.table())
     if args.out is not None:
         metadata = {
-            "data": str(args.data) if args.data else "built-in synthetic",
+            "data": _data_label(args),
             "neurons": [int(i) for i in raster.neuron_ids],
             "timesteps": args.timesteps,
             "stride": args.stride or args.timesteps,

@@ -278,11 +278,13 @@ def load_dataset(
     clip: bool = False,
     neurons: str | Sequence[int] | None = None,
     allow_partial_repeat: bool = False,
+    synthetic_neurons: int | None = None,
 ) -> SpikeRaster:
     """Load a raster from ``path`` (or the built-in synthetic default when ``None``) and select neurons.
 
     The built-in default is :func:`spiqgan.data.synthetic.retina_like` with
-    :data:`spiqgan.data.synthetic.DEFAULT_SYNTHETIC`; the file options must then be left out.
+    :data:`spiqgan.data.synthetic.DEFAULT_SYNTHETIC` (``synthetic_neurons`` neurons instead of its 16 if
+    given); the file options must then be left out.
     """
     if path is None:
         from spiqgan.data.synthetic import DEFAULT_SYNTHETIC, retina_like
@@ -290,8 +292,12 @@ def load_dataset(
         given = [name for name, v in (("key", key), ("repeat length", repeat_length), ("layout", layout)) if v is not None]
         if given:
             raise DataError(f"{' and '.join(given)} given without a data file; give the file too (--data PATH).")
-        raster = retina_like(**DEFAULT_SYNTHETIC, bin_ms=bin_ms)
+        size = {} if synthetic_neurons is None else {"n_neurons": synthetic_neurons}
+        raster = retina_like(**{**DEFAULT_SYNTHETIC, **size}, bin_ms=bin_ms)
     else:
+        if synthetic_neurons is not None:
+            raise DataError("synthetic neurons given with a data file; they size the built-in population only "
+                            "(leave out --data, or --synthetic-neurons).")
         raster = load_raster(path, key=key, repeat_length=repeat_length, bin_ms=bin_ms, layout=layout, clip=clip,
                              allow_partial_repeat=allow_partial_repeat)
     return raster.select_neurons(neurons)
