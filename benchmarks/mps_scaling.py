@@ -58,9 +58,37 @@ def _sampling(n: int, t: int, layers: int, count: int) -> dict:
     start = time.perf_counter()
     windows = gen.sample(count, 1)
     seconds = time.perf_counter() - start
+    roofline = _sampling_roofline(gen, n, layers)
     return {"backend": gen.backend, "neurons": n, "timesteps": t, "layers": layers, "windows": count,
             "windows_per_second": count / seconds, "mean_rate": float(windows.float().mean()),
+            **roofline, "roofline_windows_per_second": roofline["bmm_gflop_per_s"] * 1e9 / roofline["flop_per_window"],
             "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def _sampling_roofline(gen, n: int, layers: int) -> dict:
+    """The floating-point work of sampling one window, and this machine's rate for its contractions.
+
+    Sampling is dominated by the right environments (``R_j = sum_b A_j[b] R_{j+1} A_j[b]^dagger``, two
+    products: ``(2 Dl x Dr) @ (Dr x Dr)`` and ``(Dl x 2 Dr) @ (2 Dr x Dl)``, 8 real flops per complex
+    multiply-add), one chain of them per circuit, ``t`` circuits per window; the row vectors that
+    draw the bits add ``O(n D^2)``. The rate: batched complex products of the middle sites' shape,
+    measured in the same process (same threads).
+    """
+    import torch
+
+    from spiqgan.quantum import mps
+
+    sites = mps.chain_mps(gen._noise_gates(gen.draw_noise(1, torch.Generator().manual_seed(0)))[:1])
+    flop = sum(8 * (2 * dl * dr * dr + 2 * dl * dl * dr) for _, dl, _, dr in (a.shape for a in sites))
+    d = mps.bond_dimension(layers)
+    dtype = sites[0].dtype
+    a, b = torch.randn(256, 2 * d, d, dtype=dtype), torch.randn(256, d, d, dtype=dtype)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(10):
+        a @ b
+    rate = 10 * 256 * 2 * d * d * d * 8 / (time.perf_counter() - start) / 1e9
+    return {"flop_per_window": flop * gen.n_timesteps, "bmm_gflop_per_s": rate}
 
 
 def _run(options: list[str], case: tuple[str, ...], timeout: float) -> dict | None:

@@ -72,21 +72,19 @@ def _apply_chain(sites: list[torch.Tensor]) -> list[torch.Tensor]:
     q = len(sites)
     if q == 1:
         return sites
-    eye = torch.eye(2, dtype=sites[0].dtype, device=sites[0].device)
-    flip = torch.tensor([[0, 1], [1, 0]], device=sites[0].device)  # flip[c, b'] = b' xor c
     out = []
     for j, a in enumerate(sites):
         batch, dl, _, dr = a.shape
-        if j == 0:
-            new = a[:, :, :, :, None] * eye[None, None, :, None, :]  # (B, Dl, b', Dr, c')
-            out.append(new.reshape(batch, dl, 2, 2 * dr))
+        if j == q - 1:  # the parity leaves summed: A'[(a, c), b', b] = A[a, b' xor c, b]
+            out.append(torch.stack([a, a.flip(2)], 2).reshape(batch, 2 * dl, 2, dr))
             continue
-        x = a[:, :, flip, :]  # (B, Dl, c, b', Dr)
-        if j == q - 1:
-            out.append(x.reshape(batch, 2 * dl, 2, dr))
-            continue
-        new = x[..., None] * eye[None, None, None, :, None, :]  # (B, Dl, c, b', Dr, c')
-        out.append(new.reshape(batch, 2 * dl, 2, 2 * dr))
+        # A'[(a, c), b', (b, c')] is zero unless c' = b': written into zeros (the parity c is 0 at site 0)
+        parities = 1 if j == 0 else 2
+        new = a.new_zeros(batch, dl, parities, 2, dr, 2)
+        for c in range(parities):
+            for bit in range(2):
+                new[:, :, c, bit, :, bit] = a[:, :, bit ^ c]
+        out.append(new.reshape(batch, parities * dl, 2, 2 * dr))
     return out
 
 
