@@ -402,3 +402,19 @@ def test_the_memory_diagonal_stays_zero_where_the_own_history_has_the_lag():
     assert (np.diagonal(model.memory_[0]) == 0).all()
     assert (np.diagonal(model.memory_[1]) != 0).all()  # lag 2: no own-history weight there
     assert np.abs(model.own_).max() > 0
+
+
+def test_sampling_in_chunks_gives_the_same_windows_whatever_the_threads(monkeypatch):
+    """Each chunk has its own generator seeded from the caller's: one thread or several, the same windows."""
+    model = BornMachine(5, 3, steps=5, init_scale=0.3, count_term=True).fit(_windows(300, 3, 5))
+    monkeypatch.setattr(BornMachine, "SAMPLE_CHUNK", 100)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = model.sample(350, seed=7)
+        torch.set_num_threads(2)
+        two = model.sample(350, seed=7)
+    finally:
+        torch.set_num_threads(threads)
+    np.testing.assert_array_equal(one, two)
+    assert one.shape == (350, 3, 5) and not (one[:100] == one[100:200]).all()  # chunks differ

@@ -603,11 +603,30 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
                                           {"round": round_ + 1})
 
     # ------------------------------------------------------------ sample
+    #: windows drawn per chunk (each with its own generator, seeded from the caller's: the windows do not
+    #: depend on how many chunks run at once); bounds the sampler's working memory
+    SAMPLE_CHUNK = 2**15
+
     def _sample(self, n_windows: int, rng: np.random.Generator) -> np.ndarray:
-        t = self.params_["n_timesteps"]
+        seeds = rng.integers(2**63, size=-(-n_windows // self.SAMPLE_CHUNK))
+        sizes = [min(self.SAMPLE_CHUNK, n_windows - i * self.SAMPLE_CHUNK) for i in range(len(seeds))]
         v = self._tensors()
+        workers = min(len(seeds), torch.get_num_threads())
+        if workers <= 1:
+            parts = [self._sample_chunk(v, size, int(seed)) for size, seed in zip(sizes, seeds)]
+        else:  # torch releases the GIL in its kernels: the chunks' many small operations overlap
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda a: self._sample_chunk(v, *a), zip(sizes, map(int, seeds))))
+        t, n = self.params_["n_timesteps"], self.params_["n_neurons"]
+        return np.concatenate(parts) if parts else np.zeros((0, t, n), dtype=np.uint8)
+
+    def _sample_chunk(self, v: dict[str, torch.Tensor], n_windows: int, seed: int) -> np.ndarray:
+        """``n_windows`` windows drawn with a generator seeded by ``seed``."""
+        t = self.params_["n_timesteps"]
         z, w = self._latent()
-        gen = torch.Generator().manual_seed(int(rng.integers(2**63)))
+        gen = torch.Generator().manual_seed(seed)
         which = torch.multinomial(w, n_windows, replacement=True, generator=gen)  # the latent value at step 0
         states = [which]
         if v["stay_"].numel():  # keep it with probability sigmoid(stay), else redraw it

@@ -123,6 +123,9 @@ class ControlledRY(CircuitFamily):
             inner = inner + shift
         return cry_pattern_log_prob(base, inner, x)  # (K, B, t)
 
+    #: neurons drawn one by one between two matrix products of the couplings (see :meth:`sample`)
+    SAMPLE_BLOCK = 8
+
     def sample(self, base: torch.Tensor, pairs: torch.Tensor, path: torch.Tensor, generator: torch.Generator,
                shift: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
                count: torch.Tensor | None = None) -> torch.Tensor:
@@ -132,25 +135,32 @@ class ControlledRY(CircuitFamily):
         steps = torch.empty(t, n, n_windows, dtype=base.dtype)
         counted = count is not None and count.numel() > 0
         for s in range(t):
-            # the angles known before the step's first neuron (latent, memory of the steps before s); neuron
-            # j's angle then adds the couplings of the neurons drawn before it and the count term (how many
-            # of them fired)
-            acc = base[:, s].T.index_select(1, path[:, s])  # (n, N)
+            # the angles known before the step's first neuron (latent, memory of the steps before s)
+            acc = base[:, s].index_select(0, path[:, s]).T.contiguous()  # (n, N)
             if shift is not None:
                 acc += shift(steps, s)
             # x_j = 1 with probability sin^2(phi/2) = (1 - cos phi) / 2: u < (1 - cos phi) / 2 <=> cos phi < 1 - 2u
             level = torch.rand(n, n_windows, generator=generator, dtype=base.dtype).mul_(-2).add_(1)
-            fired = torch.zeros(n_windows, dtype=torch.long)
-            for j in range(n):
-                angle = acc[j]
-                if j:
-                    angle = angle.addmv(steps[s, :j].T, wl[s, j, :j])
-                if counted:
-                    angle = angle + count.index_select(0, fired)
-                # 1 where cos(angle) < level (sign of a positive difference), else 0
-                bit = torch.sub(level[j], torch.cos(angle), out=steps[s, j]).clamp_(min=0).sign_()
-                if counted:
-                    fired += bit.long()
+            if counted:  # c[k] of each window, k the earlier neurons of the step that fired (0 at first)
+                fired = torch.zeros(n_windows, dtype=torch.long)
+                term = count[0].expand(n_windows).clone()
+            for j0 in range(0, n, self.SAMPLE_BLOCK):
+                # the couplings from the neurons of the blocks before, in one matrix product; then from the
+                # block's own earlier neurons, neuron by neuron
+                j1 = min(n, j0 + self.SAMPLE_BLOCK)
+                if j0:
+                    acc[j0:j1].addmm_(wl[s, j0:j1, :j0], steps[s, :j0])
+                for j in range(j0, j1):
+                    angle = acc[j].addmv(steps[s, j0:j].T, wl[s, j, j0:j]) if j > j0 else acc[j]
+                    if counted:
+                        angle = angle + term
+                    # 1 where cos(angle) < level (sign of a positive difference), else 0
+                    bit = torch.sub(level[j], torch.cos(angle), out=steps[s, j]).clamp_(min=0).sign_()
+                    if counted and j + 1 < n:  # spikes are sparse: update the windows where neuron j fired only
+                        where = bit.nonzero().squeeze(1)
+                        k = fired[where] + 1
+                        fired[where] = k
+                        term[where] = count[k]
         x = steps.to(torch.uint8).permute(2, 0, 1).contiguous()
         return x
 
