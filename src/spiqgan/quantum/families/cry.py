@@ -139,8 +139,9 @@ class ControlledRY(CircuitFamily):
             acc = base[:, s].index_select(0, path[:, s]).T.contiguous()  # (n, N)
             if shift is not None:
                 acc += shift(steps, s)
-            # x_j = 1 with probability sin^2(phi/2) = (1 - cos phi) / 2: u < (1 - cos phi) / 2 <=> cos phi < 1 - 2u
-            level = torch.rand(n, n_windows, generator=generator, dtype=base.dtype).mul_(-2).add_(1)
+            # x_j = 1 with probability sin^2(phi/2) = (1 - cos phi) / 2: u < (1 - cos phi) / 2 <=> cos phi < 1 - 2u,
+            # and 1 - 2u is uniform on (-1, 1)
+            level = torch.empty(n, n_windows, dtype=base.dtype).uniform_(-1.0, 1.0, generator=generator)
             if counted:  # c[k] of each window, k the earlier neurons of the step that fired (0 at first)
                 fired = torch.zeros(n_windows, dtype=torch.long)
                 term = count[0].expand(n_windows).clone()
