@@ -49,7 +49,7 @@ def _split(t: int):
 
     train, test = load_raster(DATA, repeat_length=953).select_neurons("0-39").split()
     test_w, test_reps = test.windows(t, return_repeats=True)
-    return train.windows(t), test_w, test_reps
+    return (*train.windows(t, return_starts=True), test_w, test_reps)
 
 
 def child(name: str, t: int, threads: int, out: str) -> None:
@@ -59,10 +59,10 @@ def child(name: str, t: int, threads: int, out: str) -> None:
     torch.set_num_threads(threads)
     from spiqgan.models.registry import make_model
 
-    train_w, test_w, test_reps = _split(t)
+    train_w, starts, test_w, test_reps = _split(t)
     model = make_model(name, 40, t, seed=0)
     start = time.perf_counter()
-    model.fit(train_w)
+    model.fit(train_w, starts=starts)  # the stimulus-locked DG's latent means follow the bin in the repeat
     result = {"model": name, "t": t, "threads": threads, "fit_s": time.perf_counter() - start,
               "parameters": int(model.n_parameters)}
     if name == "cry":
@@ -114,7 +114,7 @@ def evaluation(t: int, threads: int, profile: bool) -> dict:
     torch.set_num_threads(threads)
     from spiqgan.models.born import BornMachine
 
-    train_w, _, _ = _split(t)
+    train_w = _split(t)[0]
     model = BornMachine(40, t)
     p = model.resolved_params()
     p["n_timesteps"], p["n_neurons"] = t, 40
@@ -134,6 +134,32 @@ def evaluation(t: int, threads: int, profile: bool) -> dict:
             call()
         out["profile"] = pr.key_averages().table(sort_by="self_cpu_time_total", row_limit=12)
     return out
+
+
+def sampling_profiles(threads: int) -> str:
+    """Operator profiles of sampling at (40, 10): ``cry`` (100,000 windows, after a 3-iteration fit: the
+    sampler's work does not depend on the fitted values) and the SpiQGAN chain on the MPS backend (64 windows)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile as prof
+
+    torch.set_num_threads(threads)
+    from spiqgan.models.born import BornMachine
+    from spiqgan.quantum.generator import CircuitConfig, PatchGenerator
+
+    model = BornMachine(40, 10, steps=3, calibrate=0).fit(_split(10)[0])
+    model.sample(10_000, seed=0)
+    chain = PatchGenerator(CircuitConfig(40, n_ancillas=1, n_layers=5, trainable_encoding=True), 10, seed=0)
+    chain.sample(16, 0)
+    out = []
+    for what, call in (("cry, 100,000 windows", lambda: model.sample(100_000, seed=1)),
+                       ("SpiQGAN chain (MPS, 5 layers), 64 windows", lambda: chain.sample(64, 1))):
+        with prof(activities=[ProfilerActivity.CPU]) as pr:
+            start = time.perf_counter()
+            call()
+            seconds = time.perf_counter() - start
+        out += [f"sampling at (40, 10), {what}: {seconds:.2f} s under the profiler",
+                pr.key_averages().table(sort_by="self_cpu_time_total", row_limit=10)]
+    return "\n".join(out)
 
 
 #: passes over the (K, B, t, n) tensor of one evaluation, 8 bytes each read or written (the fused kernel:
@@ -197,6 +223,8 @@ def main() -> None:
                      f"{moved / e['seconds'] / hw['copy_gb_per_s']:.0%} of the copy bandwidth")
         if args.profile:
             lines.append(e["profile"])
+    if args.profile:
+        lines.append(sampling_profiles(args.threads))
     text = "\n".join(lines)
     print(text)
     (args.out / "fit_speed.md").write_text(text + "\n")
