@@ -418,3 +418,17 @@ def test_sampling_in_chunks_gives_the_same_windows_whatever_the_threads(monkeypa
         torch.set_num_threads(threads)
     np.testing.assert_array_equal(one, two)
     assert one.shape == (350, 3, 5) and not (one[:100] == one[100:200]).all()  # chunks differ
+
+
+def test_a_checkpoint_of_the_unpreconditioned_fit_is_not_continued():
+    """An interrupted fit of the version before preconditioning stored unscaled parameters and their L-BFGS
+    state; continuing it would read them as scaled ones. Such a fit starts over: the same as a fresh one."""
+    x = _windows(300, 3, 4)
+    fresh = BornMachine(4, 3, steps=8, calibrate=0).fit(x)
+    old = BornMachine(4, 3, steps=8, calibrate=0)
+    old._resume = {"phase": "lbfgs", "tensors": {f"param.{k}": torch.full_like(torch.as_tensor(getattr(fresh, k)), 9.0)
+                                                for k in BornMachine._FITTED if k != "pad_"},
+                   "meta": {"lbfgs": {"calls": 1, "done": False}}}
+    old.fit(x)
+    for k in BornMachine._FITTED:
+        np.testing.assert_array_equal(getattr(old, k), getattr(fresh, k))

@@ -427,6 +427,8 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         from spiqgan.training.lbfgs import ResumableLBFGS
 
         resume = self._take_resume()
+        if resume is not None and resume["phase"] == "lbfgs" and not resume["meta"].get("preconditioned"):
+            resume = None  # from a version whose L-BFGS ran on unscaled parameters: its state does not carry over
         values = self._initial(x, p)
         memory = p["objective"] == "likelihood" and bool(self._memory(p) or self._memory(p, "history"))
         first_round = 0
@@ -466,7 +468,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
                 tensors, meta = opt.state()
                 self._checkpoint_progress("lbfgs", {**{f"param.{k}": v.detach().clone() for k, v in trained.items()},
                                                     **{f"lbfgs.{k}": v for k, v in tensors.items()}},
-                                          {"lbfgs": meta})
+                                          {"lbfgs": meta, "preconditioned": True})
 
             lbfgs.run(closure, on_chunk)
             done = len(self.history_)
