@@ -12,6 +12,8 @@ model with its defaults (what ``spiqgan train --model NAME`` fits):
 * with ``--baseline REV``: the same ``cry`` fits with spiqgan at git revision ``REV`` (a worktree,
   ``PYTHONPATH`` to its ``src``), and the paired held-out difference (new minus baseline), per
   held-out repeat, mean and 95 % interval over the 99 held-out repeats (nats per window);
+* with ``--baseline REV --groups``: only that paired comparison, on neurons 0-9, 10-19, 20-29 and
+  30-39 at t = 1 and t = 10 (one thread per fit, so that it can run beside other work);
 * the machine's memory bandwidth (a 256 MB copy) and float64 matmul rate, measured in the same run,
   and one likelihood evaluation's distance to them (``--profile``: the operator table of one
   evaluation, torch's profiler).
@@ -22,6 +24,7 @@ log-likelihoods); a rerun skips what is there.
     python benchmarks/fit_speed.py --out runs/fit_speed                     # about 10 minutes
     python benchmarks/fit_speed.py --out runs/fit_speed --baseline 343ee5e  # + the previous default (an hour and more)
     python benchmarks/fit_speed.py --out runs/fit_speed --profile           # + an evaluation's operator profile
+    python benchmarks/fit_speed.py --out runs/fit_speed --baseline 343ee5e --groups   # 4 groups of 10, t = 1 and 10
 """
 
 from __future__ import annotations
@@ -44,23 +47,23 @@ CASES = [("kpairwise", 1), ("dg", 1), ("cry", 1), ("dg", 10), ("cry", 10)]
 SAMPLED = 200_000
 
 
-def _split(t: int):
+def _split(t: int, neurons: str = "0-39"):
     from spiqgan.data.loaders import load_raster
 
-    train, test = load_raster(DATA, repeat_length=953).select_neurons("0-39").split()
+    train, test = load_raster(DATA, repeat_length=953).select_neurons(neurons).split()
     test_w, test_reps = test.windows(t, return_repeats=True)
     return (*train.windows(t, return_starts=True), test_w, test_reps)
 
 
-def child(name: str, t: int, threads: int, out: str) -> None:
+def child(name: str, t: int, threads: int, out: str, neurons: str = "0-39") -> None:
     """One case, in this process: fit (timed), held-out log-likelihood, sampling speed; JSON to ``out``."""
     import torch
 
     torch.set_num_threads(threads)
     from spiqgan.models.registry import make_model
 
-    train_w, starts, test_w, test_reps = _split(t)
-    model = make_model(name, 40, t, seed=0)
+    train_w, starts, test_w, test_reps = _split(t, neurons)
+    model = make_model(name, train_w.shape[2], t, seed=0)
     start = time.perf_counter()
     model.fit(train_w, starts=starts)  # the stimulus-locked DG's latent means follow the bin in the repeat
     result = {"model": name, "t": t, "threads": threads, "fit_s": time.perf_counter() - start,
@@ -79,10 +82,11 @@ def child(name: str, t: int, threads: int, out: str) -> None:
     Path(out).write_text(json.dumps(result, indent=1))
 
 
-def _run(name: str, t: int, threads: int, path: Path, pythonpath: str | None = None) -> dict:
+def _run(name: str, t: int, threads: int, path: Path, pythonpath: str | None = None, neurons: str = "0-39") -> dict:
     if not path.exists():
         env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
-        subprocess.run([sys.executable, __file__, "--child", name, str(t), str(threads), str(path)], check=True, env=env)
+        subprocess.run([sys.executable, __file__, "--child", name, str(t), str(threads), str(path), neurons],
+                       check=True, env=env)
     result = json.loads(path.read_text())
     print(json.dumps(result), flush=True)
     return result
@@ -168,17 +172,63 @@ def sampling_profiles(threads: int) -> str:
 PASSES = 3 * 2 + 3 * 2 + 2 + 1 + 3 + 2
 
 
+def _paired(new: Path, old: Path) -> tuple[float, float, int]:
+    """Mean over held-out repeats of the per-window held-out log-likelihood difference, new minus old, and the
+    half-width of its 95 % interval (normal, over repeats), and the number of repeats."""
+    d_all = np.load(str(new)[:-5] + ".npy") - np.load(str(old)[:-5] + ".npy")
+    reps = np.load(str(new)[:-5] + ".repeats.npy")
+    d = np.array([d_all[reps == r].mean() for r in np.unique(reps)])
+    return float(d.mean()), float(1.96 * d.std(ddof=1) / np.sqrt(len(d))), len(d)
+
+
+def _baseline_tree(rev: str, tmp: str) -> Path:
+    tree = Path(tmp) / "baseline"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), rev], check=True)
+    return tree
+
+
+def groups(args: argparse.Namespace) -> None:
+    """``cry`` now against ``cry`` at ``--baseline``, 4 groups of 10 neurons at t = 1 and 10 (one thread each)."""
+    cases = args.out / "cases"
+    cases.mkdir(parents=True, exist_ok=True)
+    lines = [f"| neurons | t | fit now (s) | evaluations now | fit at {args.baseline} (s) | evaluations then | "
+             "held-out nats / window, now minus then [95 % interval over repeats] |", "|---|---|---|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = _baseline_tree(args.baseline, tmp)
+        try:
+            for t in (1, 10):
+                for first in (0, 10, 20, 30):
+                    neurons = f"{first}-{first + 9}"
+                    new_path, old_path = cases / f"cry_n{neurons}_t{t}.json", cases / f"cry_n{neurons}_t{t}_{args.baseline}.json"
+                    new = _run("cry", t, 1, new_path, neurons=neurons)
+                    old = _run("cry", t, 1, old_path, pythonpath=str(tree / "src"), neurons=neurons)
+                    mean, half, _ = _paired(new_path, old_path)
+                    lines.append(f"| {neurons} | {t} | {new['fit_s']:.1f} | {new['evaluations']} | {old['fit_s']:.1f} | "
+                                 f"{old['evaluations']} | {mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] |")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
+    text = "\n".join(lines)
+    print(text)
+    (args.out / "fit_speed_groups.md").write_text(text + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=Path("runs/fit_speed"))
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--baseline", default=None, metavar="REV", help="also fit cry with spiqgan at this git revision")
     ap.add_argument("--profile", action="store_true", help="print one evaluation's operator profile")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--groups", action="store_true",
+                    help="with --baseline: only the paired held-out comparison at (10, 1) and (10, 10) on neurons "
+                         "0-9, 10-19, 20-29 and 30-39, one thread per fit")
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        name, t, threads, out = args.child
-        child(name, int(t), int(threads), out)
+        name, t, threads, out, neurons = args.child
+        child(name, int(t), int(threads), out, neurons)
+        return
+    if args.groups:
+        groups(args)
         return
     cases = args.out / "cases"
     cases.mkdir(parents=True, exist_ok=True)
@@ -193,23 +243,18 @@ def main() -> None:
                      f"{r.get('windows_per_s', float('nan')):,.0f} |")
     if args.baseline:
         with tempfile.TemporaryDirectory() as tmp:
-            tree = Path(tmp) / "baseline"
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), args.baseline],
-                           check=True)
+            tree = _baseline_tree(args.baseline, tmp)
             try:
                 for t in (1, 10):
                     path = cases / f"cry_t{t}_{args.baseline}.json"
                     old = _run("cry", t, args.threads, path, pythonpath=str(tree / "src"))
-                    new_ll, old_ll = np.load(cases / f"cry_t{t}.npy"), np.load(str(path)[:-5] + ".npy")
-                    reps = np.load(cases / f"cry_t{t}.repeats.npy")
-                    d = np.array([(new_ll - old_ll)[reps == r].mean() for r in np.unique(reps)])
-                    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
+                    mean, half, count = _paired(cases / f"cry_t{t}.json", path)
                     lines.append(f"| cry at {args.baseline} | {t} | {old['parameters']} | {old['fit_s']:.1f} | "
                                  f"{old.get('evaluations', '-')} | {old['peak_rss_gb']:.2f} | "
                                  f"{old['heldout_nats_per_window']:.4f} | {old['windows_per_s']:,.0f} |")
-                    lines.append(f"|  new minus {args.baseline}, held-out nats / window over {len(d)} repeats | {t} | | "
+                    lines.append(f"|  new minus {args.baseline}, held-out nats / window over {count} repeats | {t} | | "
                                  f"{results[f'cry {t}']['fit_s'] / old['fit_s']:.3f}x the time | | | "
-                                 f"{d.mean():+.4f} [{d.mean() - half:+.4f}, {d.mean() + half:+.4f}] | |")
+                                 f"{mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] | |")
             finally:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     lines += ["", f"machine at {args.threads} threads: copy {hw['copy_gb_per_s']:.1f} GB/s, "
