@@ -25,6 +25,7 @@ log-likelihoods); a rerun skips what is there.
     python benchmarks/fit_speed.py --out runs/fit_speed --baseline 343ee5e  # + the previous default (an hour and more)
     python benchmarks/fit_speed.py --out runs/fit_speed --profile           # + an evaluation's operator profile
     python benchmarks/fit_speed.py --out runs/fit_speed --baseline 343ee5e --groups   # 4 groups of 10, t = 1 and 10
+    python benchmarks/fit_speed.py --out runs/fit_speed --baseline 343ee5e --groups --sizes 1 --seeds 3
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def _split(t: int, neurons: str = "0-39"):
     return (*train.windows(t, return_starts=True), test_w, test_reps)
 
 
-def child(name: str, t: int, threads: int, out: str, neurons: str = "0-39") -> None:
+def child(name: str, t: int, threads: int, out: str, neurons: str = "0-39", seed: int = 0) -> None:
     """One case, in this process: fit (timed), held-out log-likelihood, sampling speed; JSON to ``out``."""
     import torch
 
@@ -63,7 +64,7 @@ def child(name: str, t: int, threads: int, out: str, neurons: str = "0-39") -> N
     from spiqgan.models.registry import make_model
 
     train_w, starts, test_w, test_reps = _split(t, neurons)
-    model = make_model(name, train_w.shape[2], t, seed=0)
+    model = make_model(name, train_w.shape[2], t, seed=seed)
     start = time.perf_counter()
     model.fit(train_w, starts=starts)  # the stimulus-locked DG's latent means follow the bin in the repeat
     result = {"model": name, "t": t, "threads": threads, "fit_s": time.perf_counter() - start,
@@ -82,10 +83,11 @@ def child(name: str, t: int, threads: int, out: str, neurons: str = "0-39") -> N
     Path(out).write_text(json.dumps(result, indent=1))
 
 
-def _run(name: str, t: int, threads: int, path: Path, pythonpath: str | None = None, neurons: str = "0-39") -> dict:
+def _run(name: str, t: int, threads: int, path: Path, pythonpath: str | None = None, neurons: str = "0-39",
+         seed: int = 0) -> dict:
     if not path.exists():
         env = {**os.environ, **({"PYTHONPATH": pythonpath} if pythonpath else {})}
-        subprocess.run([sys.executable, __file__, "--child", name, str(t), str(threads), str(path), neurons],
+        subprocess.run([sys.executable, __file__, "--child", name, str(t), str(threads), str(path), neurons, str(seed)],
                        check=True, env=env)
     result = json.loads(path.read_text())
     print(json.dumps(result), flush=True)
@@ -191,20 +193,23 @@ def groups(args: argparse.Namespace) -> None:
     """``cry`` now against ``cry`` at ``--baseline``, 4 groups of 10 neurons at t = 1 and 10 (one thread each)."""
     cases = args.out / "cases"
     cases.mkdir(parents=True, exist_ok=True)
-    lines = [f"| neurons | t | fit now (s) | evaluations now | fit at {args.baseline} (s) | evaluations then | "
-             "held-out nats / window, now minus then [95 % interval over repeats] |", "|---|---|---|---|---|---|---|"]
+    lines = [f"| neurons | t | seed | fit now (s) | evaluations now | fit at {args.baseline} (s) | evaluations then | "
+             "held-out nats / window, now minus then [95 % interval over repeats] |", "|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         tree = _baseline_tree(args.baseline, tmp)
         try:
-            for t in (1, 10):
+            for t in map(int, args.sizes.split(",")):
                 for first in (0, 10, 20, 30):
-                    neurons = f"{first}-{first + 9}"
-                    new_path, old_path = cases / f"cry_n{neurons}_t{t}.json", cases / f"cry_n{neurons}_t{t}_{args.baseline}.json"
-                    new = _run("cry", t, 1, new_path, neurons=neurons)
-                    old = _run("cry", t, 1, old_path, pythonpath=str(tree / "src"), neurons=neurons)
-                    mean, half, _ = _paired(new_path, old_path)
-                    lines.append(f"| {neurons} | {t} | {new['fit_s']:.1f} | {new['evaluations']} | {old['fit_s']:.1f} | "
-                                 f"{old['evaluations']} | {mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] |")
+                    for seed in range(args.seeds):
+                        neurons, tail = f"{first}-{first + 9}", f"_s{seed}" if seed else ""
+                        new_path = cases / f"cry_n{neurons}_t{t}{tail}.json"
+                        old_path = cases / f"cry_n{neurons}_t{t}{tail}_{args.baseline}.json"
+                        new = _run("cry", t, 1, new_path, neurons=neurons, seed=seed)
+                        old = _run("cry", t, 1, old_path, pythonpath=str(tree / "src"), neurons=neurons, seed=seed)
+                        mean, half, _ = _paired(new_path, old_path)
+                        lines.append(f"| {neurons} | {t} | {seed} | {new['fit_s']:.1f} | {new['evaluations']} | "
+                                     f"{old['fit_s']:.1f} | {old['evaluations']} | "
+                                     f"{mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] |")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     text = "\n".join(lines)
@@ -221,11 +226,13 @@ def main() -> None:
     ap.add_argument("--groups", action="store_true",
                     help="with --baseline: only the paired held-out comparison at (10, 1) and (10, 10) on neurons "
                          "0-9, 10-19, 20-29 and 30-39, one thread per fit")
-    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
+    ap.add_argument("--sizes", default="1,10", help="with --groups: the window lengths t (default 1,10)")
+    ap.add_argument("--seeds", type=int, default=1, help="with --groups: seeds 0 .. N-1 of every fit (default 1)")
+    ap.add_argument("--child", nargs="+", help=argparse.SUPPRESS)  # name t threads out [neurons [seed]]
     args = ap.parse_args()
     if args.child:
-        name, t, threads, out, neurons = args.child
-        child(name, int(t), int(threads), out, neurons)
+        name, t, threads, out, *rest = args.child
+        child(name, int(t), int(threads), out, *rest[:1], *map(int, rest[1:2]))
         return
     if args.groups:
         groups(args)
