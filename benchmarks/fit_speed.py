@@ -153,6 +153,7 @@ def sampling_profiles(threads: int) -> str:
     from spiqgan.quantum.generator import CircuitConfig, PatchGenerator
 
     model = BornMachine(40, 10, steps=3, calibrate=0).fit(_split(10)[0])
+    model.SAMPLE_CHUNK = 100_000  # one chunk: the profiler sees the operations of its own thread only
     model.sample(10_000, seed=0)
     chain = PatchGenerator(CircuitConfig(40, n_ancillas=1, n_layers=5, trainable_encoding=True), 10, seed=0)
     chain.sample(16, 0)
