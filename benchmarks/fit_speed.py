@@ -10,8 +10,8 @@ model with its defaults (what ``spiqgan train --model NAME`` fits):
   held-out window (kept, for paired comparisons), then sampling: windows per second over 200,000
   windows (after one warm-up draw);
 * with ``--baseline REV``: the same ``cry`` fits with spiqgan at git revision ``REV`` (a worktree,
-  ``PYTHONPATH`` to its ``src``), and the paired held-out difference (new minus baseline), per
-  held-out repeat, mean and 95 % interval over the 99 held-out repeats (nats per window);
+  ``PYTHONPATH`` to its ``src``), and the held-out NLL difference (now minus baseline, bits per
+  window) with the project's paired bootstrap over the held-out repeats (``compare_nll``, 95 %);
 * with ``--baseline REV --groups``: only that paired comparison, on neurons 0-9, 10-19, 20-29 and
   30-39 at t = 1 and t = 10 (one thread per fit, so that it can run beside other work);
 * the machine's memory bandwidth (a 256 MB copy) and float64 matmul rate, measured in the same run,
@@ -175,13 +175,13 @@ def sampling_profiles(threads: int) -> str:
 PASSES = 3 * 2 + 3 * 2 + 2 + 1 + 3 + 2
 
 
-def _paired(new: Path, old: Path) -> tuple[float, float, int]:
-    """Mean over held-out repeats of the per-window held-out log-likelihood difference, new minus old, and the
-    half-width of its 95 % interval (normal, over repeats), and the number of repeats."""
-    d_all = np.load(str(new)[:-5] + ".npy") - np.load(str(old)[:-5] + ".npy")
-    reps = np.load(str(new)[:-5] + ".repeats.npy")
-    d = np.array([d_all[reps == r].mean() for r in np.unique(reps)])
-    return float(d.mean()), float(1.96 * d.std(ddof=1) / np.sqrt(len(d))), len(d)
+def _paired(new: Path, old: Path):
+    """The held-out NLL difference, now minus then, with the project's paired bootstrap over held-out repeats
+    (:func:`spiqgan.evaluation.likelihood.compare_nll`: bits per window, 95 %, its verdict)."""
+    from spiqgan.evaluation.likelihood import compare_nll
+
+    return compare_nll(np.load(str(new)[:-5] + ".npy"), np.load(str(old)[:-5] + ".npy"),
+                       np.load(str(new)[:-5] + ".repeats.npy"), names=("now", "then"), level=0.95)
 
 
 def _baseline_tree(rev: str, tmp: str) -> Path:
@@ -195,7 +195,8 @@ def groups(args: argparse.Namespace) -> None:
     cases = args.out / "cases"
     cases.mkdir(parents=True, exist_ok=True)
     lines = [f"| neurons | t | seed | fit now (s) | evaluations now | fit at {args.baseline} (s) | evaluations then | "
-             "held-out nats / window, now minus then [95 % interval over repeats] |", "|---|---|---|---|---|---|---|---|"]
+             "held-out NLL now - then, bits / window [95 % paired bootstrap over repeats]: verdict |",
+             "|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         tree = _baseline_tree(args.baseline, tmp)
         try:
@@ -207,10 +208,10 @@ def groups(args: argparse.Namespace) -> None:
                         old_path = cases / f"cry_n{neurons}_t{t}{tail}_{args.baseline}.json"
                         new = _run("cry", t, 1, new_path, neurons=neurons, seed=seed)
                         old = _run("cry", t, 1, old_path, pythonpath=str(tree / "src"), neurons=neurons, seed=seed)
-                        mean, half, _ = _paired(new_path, old_path)
+                        d = _paired(new_path, old_path)
                         lines.append(f"| {neurons} | {t} | {seed} | {new['fit_s']:.1f} | {new['evaluations']} | "
                                      f"{old['fit_s']:.1f} | {old['evaluations']} | "
-                                     f"{mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] |")
+                                     f"{d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]: {d.verdict} |")
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     text = "\n".join(lines)
@@ -256,13 +257,12 @@ def main() -> None:
                 for t in (1, 10):
                     path = cases / f"cry_t{t}_{args.baseline}.json"
                     old = _run("cry", t, args.threads, path, pythonpath=str(tree / "src"))
-                    mean, half, count = _paired(cases / f"cry_t{t}.json", path)
+                    d = _paired(cases / f"cry_t{t}.json", path)
                     lines.append(f"| cry at {args.baseline} | {t} | {old['parameters']} | {old['fit_s']:.1f} | "
                                  f"{old.get('evaluations', '-')} | {old['peak_rss_gb']:.2f} | "
                                  f"{old['heldout_nats_per_window']:.4f} | {old['windows_per_s']:,.0f} |")
-                    lines.append(f"|  new minus {args.baseline}, held-out nats / window over {count} repeats | {t} | | "
-                                 f"{results[f'cry {t}']['fit_s'] / old['fit_s']:.3f}x the time | | | "
-                                 f"{mean:+.4f} [{mean - half:+.4f}, {mean + half:+.4f}] | |")
+                    lines.append(f"|  held-out NLL now - {args.baseline}, bits / window, 95 % paired bootstrap | {t} "
+                                 f"| | | | | {d.difference:+.4f} [{d.low:+.4f}, {d.high:+.4f}]: {d.verdict} | |")
             finally:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=False)
     lines += ["", f"machine at {args.threads} threads: copy {hw['copy_gb_per_s']:.1f} GB/s, "
