@@ -323,11 +323,13 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
     def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
                         logw: torch.Tensor) -> torch.Tensor:
         """Exact ``log P(x)`` of windows ``x: (B, t, n)`` float64, ``(B,)``; without gradients, in chunks."""
-        if torch.is_grad_enabled():
-            return self._forward(self._step_log_probs(v, x, z), logw, v["stay_"])
+        per_step = self._step_log_probs(v, x, z) if torch.is_grad_enabled() else self._chunked_step_log_probs(v, x, z)
+        return self._forward(per_step, logw, v["stay_"])
+
+    def _chunked_step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """:meth:`_step_log_probs` of ``x`` in chunks of :meth:`_chunk` windows (bounded temporaries), ``(K, B, t)``."""
         chunk = self._chunk(z, x)
-        return torch.cat([self._forward(self._step_log_probs(v, x[i:i + chunk], z), logw, v["stay_"])
-                          for i in range(0, x.shape[0], chunk)])
+        return torch.cat([self._step_log_probs(v, x[i:i + chunk], z) for i in range(0, x.shape[0], chunk)], 1)
 
     def _step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """``log P_s(x_s | earlier steps, z_k)``: what each step's circuit gives each window's pattern, ``(K, B, t)``."""
@@ -542,8 +544,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             # graph kept (its stored derivatives: 8 bytes per element) unless too large; then the latent's
             # forward algorithm over all windows at once (many small steps: once, not per chunk)
             with torch.set_grad_enabled(kept):
-                per_step = torch.cat([self._step_log_probs(v, xu[i:i + chunk], z)
-                                      for i in range(0, xu.shape[0], chunk)], 1)
+                per_step = self._chunked_step_log_probs(v, xu, z)
             if not kept:
                 per_step.requires_grad_()
             total = -(self._forward(per_step, logw, v["stay_"]) * weight).sum()
