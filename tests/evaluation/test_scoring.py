@@ -32,8 +32,12 @@ def test_same_distribution_gives_ratio_near_one():
         ev = evaluate(gen, ref, reference_repeats=np.arange(4000) // 40, seed=rep)
         assert ev.n_compared == 2000
         ratios.append([row.ratio for row in ev.rows])
-    median = np.median(np.array(ratios, dtype=float), axis=0)
-    for (name, _, _), value in zip(STATISTICS, median):
+    ratios = np.array(ratios, dtype=float)
+    for (name, _, _), values in zip(STATISTICS, ratios.T):
+        if name == "saturated":  # all 4 bins at rates of 0.02-0.2: often no such window in either half (floor 0)
+            values = values[np.isfinite(values)]
+            assert values.size >= 5, name
+        value = np.median(values)
         assert MEDIAN_RATIO_BAND[0] < value < MEDIAN_RATIO_BAND[1], (name, value)
 
 

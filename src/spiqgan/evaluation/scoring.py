@@ -20,7 +20,18 @@ statistic                 metric   error
                                    window-pattern distributions (n t <= 20)
 ``spike_count``           W1       1-Wasserstein distance between the
                                    distributions of spikes per window
+``count_tail``            SE       squared difference of the 99.9th
+                                   percentiles of spikes per window (each
+                                   count spread over its unit interval)
+``saturated``             SE       squared difference of the fractions of
+                                   (window, neuron) pairs firing in at least
+                                   80 % of the bins (undefined for t = 1)
 ========================  =======  ===========================================
+
+The last two are **runaway statistics**: a model that generates each step from
+its own earlier ones can excite itself into windows no recording has. Beside
+their ratios, :func:`runaway_check` places the generated values inside or
+outside the held-out data's own interval (:attr:`Evaluation.runaway`).
 
 Noise floor, and why every error is computed between sets of equal size
 -------------------------------------------------------------------------
@@ -47,18 +58,18 @@ as noisy as one sample of it. ``ratio = error / floor``.
 
 The generated side uses every generated window, not ``2 m`` of them per draw
 (a model's own sampling noise would otherwise stay in every ratio: one model's
-k-probability ratio moved 70 % between sample seeds). For the six statistics
+k-probability ratio moved 70 % between sample seeds). For the seven statistics
 whose error is a mean squared difference, ``e(G_1, R_2)`` is estimated by the
 statistic of all ``N`` generated windows against ``R_2``, plus the variance that
 ``m`` windows would add beyond ``N``: :math:`V(m) - V(N)`, with :math:`V(c)` the
 mean variance of the statistic's entries over chunks of ``c`` windows (50, or up
 to 500 while each holds at least ``m / 2``) and
 :math:`V(m) = V(c) c / m`. This has the expectation of the subset design (within
-1.5 % in the tests; the autocorrelogram, a ratio, +4 %). JS and spikes per window
+1.5 % in the tests; the autocorrelogram, a ratio, +4 %). JS, spikes per window and its tail
 average every generated subset of ``m`` windows in each draw. ``sampling_se``
 is the error's relative standard error from the generated windows' sampling
 (the term linear in the generated statistic's noise, from the chunks; the
-spread of the subsets for JS and W1), what another sample of as many windows
+spread of the subsets for JS, W1 and the tail), what another sample of as many windows
 would move the ratio by. A model whose exact distribution enumerates is
 best judged on a stratified sample (:meth:`spiqgan.models.base.HasLikelihood.stratified_sample`),
 which has none.
@@ -81,12 +92,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spiqgan.evaluation import statistics as st
-from spiqgan.evaluation.likelihood import DEFAULT_LEVEL, LikelihoodScore, held_out_nll, percentile_interval
+from spiqgan.evaluation.likelihood import (DEFAULT_BOOT, DEFAULT_LEVEL, LikelihoodScore, bootstrap_means, held_out_nll,
+                                           percentile_interval)
 from spiqgan.data.raster import check_windows
 from spiqgan.exceptions import DataError
 
 __all__ = ["evaluate", "noise_floor", "DEFAULT_DRAWS", "NoiseFloor", "statistic_errors", "Evaluation", "ComparisonRow", "STATISTICS",
-           "summary_statistics", "bootstrap_ratios", "RatioBootstrap"]
+           "summary_statistics", "bootstrap_ratios", "RatioBootstrap", "runaway_check", "Runaway"]
 
 #: (name, metric, human-readable label), in report order
 STATISTICS: tuple[tuple[str, str, str], ...] = (
@@ -98,6 +110,8 @@ STATISTICS: tuple[tuple[str, str, str], ...] = (
     ("time_course", "MSE", "mean time course"),
     ("js_divergence", "JS", "pattern JS divergence"),
     ("spike_count", "W1", "spikes per window"),
+    ("count_tail", "SE", "spikes/window, 99.9 %"),
+    ("saturated", "SE", "saturated (80 % bins)"),
 )
 
 #: the smallest number of windows per compared subset
@@ -130,14 +144,15 @@ def _mse_silent_as_zero(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.mean((np.nan_to_num(a[either]) - np.nan_to_num(b[either])) ** 2))
 
 
-#: the statistics whose error is a mean squared difference of a vector of values (the others: JS and W1)
-MSE_STATISTICS = ("firing_rate", "covariance", "k_probability", "autocorrelogram", "lag_covariance", "time_course")
+#: the statistics whose error is a mean squared difference of a vector of values (the others, from subsets: JS, W1, the count tail)
+MSE_STATISTICS = ("firing_rate", "covariance", "k_probability", "autocorrelogram", "lag_covariance", "time_course",
+                  "saturated")
 #: the generated windows are cut into this many chunks to estimate a statistic's variance (at most) ...
 VARIANCE_CHUNKS = 50
 #: ... or into as many as hold m / 2 windows each, up to this many (measured: with 50 chunks, the noise of the
 #: correction moved cry's k-probability ratio at (10, 10) by 14 % between sample seeds of 2.4 million windows)
 MAX_VARIANCE_CHUNKS = 500
-#: JS and W1: at most this many generated subsets of m windows per draw (each draw takes others)
+#: JS, W1 and the count tail: at most this many generated subsets of m windows per draw (each draw takes others)
 MAX_SUBSETS = 16
 
 
@@ -151,7 +166,18 @@ def _vectors(windows: np.ndarray, max_lag: int) -> dict[str, np.ndarray | None]:
         "autocorrelogram": st.autocorrelogram(windows, max_lag) if t > 1 else None,
         "lag_covariance": st.lag_covariance(windows, max_lag) if t > 1 else None,
         "time_course": st.time_course(windows),
+        "saturated": np.array([st.saturated_fraction(windows)]) if t > 1 else None,
     }
+
+
+def _tail(counts: np.ndarray) -> float:
+    """The 99.9th spread percentile of spikes per window (:func:`~spiqgan.evaluation.statistics.spread_percentile`)."""
+    return float(st.spread_percentile(np.bincount(counts) / counts.size, st.COUNT_TAIL_PERCENTILE))
+
+
+def _tail_error(a: np.ndarray, b: np.ndarray) -> float:
+    """Squared difference of the 99.9th spread percentiles of two samples of spikes per window."""
+    return (_tail(a) - _tail(b)) ** 2
 
 
 def _squared_error(name: str, a: np.ndarray | None, b: np.ndarray | None) -> float | None:
@@ -256,6 +282,7 @@ class _WindowPair:
         out: dict[str, float | None] = {k: _squared_error(k, a[k], b[k]) for k in MSE_STATISTICS}
         out["js_divergence"] = None if self.patterns is None else st.js_from_patterns(*self.patterns)
         out["spike_count"] = st.wasserstein_1(*self.counts)
+        out["count_tail"] = _tail_error(*self.counts)
         return {name: out[name] for name, _, _ in STATISTICS}
 
 
@@ -279,16 +306,16 @@ def _errors(side: _GeneratedSide, draws: list[_WindowPair], m: int, rng: np.rand
             max_subsets: int | None = None) -> tuple[dict[str, list[float | None]], dict[str, list[float]]]:
     """Per draw, every statistic's error of the generated side against the draw's halves, and its sampling variance.
 
-    Generated subset ``k`` of ``m`` windows (JS and W1) is compared with half ``k % 2``: G1 with R2, G2 with R1;
+    Generated subset ``k`` of ``m`` windows (JS, W1, the count tail) is compared with half ``k % 2``: G1 with R2, G2 with R1;
     ``max_subsets`` caps how many (all by default).
     """
     names = [name for name, _, _ in STATISTICS]
     errs: dict[str, list[float | None]] = {k: [] for k in names}
     noise: dict[str, list[float]] = {k: [] for k in names}  # per draw, the error's variance from sampling
-    n_subsets = side.n_windows // m  # JS and W1: every generated window in a subset of m, per draw
+    n_subsets = side.n_windows // m  # JS, W1, tail: every generated window in a subset of m, per draw
     if max_subsets is not None:
         n_subsets = max(2, min(n_subsets, max_subsets))
-    # JS and W1: the draws' subsets are as many independent ones as used, at most as many as the windows hold
+    # JS, W1, tail: the draws' subsets are as many independent ones as used, at most as many as the windows hold
     independent = max(1, min(len(draws) * n_subsets, side.n_windows // m))
     for h in draws:
         for name in MSE_STATISTICS:
@@ -303,7 +330,9 @@ def _errors(side: _GeneratedSide, draws: list[_WindowPair], m: int, rng: np.rand
         order = (rng.permutation(side.n_windows)[:take] if 2 * take >= side.n_windows else
                  rng.choice(side.n_windows, take, replace=False)).reshape(n_subsets, m)
         per_subset = {"spike_count": [st.wasserstein_1(side.counts[idx], h.counts[i % 2])
-                                      for i, idx in enumerate(order)], "js_divergence": None}
+                                      for i, idx in enumerate(order)],
+                      "count_tail": [_tail_error(side.counts[idx], h.counts[i % 2]) for i, idx in enumerate(order)],
+                      "js_divergence": None}
         if side.patterns is not None and h.patterns is not None:
             per_subset["js_divergence"] = [st.js_from_patterns(side.patterns[idx], h.patterns[i % 2])
                                            for i, idx in enumerate(order)]
@@ -319,6 +348,8 @@ def _undefined_note(name: str, t: int, n: int, js_max_bits: int) -> str:
         return "n = 1: no pairs"
     if name in ("autocorrelogram", "lag_covariance") and t == 1:
         return "t = 1: no lags"
+    if name == "saturated" and t == 1:
+        return "t = 1: one bin"
     if name == "js_divergence" and n * t > js_max_bits:
         return f"n t = {n * t} > {js_max_bits}: too many patterns"
     return "undefined: no spikes"
@@ -351,6 +382,60 @@ def summary_statistics(windows: np.ndarray, max_lag: int = st.DEFAULT_MAX_LAG) -
                                                 minlength=windows.shape[1] * windows.shape[2] + 1) / windows.shape[0],
         "spike_count_mean": np.array([st.spike_counts(windows).mean()]),
     }
+
+
+@dataclass(frozen=True)
+class Runaway:
+    """A runaway statistic of generated windows beside the held-out data's value and its interval
+    (:func:`runaway_check`)."""
+
+    statistic: str
+    generated: float
+    held_out: float
+    interval: tuple[float, float]
+    level: float
+
+    @property
+    def inside(self) -> bool:
+        """Whether the generated value lies in the held-out data's interval."""
+        return self.interval[0] <= self.generated <= self.interval[1]
+
+    def line(self) -> str:
+        where = "inside" if self.inside else ("above" if self.generated > self.interval[1] else "below")
+        return (f"{self.statistic}: generated {self.generated:.4g}, held-out {self.held_out:.4g} "
+                f"[{self.interval[0]:.4g}, {self.interval[1]:.4g}] ({where})")
+
+
+#: the runaway statistics of :func:`runaway_check`, as :attr:`Runaway.statistic` names them
+RUNAWAY_LABELS = {"count_tail": "spikes per window, 99.9th percentile",
+                  "saturated": "(window, neuron) pairs firing in >= 80 % of bins"}
+
+
+def runaway_check(generated: np.ndarray, reference: np.ndarray, reference_repeats: np.ndarray | None = None, *,
+                  n_boot: int = DEFAULT_BOOT, level: float = DEFAULT_LEVEL, seed: int = 0) -> list[Runaway]:
+    """The runaway statistics of ``generated`` windows against the held-out ``reference``'s percentile interval.
+
+    The 99.9th percentile of spikes per window (:func:`~spiqgan.evaluation.statistics.count_tail`) and the
+    saturated fraction (:func:`~spiqgan.evaluation.statistics.saturated_fraction`, ``t > 1`` only), each of
+    the generated windows beside the reference's value with its ``level`` bootstrap interval over
+    ``reference_repeats`` (whole repeats drawn with replacement; every window alone where ``None``):
+    the range that other recordings of the same cells would give.
+    """
+    gen = check_windows(generated, what="generated windows")
+    ref = check_windows(reference, what="reference windows")
+    counts = st.spike_counts(ref)
+    width = int(counts.max()) + 1
+    one_hot = np.zeros((ref.shape[0], width))
+    one_hot[np.arange(ref.shape[0]), counts] = 1.0
+    columns = [one_hot] + ([st.window_saturation(ref)[:, None]] if ref.shape[1] > 1 else [])
+    boot = bootstrap_means(np.concatenate(columns, 1), reference_repeats, n_boot=n_boot, seed=seed)
+    tails = st.spread_percentile(boot[:, :width], st.COUNT_TAIL_PERCENTILE)
+    out = [Runaway(RUNAWAY_LABELS["count_tail"], st.count_tail(gen), st.count_tail(ref),
+                   percentile_interval(tails, level), level)]
+    if ref.shape[1] > 1:
+        out.append(Runaway(RUNAWAY_LABELS["saturated"], st.saturated_fraction(gen), st.saturated_fraction(ref),
+                           percentile_interval(boot[:, width], level), level))
+    return out
 
 
 @dataclass
@@ -392,6 +477,8 @@ class Evaluation:
     likelihood_note: str | None = None
     #: statistic -> 95 % bootstrap interval of its ratio over held-out repeats (:func:`bootstrap_ratios`), if asked
     ratio_intervals: dict[str, tuple[float, float] | None] | None = None
+    #: the runaway statistics, generated against the held-out data's interval (:func:`runaway_check`)
+    runaway: list[Runaway] = field(default_factory=list)
 
     def row(self, statistic: str) -> ComparisonRow:
         for r in self.rows:
@@ -426,6 +513,8 @@ class Evaluation:
         if self.ratio_intervals is not None:
             lines.append("(ratio, 95 %: percentile interval over bootstrap replicates of the held-out repeats, each with "
                          "its own floor, and of the sample's own noise)")
+        for r in self.runaway:
+            lines.append(f"runaway, {r.line()}")
         if self.likelihood is not None:
             lines.append(self.likelihood.line())
         elif self.likelihood_note:
@@ -454,6 +543,8 @@ class Evaluation:
             "rows": [r.__dict__.copy() for r in self.rows],
             "likelihood": None if self.likelihood is None else self.likelihood.to_dict(),
             "likelihood_note": self.likelihood_note,
+            "runaway": [{"statistic": r.statistic, "generated": r.generated, "held_out": r.held_out,
+                         "interval": list(r.interval), "level": r.level, "inside": r.inside} for r in self.runaway],
             "ratio_intervals": None if self.ratio_intervals is None else
             {k: None if v is None else list(v) for k, v in self.ratio_intervals.items()},
             "generated_stats": {k: arr(v) for k, v in self.generated_stats.items()},
@@ -646,11 +737,14 @@ def evaluate(
         n_draws=int(n_draws), seed=int(seed), n_compared_max=smallest,
         generated_stats=summary_statistics(gen, max_lag), reference_stats=summary_statistics(ref, max_lag),
         likelihood=likelihood, likelihood_note=None if likelihood is not None else likelihood_note,
+        runaway=runaway_check(gen, ref, reference_repeats, seed=seed),
     )
 
 
 #: bootstrap replicates of :func:`bootstrap_ratios` (each with its own floor)
 DEFAULT_RATIO_BOOT = 200
+#: the least share of replicates where a ratio is defined (its floor above 0) for :class:`RatioBootstrap`'s intervals
+MIN_DEFINED = 0.9
 
 
 @dataclass
@@ -659,6 +753,9 @@ class RatioBootstrap:
 
     ``replicates[model][statistic]``: ``(n_boot,)`` ratios (NaN where undefined); the replicates are shared
     by all models (the same resampled repeats and the same floor), so differences between models are paired.
+    A rare statistic's floor (the count tail, the saturated fraction) can be 0 in a few replicates, where two
+    halves happen to agree exactly: the intervals use the replicates where it is defined, provided they are
+    at least :data:`MIN_DEFINED` of all (else ``None``).
     """
 
     replicates: dict[str, dict[str, np.ndarray]]
@@ -668,17 +765,17 @@ class RatioBootstrap:
 
     def interval(self, model: str, statistic: str, level: float | None = None) -> tuple[float, float] | None:
         """Percentile interval of ``model``'s ratio on ``statistic`` (``None`` where undefined)."""
-        values = self.replicates[model][statistic]
-        if not np.isfinite(values).all():
+        return self._interval(self.replicates[model][statistic], level)
+
+    def _interval(self, values: np.ndarray, level: float | None) -> tuple[float, float] | None:
+        defined = np.isfinite(values)
+        if defined.mean() < MIN_DEFINED:
             return None
-        return percentile_interval(values, self.level if level is None else level)
+        return percentile_interval(values[defined], self.level if level is None else level)
 
     def difference(self, a: str, b: str, statistic: str, level: float | None = None) -> tuple[float, float] | None:
         """Paired percentile interval of ``ratio(a) - ratio(b)`` on ``statistic`` (``None`` where undefined)."""
-        values = self.replicates[a][statistic] - self.replicates[b][statistic]
-        if not np.isfinite(values).all():
-            return None
-        return percentile_interval(values, self.level if level is None else level)
+        return self._interval(self.replicates[a][statistic] - self.replicates[b][statistic], level)
 
     def verdict(self, a: str, b: str, statistic: str, level: float | None = None) -> str:
         """``"<a> better"`` (lower error) or ``"<b> better"`` where the paired interval excludes 0, else ``"level"``."""
@@ -710,7 +807,7 @@ def bootstrap_ratios(
     Each replicate draws as many held-out repeats as there are, with replacement, and judges every
     model's generated windows against them as :func:`evaluate` does (its own floor from ``n_draws``
     random halves of the drawn repeats, every copy of a repeat drawn more than once in the same half;
-    JS and W1 from at most ``max_subsets`` generated subsets per draw), plus a normal draw of the
+    JS, W1 and the count tail from at most ``max_subsets`` generated subsets per draw), plus a normal draw of the
     generated side's own sampling error (what :attr:`ComparisonRow.sampling_se` measures, independent
     between models): so the spread of the replicates is what the choice of held-out repeats and each
     model's sample leave uncertain. ``generated``: name -> windows ``(N, t, n)``.
