@@ -33,7 +33,8 @@ def _chi_square_p(windows: np.ndarray, expected: np.ndarray) -> float:
 
 @pytest.mark.parametrize("family,n,t,kw", [
     ("cry", 3, 1, dict(latent_dim=1)),
-    ("cry", 2, 3, dict(latent_dim=1, memory=1, count_term=True)),  # a window circuit: feed-forward, switching latent
+    ("cry", 2, 3, dict(latent_dim=1, memory=1, count_term=True)),  # a window circuit: feed-forward, latent states
+    ("cry", 2, 3, dict(latent="normal", latent_dim=1, memory=1)),  # a window circuit with a switching normal latent
     ("iqp", 3, 1, dict(latent_dim=1)),
     ("bitflip", 2, 2, dict(latent_dim=1)),
 ])

@@ -59,7 +59,8 @@ def _born_case(name):
     kw = dict(BORNS[name])
     model = born_model(kw.pop("family"), kw.pop("n"), kw.pop("t"), seed=4, **kw)
     p = model.params_
-    t, n, d = p["n_timesteps"], p["n_neurons"], p["latent_dim"]
+    t, n = p["n_timesteps"], p["n_neurons"]
+    d = model.loadings_.shape[2]  # latent dimensions, or states (one-hot inputs: the default at t > 1)
     rng = np.random.default_rng(1)
     latent = rng.normal(size=(t, d))  # a different latent value at every step
     windows = all_windows(t, n)

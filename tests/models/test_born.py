@@ -31,9 +31,17 @@ def _brute_force(model, windows: np.ndarray) -> np.ndarray:
     """P(x) from the definition: a sum over latent values of a product over steps of each step's exact distribution."""
     p = model.params_
     t = p["n_timesteps"]
-    z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
+    states = model.prior_.size > 0
+    z, w = (None, None) if states else latent_rule(p["latent_dim"], p["latent_nodes"])
     mem, own = np.asarray(model.memory_), np.asarray(model.own_)
-    if model.stay_.size:  # the latent keeps its value with probability rho, else is redrawn from w
+    if states:  # one-hot states, first drawn from softmax(prior), then from softmax(trans) rows
+        z = np.eye(model.prior_.size)
+        w = np.exp(model.prior_) / np.exp(model.prior_).sum()
+    if model.trans_.size:
+        a = np.exp(model.trans_) / np.exp(model.trans_).sum(1, keepdims=True)
+        paths = [(path, w[path[0]] * np.prod([a[i, j] for i, j in zip(path, path[1:])]))
+                 for path in itertools.product(range(len(w)), repeat=t)]
+    elif model.stay_.size:  # the latent keeps its value with probability rho, else is redrawn from w
         rho = 1 / (1 + np.exp(-model.stay_[0]))
         paths = [(path, w[path[0]] * np.prod([rho * (a == b) + (1 - rho) * w[b] for a, b in zip(path, path[1:])]))
                  for path in itertools.product(range(len(w)), repeat=t)]
@@ -44,7 +52,7 @@ def _brute_force(model, windows: np.ndarray) -> np.ndarray:
         for path, prob_path in paths:
             prob = prob_path
             for s in range(t):
-                angles = model.angles_[s] + model.loadings_[s] @ z[path[s]]
+                angles = model.angles_[s] + model.loadings_[min(s, len(model.loadings_) - 1)] @ z[path[s]]
                 for lag in range(1, max(mem.shape[0], own.shape[0]) + 1):
                     prev = x[s - lag] if s - lag >= 0 else model.pad_
                     if lag <= mem.shape[0]:
@@ -59,11 +67,16 @@ def _brute_force(model, windows: np.ndarray) -> np.ndarray:
 
 
 CASES = [
-    ("cry", 2, 2, dict(latent_dim=1, latent_nodes=3, memory=1)),
-    ("cry", 2, 3, dict(latent_dim=1, latent_nodes=3, memory=0, switching=False)),
-    ("cry", 3, 2, dict(latent_dim=2, latent_nodes=2, memory=2, couplings="per_step")),
-    ("cry", 2, 4, dict(latent_dim=1, latent_nodes=2, memory=1, history=3)),
+    ("cry", 2, 2, dict(latent="normal", latent_dim=1, latent_nodes=3, memory=1)),
+    ("cry", 2, 3, dict(latent="normal", latent_dim=1, latent_nodes=3, memory=0, switching=False)),
+    ("cry", 3, 2, dict(latent="normal", latent_dim=2, latent_nodes=2, memory=2, couplings="per_step")),
+    ("cry", 2, 4, dict(latent="normal", latent_dim=1, latent_nodes=2, memory=1, history=3)),
     ("cry", 3, 1, dict(latent_dim=0)),
+    ("cry", 2, 3, dict(latent="states", latent_nodes=3, memory=1, history=2)),
+    ("cry", 2, 3, dict(latent_nodes=3)),  # the default at t > 1: states
+    ("cry", 2, 2, dict(latent="states", latent_nodes=3, loadings="shared")),
+    ("cry", 3, 2, dict(latent="states", latent_nodes=4, switching=False, couplings="per_step")),
+    ("cry", 2, 1, dict(latent="states", latent_nodes=3)),
     ("iqp", 2, 3, dict(latent_dim=1, latent_nodes=3)),
     ("iqp", 3, 1, dict(latent_dim=1, latent_nodes=4, couplings="per_step")),
     ("bitflip", 2, 2, dict(latent_dim=1, latent_nodes=3)),
@@ -73,7 +86,7 @@ CASES = [
 def test_count_term_likelihood_and_sampling_follow_the_definition():
     """P(x_j = 1 | x_<j) = sin^2((theta_j + sum_i W_ji x_i + c[#earlier neurons firing]) / 2), step by step."""
     n, t = 4, 2
-    model = BornMachine(n, t, latent_dim=1, latent_nodes=3, memory=1, count_term=True, steps=5,
+    model = BornMachine(n, t, latent="normal", latent_dim=1, latent_nodes=3, memory=1, count_term=True, steps=5,
                          init_scale=0.5).fit(_windows(300, t, n))
     model.count_ = np.random.default_rng(0).normal(size=n)  # away from the fit's start at zero
     # angles, couplings, loadings, memory (its diagonal fixed at 0: the own history has lag 1), own, count, stay
@@ -135,14 +148,21 @@ def test_fit_starts_at_the_independent_model(family):
 
 def test_fit_improves_on_the_independent_start_and_counts_parameters():
     x = _windows(3000, 3, 4, seed=1)
-    model = BornMachine(4, 3, steps=60, seed=0).fit(x)
+    model = BornMachine(4, 3, steps=60, seed=0, latent="normal").fit(x)
     nll = [h["nll"] for h in model.history_]
     assert nll[-1] < nll[0] - 0.01
-    # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 by default for t > 1),
+    # angles t n, shared pairs n(n-1)/2, loadings t n d, memory L n^2 (L = 1 for t > 1 with the normal latent),
     # own history H n (H = t - 1 by default), and the latent's probability of keeping its value
     # (the memory diagonal is fixed at 0 where the own history has the lag)
     assert model.n_parameters == 3 * 4 + 6 + 3 * 4 * 1 + (16 - 4) + 2 * 4 + 1
     assert model.resources()["trainable_parameters"] == model.n_parameters
+    # the default at t > 1: K = 48 states, loadings per step (t n K), no memory; the first state's weights
+    # (K - 1 free) and the transition matrix (K (K - 1) free)
+    states = BornMachine(4, 3, steps=3, seed=0).fit(x)
+    assert states.n_parameters == 3 * 4 + 6 + 3 * 4 * 48 + 2 * 4 + 47 + 48 * 47
+    assert states.resources()["latent_values"] == 48 and states.memory_.shape == (0, 4, 4)
+    shared = BornMachine(4, 3, steps=3, seed=0, latent_nodes=5, loadings="shared").fit(x)
+    assert shared.loadings_.shape == (1, 4, 5) and shared.n_parameters == 3 * 4 + 6 + 4 * 5 + 2 * 4 + 4 + 5 * 4
     assert BornMachine(10, 1).fit(_windows(300, 1, 10), ).n_parameters == 65
 
 
@@ -358,7 +378,7 @@ def test_a_likelihood_too_large_to_keep_gives_the_same_value_and_gradient(monkey
         values["count_"] += 0.1
         trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
         loss = model._objective(x, p)({**trained, "pad_": values["pad_"]})
-        out.append((float(loss), {k: v.grad.clone() for k, v in trained.items()}))
+        out.append((float(loss), {k: v.grad.clone() for k, v in trained.items() if v.grad is not None}))
     assert out[0][0] == pytest.approx(out[1][0], rel=1e-14)
     for k, g in out[0][1].items():
         torch.testing.assert_close(out[1][1][k], g, rtol=1e-12, atol=1e-14)
@@ -432,3 +452,80 @@ def test_a_checkpoint_of_the_unpreconditioned_fit_is_not_continued():
     old.fit(x)
     for k in BornMachine._FITTED:
         np.testing.assert_array_equal(getattr(old, k), getattr(fresh, k))
+
+
+def _chi_square_p(seen: np.ndarray, expected: np.ndarray) -> float:
+    """Pearson's chi-square p-value of counts against expected counts, the bins expected under 5 pooled into one."""
+    from scipy.stats import chisquare
+
+    small = expected < 5
+    obs, exp = seen[~small], expected[~small]
+    if small.any():
+        obs, exp = np.append(obs, seen[small].sum()), np.append(exp, expected[small].sum())
+    return float(chisquare(obs, exp * obs.sum() / exp.sum()).pvalue)
+
+
+@pytest.mark.parametrize("kw", [dict(latent="states", latent_nodes=4), dict(latent="states", latent_nodes=3, memory=1)])
+def test_a_chi_square_test_finds_the_samples_drawn_from_the_likelihood(kw):
+    """Pearson's chi-square of 200,000 windows against the exact probabilities of all 2^(t n) windows: the sampler
+    draws from the very distribution whose likelihood is scored."""
+    n, t = 2, 4
+    model = BornMachine(n, t, steps=30, seed=1, **kw).fit(_windows(400, t, n))
+    every = _all_windows(t, n)
+    draws = model.sample(200000, seed=7)
+    keys = {w.tobytes(): i for i, w in enumerate(every)}
+    seen = np.bincount([keys[w.tobytes()] for w in draws], minlength=len(every)).astype(float)
+    assert _chi_square_p(seen, np.exp(model.log_likelihood(every)) * len(draws)) > 1e-3
+    # and the test can fail: the same windows against a model fitted to other data
+    other = BornMachine(n, t, steps=30, seed=1, **kw).fit(_windows(400, t, n, seed=5))
+    assert _chi_square_p(seen, np.exp(other.log_likelihood(every)) * len(draws)) < 1e-6
+
+
+def _graph_nodes(tensor: torch.Tensor) -> list[str]:
+    """The names of every node of ``tensor``'s autograd graph."""
+    seen, stack, names = set(), [tensor.grad_fn], []
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        names.append(type(node).__name__)
+        stack.extend(next_fn for next_fn, _ in node.next_functions)
+    return names
+
+
+@pytest.mark.parametrize("kw", [dict(latent="states", latent_nodes=4), dict(latent="normal", latent_nodes=3)])
+def test_the_forward_algorithm_takes_the_steps_apart_once(kw):
+    """Measured at (10, 30) with 48 states: selecting per_step[..., s] step by step made each step's backward fill
+    a zero tensor of all the steps, a third of an evaluation; the steps are unbound in one node now."""
+    model = BornMachine(3, 12, **kw)
+    p = model.resolved_params()
+    p["n_timesteps"], p["n_neurons"] = 12, 3
+    values = model._initial(_windows(50, 12, 3), p)
+    per_step = torch.randn(values["loadings_"].shape[2] if p["latent"] == "states" else 3, 7, 12,
+                           dtype=torch.float64, requires_grad=True)
+    out = model._forward(per_step, torch.log(torch.full((per_step.shape[0],), 1.0 / per_step.shape[0],
+                                                        dtype=torch.float64)), values)
+    names = _graph_nodes(out.sum())
+    assert names.count("UnbindBackward0") == 1 and "SelectBackward0" not in names
+
+
+def test_the_memory_term_is_computed_once_for_all_chunks(monkeypatch):
+    """The own history's lags once over all windows, not once per chunk (85 chunks x 29 lags were thousands of small
+    operations per evaluation at (10, 30)), and the same values either way."""
+    import spiqgan.models.born as born
+
+    x = torch.as_tensor(_windows(60, 6, 3), dtype=torch.float64)
+    model = BornMachine(3, 6, latent="normal", latent_nodes=2, history=5, memory=1, init_scale=0.3)
+    p = model.resolved_params()
+    p["n_timesteps"], p["n_neurons"] = 6, 3
+    values = model._initial(x.numpy(), p)
+    z, _ = model._latent(p)
+    calls = []
+    original = BornMachine._memory_term
+    monkeypatch.setattr(BornMachine, "_memory_term", lambda self, v, w: calls.append(len(w)) or original(self, v, w))
+    whole = model._chunked_step_log_probs(values, x, z)
+    monkeypatch.setattr(born, "CHUNK_ELEMENTS", 36)  # 10 chunks of 6 windows
+    chunked = model._chunked_step_log_probs(values, x, z)
+    assert calls == [60, 60]
+    torch.testing.assert_close(chunked, whole, rtol=0, atol=0)

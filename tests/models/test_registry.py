@@ -33,11 +33,12 @@ def test_every_family_is_a_born_machine_and_every_name_a_class():
 def test_help_is_read_from_the_docstrings_without_markup():
     docs = option_help()
     assert set(hyperparameters()) <= set(docs)
-    assert docs["latent_dim"] == "d, dimensions of the latent common state (0: none)"
+    assert docs["latent_dim"] == "d, dimensions of the normal latent (0: none, for either kind)"
     assert docs["noise_scale"].startswith("s: gamma ~ U[0, s pi]")
     for text in docs.values():
         assert "``" not in text and ":math:" not in text and ":class:" not in text
     assert option_choices()["couplings"] == ("shared", "per_step")
+    assert option_choices()["latent"] == ("normal", "states")
     assert option_choices()["loss"] == ("k", "standard")
 
 

@@ -92,14 +92,23 @@ class Execution:
 
 
 def _latent_paths(export: Export, n_windows: int, rng: np.random.Generator) -> np.ndarray:
-    """The index of each window's latent value at each step ``(N, t)``: drawn, then kept or redrawn."""
+    """The index of each window's latent value at each step ``(N, t)``: drawn, then kept or redrawn (a normal
+    latent), or each next state drawn from the transition matrix's row of the one before (states)."""
     w = np.asarray(export.inputs["weights"], dtype=np.float64)
     t = export.n_timesteps
     paths = np.empty((n_windows, t), dtype=np.int64)
     paths[:, 0] = rng.choice(w.size, size=n_windows, p=w / w.sum())
+    transitions = export.inputs.get("transitions")
+    if transitions is not None:
+        rows = np.cumsum(np.asarray(transitions, dtype=np.float64), 1)
+        rows /= rows[:, -1:]
     for s in range(1, t):
+        if transitions is not None:  # inverse of the row's cumulative sum at a uniform draw
+            u = rng.random(n_windows)
+            paths[:, s] = np.minimum((rows[paths[:, s - 1]] < u[:, None]).sum(1), w.size - 1)
+            continue
         redraw = rng.choice(w.size, size=n_windows, p=w / w.sum())
-        kept = rng.random(n_windows) < export.inputs["keep_probability"]
+        kept = rng.random(n_windows) < export.inputs.get("keep_probability", 1.0)
         paths[:, s] = np.where(kept, paths[:, s - 1], redraw)
     return paths
 

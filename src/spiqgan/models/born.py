@@ -13,13 +13,22 @@ single-qubit angles are shifted by two inputs:
   rule of ``m = latent_nodes`` points per dimension, with its weights: a
   discrete stand-in for :math:`\mathcal N(0, I_d)` under which the likelihood
   is an exact finite sum (no Monte Carlo, no noise draws).
+* or (``latent="states"``, the default of ``"cry"`` at ``t > 1``) **latent states**: a hidden Markov
+  chain of ``m = latent_nodes`` states (:data:`DEFAULT_STATES`), the first drawn from fitted weights
+  ``softmax(prior_)``, each next one from the row of the fitted transition matrix ``softmax(trans_)``
+  of the one before; state ``k`` adds its own loading ``U_{sjk}`` to the angle of neuron ``j`` at
+  step ``s`` (its value is the one-hot vector ``e_k``, so the loadings above serve unchanged). The
+  time structure the neurons share is carried by the chain, which cannot excite itself; a model whose
+  steps feed on their own history (memory) generated windows that ran away (issue 30,
+  ``benchmarks/time_windows.py``), so with states there is no memory by default.
 * **memory** of the last ``memory`` patterns (``"cry"`` only): the angle of
   neuron ``j`` at step ``s`` gains :math:`\sum_{l=1}^{L}\sum_i V_{l,ji} x_{s-l,i}`,
   a classically controlled rotation (on hardware: mid-circuit measurement and
   feed-forward). ``V`` is shared by all steps; steps before the window's first
   are taken at the training firing rates.
 
-With both, the exact probability of a window is
+With both, the exact probability of a window is (for a latent that keeps its value; one that switches or
+a chain of states sums over paths of values instead, by the forward algorithm)
 
 .. math:: P(x) = \sum_k w_k \prod_{s=1}^{t} P_s(x_s \mid x_{s-L..s-1}, z_k),
 
@@ -76,6 +85,7 @@ from __future__ import annotations
 
 import math
 import time
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -91,13 +101,19 @@ from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits
 __all__ = ["BornMachine", "BORN_CHOICES", "latent_rule", "mmd_squared", "COUNT_TERM_MIN_NEURONS"]
 
 #: the allowed values of the Born machines' string hyperparameters
-BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), "couplings": ("shared", "per_step")}
+BORN_CHOICES: dict[str, tuple[str, ...]] = {"objective": ("likelihood", "mmd"), "couplings": ("shared", "per_step"),
+                                            "latent": ("normal", "states"), "loadings": ("per_step", "shared")}
 #: from this many neurons ``count_term=None`` turns the count term on. Measured at t = 1 with one seed
 #: (``python benchmarks/born_variants.py NxT [--first F] cry cry:count_term=1``), k-probability error /
 #: floor without -> with it: n = 10 (neurons 0-9) 9.13 -> 13.8; n = 15: 29.9 -> 24.6 (0-14), 5.67 -> 7.28
 #: (20-34); n = 20: 23.4 -> 12.3 (0-19), 18.5 -> 13.1 (20-39); n = 40: 65.5 -> 11.0. Synchronous events
 #: among many neurons are what pairwise couplings miss (why Tkacik et al. added the K-potential).
 COUNT_TERM_MIN_NEURONS = 20
+#: ``latent="states"`` starts as a ladder of population gains: state ``k`` shifts every angle by this times the
+#: normal quantile of ``(k + 1/2) / m``
+STATE_GAIN = 0.3
+#: states of ``latent="states"`` when ``latent_nodes`` is not given (measured: see ``benchmarks/time_windows.py``)
+DEFAULT_STATES = 48
 #: the most bits (t n) a window may have for the MMD objective, which enumerates every window
 MMD_MAX_BITS = 16
 #: (latent value, window, step, neuron) angles one chunk of the likelihood holds at once
@@ -142,13 +158,19 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
     family
         The circuit family of every step (:data:`spiqgan.quantum.families.FAMILIES`): ``"cry"``,
         ``"iqp"`` or ``"bitflip"``; the model's registered name.
+    latent
+        ``"normal"`` (a Gauss-Hermite rule for ``z``) or ``"states"`` (a hidden Markov chain of
+        ``latent_nodes`` states); ``None``: states for ``"cry"`` at ``t > 1`` with ``latent_dim > 0``,
+        else normal.
     latent_dim
-        ``d``, dimensions of the latent common state (0: none).
+        ``d``, dimensions of the normal latent (0: none, for either kind).
     latent_nodes
-        ``m``, Gauss-Hermite points per latent dimension (``m^d`` latent values).
+        ``m``, Gauss-Hermite points per latent dimension (``m^d`` latent values), or the number of
+        states; ``None``: 12 points, or :data:`DEFAULT_STATES` states.
     memory
         ``L``, earlier patterns each step is conditioned on (full couplings; families that condition on
-        spikes, such as ``"cry"``, only); ``None``: 1 for those on windows longer than one step, else 0.
+        spikes, such as ``"cry"``, only); ``None``: 1 for those on windows longer than one step with the
+        normal latent, else 0.
     history
         ``H``, earlier steps of each neuron's own spikes each step is conditioned on (one weight per
         lag and neuron; ``"cry"`` only); ``None``: ``t - 1`` for ``"cry"``, else 0.
@@ -165,6 +187,9 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         Rounds of rate calibration after a likelihood fit with memory (see :meth:`_calibrate`).
     couplings
         ``"shared"``: one coupling per pair for all steps; ``"per_step"``: one per pair and step.
+    loadings
+        ``"per_step"``: a loading per step, neuron and latent dimension (or state); ``"shared"``: one for
+        every step (measured worse with states: a state is then a level, not a time course).
     objective
         ``"likelihood"`` (exact maximum likelihood) or ``"mmd"`` (exact MMD over all
         windows, ``t n <= 16``; see the module docstring).
@@ -183,26 +208,29 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
 
     Attributes
     ----------
-    angles_, pairs_, loadings_, memory_, own_, count_, stay_, pad_ : np.ndarray
-        ``(t, n)``, ``(n(n-1)/2,)`` or ``(t, n(n-1)/2)``, ``(t, n, d)``, ``(L, n, n)``, ``(H, n)``,
-        ``(n,)`` or ``(0,)``, ``(1,)`` or ``(0,)`` (the latent's log-odds of keeping its value), ``(n,)`` (the
+    angles_, pairs_, loadings_, memory_, own_, count_, stay_, prior_, trans_, pad_ : np.ndarray
+        ``(t, n)``, ``(n(n-1)/2,)`` or ``(t, n(n-1)/2)``, ``(t, n, d)`` (``(t, n, m)`` with states; ``1`` for
+        ``t`` where shared), ``(L, n, n)``, ``(H, n)``, ``(n,)`` or ``(0,)``, ``(1,)`` or ``(0,)`` (the normal
+        latent's log-odds of keeping its value), ``(m,)`` or ``(0,)`` (the first state's log-weights),
+        ``(m, m)`` or ``(0, 0)`` (the transitions' log-weights, row: the state before), ``(n,)`` (the
         firing rates standing in for the patterns before a window).
     """
 
     variant = "family"
     CHOICES = BORN_CHOICES
-    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "count_", "stay_", "pad_")
+    _FITTED = ("angles_", "pairs_", "loadings_", "memory_", "own_", "count_", "stay_", "prior_", "trans_", "pad_")
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, family: str = "cry",
-                 latent_dim: int = 1,
-                 latent_nodes: int = 12, memory: int | None = None, history: int | None = None,
+                 latent: str | None = None, latent_dim: int = 1,
+                 latent_nodes: int | None = None, memory: int | None = None, history: int | None = None,
                  switching: bool = True, count_term: bool | None = None, calibrate: int = 5,
-                 couplings: str = "shared", objective: str = "likelihood", bandwidth: float = 1.0,
+                 couplings: str = "shared", loadings: str = "per_step", objective: str = "likelihood", bandwidth: float = 1.0,
                  init_scale: float = 0.05, steps: int = 500, l2: float = 1e-4, tol: float = 1e-9,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
         self.family = family
-        self.latent_dim, self.latent_nodes, self.memory, self.couplings = latent_dim, latent_nodes, memory, couplings
+        self.latent, self.latent_dim, self.latent_nodes = latent, latent_dim, latent_nodes
+        self.memory, self.couplings, self.loadings = memory, couplings, loadings
         self.history, self.switching, self.calibrate, self.count_term = history, switching, calibrate, count_term
         self.init_scale, self.steps, self.l2, self.tol = init_scale, steps, l2, tol
         self.objective, self.bandwidth = objective, bandwidth
@@ -222,7 +250,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
     def resolved_params(self) -> dict[str, Any]:
         family = self.circuit_family
         p = super().resolved_params()
-        self._check_positive(p, ("latent_nodes", "steps"))
+        self._check_positive(p, ("steps",))
         self._check_positive(p, ("tol", "bandwidth"), float)
         for k in ("latent_dim", "calibrate") + tuple(k for k in ("memory", "history") if p[k] is not None):
             if isinstance(p[k], bool) or not isinstance(p[k], (int, np.integer)) or p[k] < 0:
@@ -231,15 +259,20 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             if isinstance(p[k], bool) or not isinstance(p[k], (int, float)) or not math.isfinite(p[k]) or p[k] < 0:
                 raise ModelConfigError(f"{k} must be a number >= 0, got {p[k]!r}.")
         for k, allowed in BORN_CHOICES.items():
-            if p[k] not in allowed:
+            if p[k] not in allowed and not (k == "latent" and p[k] is None):
                 raise ModelConfigError(f"{k} must be one of {', '.join(map(repr, allowed))}, got {p[k]!r}.")
         bits = (p["n_neurons"] or 0) * (p["n_timesteps"] or 0)
         if p["objective"] == "mmd" and bits > MMD_MAX_BITS:
             raise ModelConfigError(f"objective 'mmd' enumerates all 2**(t n) windows; t n = {bits} is more than "
                                    f"{MMD_MAX_BITS} bits. Use objective 'likelihood', or fewer neurons or steps.")
-        if p["latent_nodes"] ** p["latent_dim"] > 4096:
+        if p["latent_nodes"] is not None:
+            self._check_positive(p, ("latent_nodes",))
+        nodes = self._nodes(p)
+        if self._latent_kind(p) == "normal" and nodes ** p["latent_dim"] > 4096:
             raise ModelConfigError(f"latent_nodes ** latent_dim = {p['latent_nodes']}**{p['latent_dim']} latent values "
                                    "is more than 4096; use fewer nodes or dimensions.")
+        if self._latent_kind(p) == "states" and not 2 <= nodes <= 256:
+            raise ModelConfigError(f"latent 'states' takes latent_nodes states, from 2 to 256; got {nodes}.")
         for k in ("memory", "history", "count_term"):
             if p[k] and not family.conditional:
                 raise ModelConfigError(f"{k} conditions rotations on measured spikes, which only the 'cry' family "
@@ -255,7 +288,11 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         """Lags of ``memory`` (full matrices; default 1) or ``history`` (own spikes; default all ``t - 1``) in use."""
         t = p["n_timesteps"]
         if p[key] is None:
-            return 0 if not self.circuit_family.conditional else (min(1, t - 1) if key == "memory" else t - 1)
+            if not self.circuit_family.conditional:
+                return 0
+            if key == "memory":  # with states, none: the latent carries what neurons share over time
+                return 0 if self._latent_kind(p) == "states" else min(1, t - 1)
+            return t - 1
         return min(int(p[key]), t - 1)
 
     def _count_term(self, p: dict[str, Any]) -> bool:
@@ -266,23 +303,59 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
 
     def _n_parameters(self) -> int:
         own_lags = min(np.asarray(self.memory_).shape[0], np.asarray(self.own_).shape[0])  # memory diagonals fixed at 0
+        # a softmax's logits are free up to a constant: one fewer per distribution (the prior, each transition row)
+        softmax = int(np.asarray(self.prior_).size > 0) + int(np.asarray(self.trans_).shape[0])
         return sum(int(np.asarray(getattr(self, k)).size) for k in self._FITTED if k != "pad_") \
-            - own_lags * int(self.params_["n_neurons"])
+            - own_lags * int(self.params_["n_neurons"]) - softmax
 
     # ------------------------------------------------------------ model
     def _tensors(self) -> dict[str, torch.Tensor]:
         return {k: torch.as_tensor(np.asarray(getattr(self, k)), dtype=torch.float64) for k in self._FITTED}
 
+    @classmethod
+    def _latent_kind(cls, p: dict[str, Any]) -> str:
+        """``latent`` as given, or (``None``) ``"states"`` for ``"cry"`` windows of more than one step with a latent
+        (``latent_dim > 0``), else ``"normal"``."""
+        if p["latent"] is not None:
+            return p["latent"]
+        conditional = p["family"] in FAMILIES and get_family(p["family"]).conditional
+        return "states" if conditional and (p["n_timesteps"] or 1) > 1 and p["latent_dim"] > 0 else "normal"
+
+    @classmethod
+    def _shared_loadings(cls, p: dict[str, Any]) -> bool:
+        """Whether the steps share one loading per neuron and latent dimension (``loadings="shared"``)."""
+        return p["loadings"] == "shared"
+
+    @classmethod
+    def _nodes(cls, p: dict[str, Any]) -> int:
+        """``latent_nodes`` as given, or (``None``) :data:`DEFAULT_STATES` states or 12 Gauss-Hermite nodes."""
+        if p["latent_nodes"] is not None:
+            return int(p["latent_nodes"])
+        return DEFAULT_STATES if cls._latent_kind(p) == "states" else 12
+
+    @classmethod
+    def _latent_count(cls, p: dict[str, Any]) -> int:
+        """How many values the latent takes: ``m^d`` Gauss-Hermite nodes, or ``m`` states."""
+        return cls._nodes(p) if cls._latent_kind(p) == "states" else cls._nodes(p) ** p["latent_dim"]
+
     def _latent(self, p: dict[str, Any] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The latent values and weights of the hyperparameters ``p`` (default: the fitted ones)."""
+        """The latent values and weights of the hyperparameters ``p`` (default: the fitted ones).
+
+        ``latent="states"``: the ``m`` states as one-hot vectors (so that a loading is a state's own shift of
+        an angle), with equal weights standing in for the fitted ``prior_`` (see :meth:`_log_prior`).
+        """
         p = self.params_ if p is None else p
-        z, w = latent_rule(p["latent_dim"], p["latent_nodes"])
+        if self._latent_kind(p) == "states":
+            k = self._nodes(p)
+            return torch.eye(k, dtype=torch.float64), torch.full((k,), 1.0 / k, dtype=torch.float64)
+        z, w = latent_rule(p["latent_dim"], self._nodes(p))
         return torch.as_tensor(z, dtype=torch.float64), torch.as_tensor(w, dtype=torch.float64)
 
     @staticmethod
     def _step_angles(v: dict[str, torch.Tensor], z: torch.Tensor) -> torch.Tensor:
         """Angles of every latent value (``z: (K, d)``, or ``(K, t, d)`` per step) and step without memory: ``(K, t, n)``."""
-        return v["angles_"][None] + torch.einsum("tnd,ktd->ktn" if z.dim() == 3 else "tnd,kd->ktn", v["loadings_"], z)
+        loadings = v["loadings_"].expand(v["angles_"].shape[0], -1, -1)  # shared by the steps: (1, n, d)
+        return v["angles_"][None] + torch.einsum("tnd,ktd->ktn" if z.dim() == 3 else "tnd,kd->ktn", loadings, z)
 
     def _memory_term(self, v: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """``sum_l V_l x_{s-l} + h_l * x_{s-l}`` for windows ``x: (B, t, n)``, earlier steps at the pad: ``(B, t, n)``."""
@@ -324,34 +397,60 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
                         logw: torch.Tensor) -> torch.Tensor:
         """Exact ``log P(x)`` of windows ``x: (B, t, n)`` float64, ``(B,)``; without gradients, in chunks."""
         per_step = self._step_log_probs(v, x, z) if torch.is_grad_enabled() else self._chunked_step_log_probs(v, x, z)
-        return self._forward(per_step, logw, v["stay_"])
+        return self._forward(per_step, logw, v)
 
     def _chunked_step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         """:meth:`_step_log_probs` of ``x`` in chunks of :meth:`_chunk` windows (bounded temporaries), ``(K, B, t)``."""
         chunk = self._chunk(z, x)
-        return torch.cat([self._step_log_probs(v, x[i:i + chunk], z) for i in range(0, x.shape[0], chunk)], 1)
+        # the memory term once for all windows (without the latent's K it is small): per chunk, its many lags
+        # were thousands of small operations per evaluation (85 chunks x 29 lags at (10, 30) with 48 states)
+        shift = self._memory_term(v, x) if self.circuit_family.conditional else None
+        return torch.cat([self._step_log_probs(v, x[i:i + chunk], z, None if shift is None else shift[i:i + chunk])
+                          for i in range(0, x.shape[0], chunk)], 1)
 
-    def _step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """``log P_s(x_s | earlier steps, z_k)``: what each step's circuit gives each window's pattern, ``(K, B, t)``."""
+    def _step_log_probs(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
+                        shift: torch.Tensor | None = None) -> torch.Tensor:
+        """``log P_s(x_s | earlier steps, z_k)``: what each step's circuit gives each window's pattern, ``(K, B, t)``
+        (``shift``: the memory term of ``x``, computed here if not given)."""
         family = self.circuit_family
-        shift = self._memory_term(v, x) if family.conditional else None
+        if shift is None and family.conditional:
+            shift = self._memory_term(v, x)
         return family.step_log_probs(self._step_angles(v, z), v["pairs_"], x, shift, v["count_"])
 
     @staticmethod
-    def _forward(per_step: torch.Tensor, logw: torch.Tensor, stay: torch.Tensor) -> torch.Tensor:
+    def _log_prior(v: dict[str, torch.Tensor], logw: torch.Tensor) -> torch.Tensor:
+        """Log-weights of the latent values at a window's first step: the fitted ``prior_`` (states), else ``logw``."""
+        return torch.log_softmax(v["prior_"], 0) if v["prior_"].numel() else logw
+
+    @classmethod
+    def _forward(cls, per_step: torch.Tensor, logw: torch.Tensor, v: dict[str, torch.Tensor]) -> torch.Tensor:
         r"""``log P(x)`` from ``log P(x_s | ..., z_k)``, ``(K, B, t)``, summed over the latent's paths (forward algorithm).
 
-        The latent keeps its value from one step to the next with probability
+        Normal latent: it keeps its value from one step to the next with probability
         :math:`\rho = \sigma(\text{stay})` and is redrawn from its weights otherwise;
-        with no ``stay`` parameter it keeps its value for the whole window.
+        with no ``stay`` parameter it keeps its value for the whole window. States: the first
+        step's state has the weights ``softmax(prior_)`` and each next one is drawn from the row of the
+        transition matrix ``softmax(trans_, rows)`` of the one before.
         """
-        if stay.numel() == 0:
+        logw = cls._log_prior(v, logw)
+        stay, trans = v["stay_"], v["trans_"]
+        if trans.numel() == 0 and stay.numel() == 0:
             return torch.logsumexp(per_step.sum(-1) + logw[:, None], dim=0)
+        # the steps as views in one go: indexing per_step[..., s] step by step had each step's backward fill a
+        # zero tensor of all the steps (t of them: at t = 30 a third of an evaluation's time)
+        steps = per_step.unbind(-1)
+        if trans.numel():
+            a = torch.softmax(trans, 1)  # (K, K): a[i, k] = P(k next | i now)
+            alpha = logw[:, None] + steps[0]  # (K, B)
+            for step in steps[1:]:  # in probability space, each window scaled by its largest term
+                top = alpha.max(0, keepdim=True).values
+                alpha = step + torch.log(a.T @ torch.exp(alpha - top)) + top
+            return torch.logsumexp(alpha, dim=0)
         log_keep, log_jump = torch.nn.functional.logsigmoid(stay), torch.nn.functional.logsigmoid(-stay)
-        alpha = logw[:, None] + per_step[..., 0]  # (K, B)
-        for s in range(1, per_step.shape[-1]):
+        alpha = logw[:, None] + steps[0]  # (K, B)
+        for step in steps[1:]:
             jump = log_jump + logw[:, None] + torch.logsumexp(alpha, dim=0, keepdim=True)
-            alpha = per_step[..., s] + torch.logaddexp(log_keep + alpha, jump)
+            alpha = step + torch.logaddexp(log_keep + alpha, jump)
         return torch.logsumexp(alpha, dim=0)
 
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
@@ -363,15 +462,18 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         return out.numpy()
 
     def conditional_log_likelihood(self, windows: np.ndarray, latent: np.ndarray) -> np.ndarray:
-        """Exact ``log P(x | z_1 .. z_t)`` of each window ``(B, t, n)`` given the latent value at every step, ``latent: (t, d)``.
+        """Exact ``log P(x | z_1 .. z_t)`` of each window ``(B, t, n)`` given the latent value at every step, ``latent: (t, d)``
+        (with states, ``d`` is their number and a state's value its one-hot vector).
 
         What a circuit of :meth:`circuits` gives for those inputs (the latent path fixed).
         """
         self._check_fitted()
         x = np.asarray(windows, dtype=np.float64)
         p = self.params_
-        z = torch.as_tensor(np.asarray(latent, dtype=np.float64).reshape(1, p["n_timesteps"], p["latent_dim"]))
-        fixed = {**self._tensors(), "stay_": torch.zeros(0, dtype=torch.float64)}
+        d = np.asarray(self.loadings_).shape[2]  # latent dimensions, or states (their one-hot values)
+        z = torch.as_tensor(np.asarray(latent, dtype=np.float64).reshape(1, p["n_timesteps"], d))
+        none = torch.zeros(0, dtype=torch.float64)
+        fixed = {**self._tensors(), "stay_": none, "prior_": none, "trans_": none}
         with torch.no_grad():
             return self._log_likelihood(fixed, torch.as_tensor(x), z, torch.zeros(1, dtype=torch.float64)).numpy()
 
@@ -389,16 +491,31 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         def small(*shape: int) -> torch.Tensor:
             return torch.randn(*shape, generator=rng, dtype=torch.float64) * scale
 
+        states = self._latent_kind(p) == "states"
+        k = self._nodes(p)
+        if states:  # a ladder of population gains (every neuron's angle shifted alike), told apart by small noise
+            ladder = torch.as_tensor([NormalDist().inv_cdf((i + 0.5) / k) for i in range(k)], dtype=torch.float64)
+            loadings = STATE_GAIN * ladder.expand(t, n, k) + small(t, n, k)
+        else:
+            loadings = small(t, n, p["latent_dim"])
+        if self._shared_loadings(p):  # one loading per neuron and latent dimension, for every step
+            loadings = loadings[:1].clone()
+        switching = t > 1 and p["switching"]
         return {"angles_": self.circuit_family.independent_angles(rates),
                 "pairs_": small(n_pairs) if p["couplings"] == "shared" else small(t, n_pairs),
-                "loadings_": small(t, n, p["latent_dim"]),
+                "loadings_": loadings,
                 "memory_": small(self._memory(p), n, n),
                 "own_": small(self._memory(p, "history"), n),
                 # a bias by how many earlier neurons fired at the step (zero: the independent start)
                 "count_": torch.zeros(n if self._count_term(p) else 0, dtype=torch.float64),
                 # the latent's log-odds of keeping its value from one step to the next (0.9 at the start)
-                "stay_": torch.full((1 if p["latent_dim"] and t > 1 and p["switching"] else 0,), math.log(9.0),
+                "stay_": torch.full((1 if not states and p["latent_dim"] and switching else 0,), math.log(9.0),
                                     dtype=torch.float64),
+                # states: the first step's log-weights (equal at the start) and the transitions' log-odds (a state
+                # kept with probability 0.9 at the start, the others equally likely)
+                "prior_": torch.zeros(k if states else 0, dtype=torch.float64),
+                "trans_": (math.log(9.0 * (k - 1)) * torch.eye(k, dtype=torch.float64) if states and switching
+                           else torch.zeros(0, 0, dtype=torch.float64)),
                 "pad_": rates.mean(0)}
 
     def preview(self, windows: np.ndarray) -> dict[str, Any]:
@@ -419,7 +536,8 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         loss({**trained, "pad_": values["pad_"]})
         seconds = time.perf_counter() - start
         scale = self._scales(x, p, values)  # a scale of 0: fixed (the memory diagonals the own history has)
-        return {"parameters": sum(int((scale[k] > 0).sum()) for k in trained), "seconds_per_step": seconds,
+        softmax = int(values["prior_"].numel() > 0) + values["trans_"].shape[0]  # free up to a constant, as counted
+        return {"parameters": sum(int((scale[k] > 0).sum()) for k in trained) - softmax, "seconds_per_step": seconds,
                 "steps": int(p["steps"])}
 
     #: L-BFGS iterations between the chances to checkpoint a fit in progress (see ArrayModel)
@@ -499,6 +617,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         The L2 penalty's curvature is added, and every curvature is at least ``1e-4``.
         """
         t, n = x.shape[1:]
+        k = self._latent_count(p)
         xf = torch.as_tensor(x.mean(0, dtype=np.float64))  # (t, n): E[x_si]
         pad = values["pad_"]
         floor, l2 = 1e-4, float(p["l2"])
@@ -517,8 +636,13 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             earlier = torch.as_tensor(np.cumsum(x, -1, dtype=np.int64) - x)  # (N, t, n): neurons before j that fired
             count = torch.bincount(earlier.reshape(-1), minlength=n)[:n].to(torch.float64) / x.shape[0]
         h = {"angles_": torch.ones_like(values["angles_"]), "pairs_": pairs + l2,
-             "loadings_": torch.ones_like(values["loadings_"]) + l2, "memory_": memory + l2, "own_": history + l2,
-             "count_": count, "stay_": torch.ones_like(values["stay_"]), "pad_": torch.ones_like(pad)}
+             # z standard normal: E z^2 = 1; a state's one-hot value: about the share of the state, 1 / K to start
+             # (and t times that where the steps share it)
+             "loadings_": torch.full_like(values["loadings_"], (1.0 / k if self._latent_kind(p) == "states" else 1.0)
+                                          * (t if self._shared_loadings(p) else 1)) + l2,
+             "memory_": memory + l2, "own_": history + l2,
+             "count_": count, "stay_": torch.ones_like(values["stay_"]), "prior_": torch.ones_like(values["prior_"]),
+             "trans_": torch.ones_like(values["trans_"]), "pad_": torch.ones_like(pad)}
         scale = {k: v.clamp_min(floor).rsqrt() for k, v in h.items()}
         # a neuron's memory of its own spikes at a lag the own history has too is that history's weight again:
         # fixed at 0 (scale 0), not a second parameter that only the L2 penalty tells apart (a flat direction)
@@ -547,7 +671,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
                 per_step = self._chunked_step_log_probs(v, xu, z)
             if not kept:
                 per_step.requires_grad_()
-            total = -(self._forward(per_step, logw, v["stay_"]) * weight).sum()
+            total = -(self._forward(per_step, logw, v) * weight).sum()
             total.backward()
             if not kept:  # each chunk again, with its gradient now known
                 for i in range(0, xu.shape[0], chunk):
@@ -630,9 +754,17 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         t = self.params_["n_timesteps"]
         z, w = self._latent()
         gen = torch.Generator().manual_seed(seed)
+        if v["prior_"].numel():
+            w = torch.softmax(v["prior_"], 0)
         which = torch.multinomial(w, n_windows, replacement=True, generator=gen)  # the latent value at step 0
         states = [which]
-        if v["stay_"].numel():  # keep it with probability sigmoid(stay), else redraw it
+        if v["trans_"].numel():  # each next state from the row of the one before: inverse of its cumulative sum
+            rows = torch.cumsum(torch.softmax(v["trans_"], 1), 1)
+            rows[:, -1] = 1.0
+            for _ in range(1, t):
+                u = torch.rand(n_windows, 1, generator=gen, dtype=torch.float64)
+                states.append(torch.searchsorted(rows[states[-1]], u).squeeze(1).clamp_(max=rows.shape[0] - 1))
+        elif v["stay_"].numel():  # keep it with probability sigmoid(stay), else redraw it
             keep = torch.sigmoid(v["stay_"])[0]
             for _ in range(1, t):
                 redraw = torch.multinomial(w, n_windows, replacement=True, generator=gen)
@@ -647,13 +779,13 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             return family.sample(self._step_angles(v, z), v["pairs_"], path, gen, shift, v["count_"]).numpy()
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:
-        # checkpoints written before the count term existed have no count_: they had none
-        super()._restore({"count_": np.zeros(0), **arrays})
+        # checkpoints written before the count term or the latent states existed have none
+        super()._restore({"count_": np.zeros(0), "prior_": np.zeros(0), "trans_": np.zeros((0, 0)), **arrays})
 
     # ------------------------------------------------------------ cost and circuits
     def cost_summary(self, preview: dict[str, Any] | None = None) -> str:
         p = self.resolved_params()
-        latent = p["latent_nodes"] ** p["latent_dim"]
+        latent = self._latent_count(p)
         params = f"{preview['parameters']} trainable parameters, " if preview is not None else ""
         return (f"{self.n_neurons} qubits x {self.n_timesteps} sub-generators, {params}exact likelihood of the "
                 f"distinct training windows under {latent} latent value(s), "
@@ -665,7 +797,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         p = self.params_
         n, t, mem = p["n_neurons"], p["n_timesteps"], self._memory(p)
         return {"family": self.family, "interference": self.circuit_family.interference, "qubits": n,
-                "sub_generators": t, "latent_values": p["latent_nodes"] ** p["latent_dim"],
+                "sub_generators": t, "latent_values": self._latent_count(p),
                 "two_qubit_gates_per_sub_generator": n * (n - 1) // 2, "memory": mem,
                 "trainable_parameters": self.n_parameters}
 
@@ -681,8 +813,10 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         self._check_fitted()
         self._check_which(which)
         p = self.params_
-        t, n, d = p["n_timesteps"], p["n_neurons"], p["latent_dim"]
+        t, n = p["n_timesteps"], p["n_neurons"]
         v = {k: np.asarray(getattr(self, k), dtype=np.float64) for k in self._FITTED}
+        d = v["loadings_"].shape[2]  # latent dimensions, or states (one-hot)
+        v["loadings_"] = np.broadcast_to(v["loadings_"], (t,) + v["loadings_"].shape[1:])  # shared by the steps: each its own
         family = self.circuit_family
         windowed = family.conditional and t > 1 and (v["memory_"].shape[0] or v["own_"].shape[0])
         z, w = self._latent()
@@ -712,9 +846,23 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
                                            f" and {family.ancillas} ancillas" if family.ancillas else ""))
                 family.add_step(c, s, v, "spikes", latent, [])
                 circuits.append(c)
-        inputs = {"kind": "latent", "values": z.numpy().tolist(), "weights": w.numpy().tolist(),
-                  "keep_probability": keep, "dimensions": d,
-                  "rule": "each window draws a latent value from the weights for its first step; at every later "
-                          "step it keeps the value with keep_probability, else draws anew; step s's circuit gets "
-                          "the value at step s as its z inputs"}
+        if v["prior_"].size:  # states: one-hot values, the fitted first-step weights and transition matrix
+            prior = np.exp(v["prior_"] - v["prior_"].max())
+            inputs = {"kind": "latent", "values": z.numpy().tolist(), "weights": (prior / prior.sum()).tolist(),
+                      "dimensions": d, "states": d}
+            if v["trans_"].size:
+                a = np.exp(v["trans_"] - v["trans_"].max(1, keepdims=True))
+                inputs["transitions"] = (a / a.sum(1, keepdims=True)).tolist()
+                inputs["rule"] = ("each window draws a state from the weights for its first step; at every later step "
+                                  "it draws the next state from the row of transitions of the state before (a Markov "
+                                  "chain); step s's circuit gets the one-hot value of the state at step s as its z inputs")
+            else:
+                inputs["rule"] = ("each window draws a state from the weights and keeps it for every step; each "
+                                  "step's circuit gets its one-hot value as its z inputs")
+        else:
+            inputs = {"kind": "latent", "values": z.numpy().tolist(), "weights": w.numpy().tolist(),
+                      "keep_probability": keep, "dimensions": d,
+                      "rule": "each window draws a latent value from the weights for its first step; at every later "
+                              "step it keeps the value with keep_probability, else draws anew; step s's circuit gets "
+                              "the value at step s as its z inputs"}
         return Export(self.name, n, t, circuits, inputs, hyperparameters=dict(p))
