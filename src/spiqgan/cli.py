@@ -288,7 +288,7 @@ def _add_hyperparameters(p: argparse.ArgumentParser) -> None:
         elif default is None and not choices:
             group.add_argument(flag, type=_number, default=None, metavar="X", help=help_text)
         else:
-            kind = float if default is None else type(default)
+            kind = (str if choices else float) if default is None else type(default)  # --latent: None, or a choice
             group.add_argument(flag, type=kind, default=None, choices=choices, metavar=None if choices else "X",
                                help=help_text)
 

@@ -110,15 +110,18 @@ def test_the_sampling_standard_error_matches_the_spread_between_samples():
 
 
 def test_the_runaway_statistics_do_not_set_how_many_windows_are_drawn():
-    """An extreme percentile's sampling error falls slowly: were it in the target, every sampled model would draw
-    to the limit (the count tail's sample se is about 20 % with 3x the held-out windows)."""
+    """An extreme percentile's sampling error falls slowly (the count tail's sample se was 5-74 % in the README's
+    runs): in the target, it would have every sampled model draw to the limit. The target reads the others only."""
+    import dataclasses
+
     from spiqgan.experiments.runs import UNTARGETED, _worst_sampling_se
 
     train, test = retina_like(n_neurons=4, n_repeats=30, seed=0).split()
     ref, reps = test.windows(2, return_repeats=True)
     model = IndependentBernoulli().fit(train.windows(2))
     ev = evaluate(model.sample(3 * len(ref), seed=1), ref, reference_repeats=reps, n_draws=5)
-    tail = max(r.sampling_se for r in ev.rows if r.statistic in UNTARGETED and r.sampling_se is not None)
-    assert tail > _worst_sampling_se(ev)
-    assert _worst_sampling_se(ev) == max(r.sampling_se for r in ev.rows
-                                         if r.statistic not in UNTARGETED and r.sampling_se is not None)
+    worst = _worst_sampling_se(ev)
+    assert worst == max(r.sampling_se for r in ev.rows if r.statistic not in UNTARGETED and r.sampling_se is not None)
+    noisy = dataclasses.replace(ev, rows=[dataclasses.replace(r, sampling_se=10.0) if r.statistic in UNTARGETED else r
+                                          for r in ev.rows])
+    assert set(UNTARGETED) == {"count_tail", "saturated"} and _worst_sampling_se(noisy) == worst
