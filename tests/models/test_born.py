@@ -363,25 +363,30 @@ def test_the_fused_likelihood_kernel_is_the_conditionals_and_their_gradient():
 
 
 def test_a_likelihood_too_large_to_keep_gives_the_same_value_and_gradient(monkeypatch):
-    """Above KEEP_ELEMENTS the loss evaluates each chunk twice instead of keeping its graph: the same numbers."""
+    """Above KEEP_ELEMENTS the loss evaluates each chunk twice instead of keeping its graph: the same numbers.
+    The values reach the loss through a graph (as the fit's rescaling sends them), which the chunks share:
+    at (40, 10) its second backward pass raised before the fix."""
     import spiqgan.models.born as born
 
     x = _windows(300, 4, 5)
-    model = BornMachine(5, 4, init_scale=0.3, count_term=True)
-    p = model.resolved_params()
-    p["n_timesteps"], p["n_neurons"] = 4, 5
     out = []
-    for keep, chunk in ((2**27, 2**20), (10, 50)):
-        monkeypatch.setattr(born, "KEEP_ELEMENTS", keep)
-        monkeypatch.setattr(born, "CHUNK_ELEMENTS", chunk)
-        values = model._initial(x, p)
-        values["count_"] += 0.1
-        trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
-        loss = model._objective(x, p)({**trained, "pad_": values["pad_"]})
-        out.append((float(loss), {k: v.grad.clone() for k, v in trained.items() if v.grad is not None}))
-    assert out[0][0] == pytest.approx(out[1][0], rel=1e-14)
-    for k, g in out[0][1].items():
-        torch.testing.assert_close(out[1][1][k], g, rtol=1e-12, atol=1e-14)
+    for latent in ("normal", "states"):
+        model = BornMachine(5, 4, init_scale=0.3, count_term=True, latent=latent, latent_nodes=3)
+        p = model.resolved_params()
+        p["n_timesteps"], p["n_neurons"] = 4, 5
+        for keep, chunk in ((2**27, 2**20), (10, 50)):
+            monkeypatch.setattr(born, "KEEP_ELEMENTS", keep)
+            monkeypatch.setattr(born, "CHUNK_ELEMENTS", chunk)
+            values = model._initial(x, p)
+            values["count_"] += 0.1
+            trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
+            scaled = {k: v * 1.5 for k, v in trained.items()}
+            loss = model._objective(x, p)({**scaled, "pad_": values["pad_"]})
+            out.append((float(loss), {k: v.grad.clone() for k, v in trained.items() if v.grad is not None}))
+    for first, second in (out[:2], out[2:]):
+        assert first[0] == pytest.approx(second[0], rel=1e-14) and first[1].keys() == second[1].keys()
+        for k, g in first[1].items():
+            torch.testing.assert_close(second[1][k], g, rtol=1e-12, atol=1e-14)
 
 
 def test_the_fit_scales_are_the_gauss_newton_curvature_of_every_parameter():

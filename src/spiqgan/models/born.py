@@ -669,15 +669,22 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             # every window's per-step log-probabilities (K, B, t), the heavy part, chunk by chunk, each chunk's
             # graph kept (its stored derivatives: 8 bytes per element) unless too large; then the latent's
             # forward algorithm over all windows at once (many small steps: once, not per chunk)
-            with torch.set_grad_enabled(kept):
-                per_step = self._chunked_step_log_probs(v, xu, z)
-            if not kept:
-                per_step.requires_grad_()
-            total = -(self._forward(per_step, logw, v) * weight).sum()
+            if kept:
+                total = -(self._forward(self._chunked_step_log_probs(v, xu, z), logw, v) * weight).sum()
+                total.backward()
+                return total.detach()
+            # each chunk is evaluated twice, so its graph is built twice: on leaves, whose gradients are then
+            # sent back through the graph of ``v`` (e.g. the fit's rescaling) once, not once per chunk
+            leaves = {k: u.detach().requires_grad_(u.requires_grad) for k, u in v.items()}
+            with torch.no_grad():
+                per_step = self._chunked_step_log_probs(leaves, xu, z)
+            per_step.requires_grad_()
+            total = -(self._forward(per_step, logw, leaves) * weight).sum()
             total.backward()
-            if not kept:  # each chunk again, with its gradient now known
-                for i in range(0, xu.shape[0], chunk):
-                    self._step_log_probs(v, xu[i:i + chunk], z).backward(per_step.grad[:, i:i + chunk])
+            for i in range(0, xu.shape[0], chunk):  # each chunk again, with its gradient now known
+                self._step_log_probs(leaves, xu[i:i + chunk], z).backward(per_step.grad[:, i:i + chunk])
+            sent = [k for k, u in v.items() if u.requires_grad and leaves[k].grad is not None]
+            torch.autograd.backward([v[k] for k in sent], [leaves[k].grad for k in sent])
             return total.detach()
 
         return loss
