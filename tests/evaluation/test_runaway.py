@@ -76,3 +76,23 @@ def test_at_one_bin_only_the_tail_is_checked():
     assert [r.statistic.split(",")[0] for r in ev.runaway] == ["spikes per window"]
     assert ev.row("saturated").ratio is None and ev.row("saturated").note == "t = 1: one bin"
     assert ev.to_dict()["runaway"][0]["inside"] in (True, False)
+
+
+def test_held_out_windows_with_no_saturated_neuron_give_the_poisson_bound_of_a_zero_count():
+    """At (10, 30) no held-out window of the recording has a saturated neuron, so every bootstrap replicate is 0 and
+    the interval was [0, 0]: a model that saturates once in a million pairs was "outside". The bound of a count of 0
+    over the (window, neuron) pairs of windows that do not overlap replaces it, and still catches a runaway model."""
+    from spiqgan.evaluation.scoring import zero_count_bound
+
+    rng = np.random.default_rng(3)
+    held_out, repeats = _recording(rng, 4000), np.repeat(np.arange(40), 100)
+    assert st.saturated_fraction(held_out) == 0.0
+    rare, runaway = _recording(rng, 40000, 0.0005), _recording(rng, 40000, 0.02)
+    checked = runaway_check(rare, held_out, repeats)[1]
+    bound = -np.log(0.025) / (4000 * 5 / 10)
+    assert checked.held_out == 0.0 and checked.interval == (0.0, pytest.approx(bound))
+    assert 0 < checked.generated < bound and checked.inside
+    assert not runaway_check(runaway, held_out, repeats)[1].inside
+    assert 100 * zero_count_bound(100, 0.95) == pytest.approx(3.689, abs=1e-3)
+    with pytest.raises(ValueError, match="positive number of trials"):
+        zero_count_bound(0)
