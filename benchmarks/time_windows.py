@@ -75,13 +75,13 @@ def published_dg(data_dir: Path, neurons: list[int], t: int) -> np.ndarray:
 
 
 def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pairs: list[tuple[str, str]],
-               multiple: int, n_boot: int, data_dir: str) -> dict:
-    """Fit and judge every model on one group and seed (one torch thread)."""
+               multiple: int, n_boot: int, data_dir: str, threads: int = 1) -> dict:
+    """Fit and judge every model on one group and seed (``threads`` torch threads)."""
     import torch
 
     from spiqgan.models import make_model
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     neurons = group_neurons(group, n)
     train_w, train_starts, test_w, test_reps = windows(Path(data_dir), neurons, t)
     generated = {"ceiling (training repeats)": train_w, "published DG": published_dg(Path(data_dir), neurons, t)}
@@ -102,6 +102,10 @@ def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pa
         runaway[label] = [{"statistic": r.statistic, "generated": r.generated, "held_out": r.held_out,
                            "interval": list(r.interval), "inside": r.inside}
                           for r in runaway_check(g, test_w, test_reps)]
+    # in sample: every model and the published DG saw the training repeats; the criterion's other reading
+    train_reps = np.cumsum(train_starts == 0) - 1  # a repeat's windows start at bin 0, 1, ...
+    in_sample = {label: {r.statistic: r.ratio for r in evaluate(g, train_w, reference_repeats=train_reps, seed=0).rows}
+                 for label, g in generated.items() if label != "ceiling (training repeats)"}
     defined = [s for s, _, _ in STATISTICS if ratios[next(iter(models))][s] is not None]
     level = 1 - 0.05 / max(1, len(pairs) * len(defined))
     boot = bootstrap_ratios(generated, test_w, test_reps, n_boot=n_boot, level=level, seed=group + 1000 * seed)
@@ -114,7 +118,7 @@ def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pa
             c = compare_nll(log_probs[a], log_probs[b], test_reps, names=(a, b), level=level)
             nll_pairs[f"{a} - {b}"] = {"difference": c.difference, "interval": [c.low, c.high], "verdict": c.verdict}
     return {"n": n, "t": t, "group": group, "seed": seed, "neurons": neurons, "fit_s": fit_s, "nll": nll,
-            "nll_pairs": nll_pairs, "ratios": ratios, "intervals": intervals, "verdicts": verdicts,
+            "nll_pairs": nll_pairs, "ratios": ratios, "in_sample": in_sample, "intervals": intervals, "verdicts": verdicts,
             "runaway": runaway, "level": level, "windows": {k: len(v) for k, v in generated.items()}}
 
 
@@ -123,6 +127,18 @@ def _fmt(value: float | None, interval: list | tuple | None = None) -> str:
         return "-"
     text = f"{value:.2f}" if value < 100 else f"{value:.3g}"
     return text + (f" [{interval[0]:.2f}, {interval[1]:.2f}]" if interval else "")
+
+
+def _criterion(ratios: dict, models: dict[str, str], labels: dict[str, str]) -> list[str]:
+    """Each model's ratio over the better of the temporal DG's and the published DG's, a table's lines."""
+    lines = ["| model | " + " | ".join(labels[s] for s in JUDGED) + " |", "|---|" + "---|" * len(JUDGED)]
+    for label in models:
+        if label == "dg":
+            continue
+        best = {s: min(v for v in (ratios.get("dg", {}).get(s), ratios["published DG"][s]) if v is not None)
+                for s in JUDGED}
+        lines.append(f"| {label} | " + " | ".join(f"{ratios[label][s] / best[s]:.2f}" for s in JUDGED) + " |")
+    return lines
 
 
 def report(cells: list[dict], models: dict[str, str], pairs: list[tuple[str, str]]) -> str:
@@ -137,16 +153,14 @@ def report(cells: list[dict], models: dict[str, str], pairs: list[tuple[str, str
         for label, iv in c["intervals"].items():
             lines.append(f"| {label} | " + " | ".join(_fmt(c["ratios"][label][s], iv[s]) for s in iv) + " |")
         lines += ["", "Criterion, each model's ratio over the better of the temporal DG's and the published DG's "
-                  f"({'1.5' if n >= 40 else '1.25'} or under passes):", "",
-                  "| model | " + " | ".join(labels[s] for s in JUDGED) + " |", "|---|" + "---|" * len(JUDGED)]
-        for label in models:
-            if label == "dg":
-                continue
-            row = []
-            for s in JUDGED:
-                best = min(v for v in (c["ratios"].get("dg", {}).get(s), c["ratios"]["published DG"][s]) if v is not None)
-                row.append(f"{c['ratios'][label][s] / best:.2f}")
-            lines.append(f"| {label} | " + " | ".join(row) + " |")
+                  f"({'1.5' if n >= 40 else '1.25'} or under passes):", ""]
+        lines += _criterion(c["ratios"], models, labels)
+        if "in_sample" in c:
+            lines += ["", "In sample, every set against the training repeats (which the models and the published DG "
+                      "all saw): error / floor, then the criterion:", "",
+                      "| windows | " + " | ".join(labels[s] for s in JUDGED) + " |", "|---|" + "---|" * len(JUDGED)]
+            lines += [f"| {label} | " + " | ".join(_fmt(r[s]) for s in JUDGED) + " |" for label, r in c["in_sample"].items()]
+            lines += [""] + _criterion(c["in_sample"], models, labels)
         lines += ["", "Runaway (generated, held-out [95 %]):", ""]
         for label, rs in c["runaway"].items():
             lines.append(f"- {label}: " + "; ".join(
@@ -175,6 +189,8 @@ def main() -> None:
     parser.add_argument("--multiple", type=int, default=20, help="generated windows per held-out window")
     parser.add_argument("--boot", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per worker (2 with --workers 1: "
+                        "the fit times of the whole 2-core machine)")
     args = parser.parse_args()
     models = _models(args.models)
     pairs = [tuple(p.split("-", 1)) for p in args.pairs.split(",") if p]
@@ -188,7 +204,8 @@ def main() -> None:
         else:
             todo.append((job, path))
     with ProcessPoolExecutor(max(1, args.workers)) as pool:
-        running = {pool.submit(judge_cell, *job, models, pairs, args.multiple, args.boot, str(args.data_dir)):
+        running = {pool.submit(judge_cell, *job, models, pairs, args.multiple, args.boot, str(args.data_dir),
+                               args.threads):
                    (job, path) for job, path in todo}
         for done in as_completed(running):
             job, path = running[done]
