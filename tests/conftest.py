@@ -48,3 +48,26 @@ def _short_evaluation_sampling(monkeypatch):
     tests/evaluation/test_generated_noise.py, which sets them itself)."""
     monkeypatch.setenv("SPIQGAN_EVAL_MAX_MULTIPLE", "8")
     monkeypatch.setenv("SPIQGAN_EVAL_BUDGET_S", "5")
+
+
+def _window_chi_square_p(windows: np.ndarray, every: np.ndarray, probabilities: np.ndarray) -> float:
+    """Pearson's chi-square p-value of drawn ``windows`` against the ``probabilities`` of ``every`` possible window
+    (``(2^(t n), t, n)``, any order), the cells expected under 5 pooled into one."""
+    from scipy.stats import chisquare
+
+    weights = 1 << np.arange(every[0].size, dtype=np.int64)
+    where = np.empty(len(every), dtype=np.int64)
+    where[every.reshape(len(every), -1).astype(np.int64) @ weights] = np.arange(len(every))
+    seen = np.bincount(where[windows.reshape(len(windows), -1).astype(np.int64) @ weights], minlength=len(every))
+    expected = probabilities / probabilities.sum() * len(windows)
+    small = expected < 5
+    obs, exp = seen[~small], expected[~small]
+    if small.any():
+        obs, exp = np.append(obs, seen[small].sum()), np.append(exp, expected[small].sum())
+    return float(chisquare(obs, exp).pvalue)
+
+
+@pytest.fixture(scope="session")
+def chi_square_p():
+    """``chi_square_p(windows, every, probabilities)``: do drawn windows follow exact probabilities (a p-value)."""
+    return _window_chi_square_p
