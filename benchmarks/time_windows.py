@@ -106,6 +106,10 @@ def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pa
     train_reps = np.cumsum(train_starts == 0) - 1  # a repeat's windows start at bin 0, 1, ...
     in_sample = {label: {r.statistic: r.ratio for r in evaluate(g, train_w, reference_repeats=train_reps, seed=0).rows}
                  for label, g in generated.items() if label != "ceiling (training repeats)"}
+    runaway_in_sample = {label: [{"statistic": r.statistic, "generated": r.generated, "held_out": r.held_out,
+                                  "interval": list(r.interval), "inside": r.inside}
+                                 for r in runaway_check(g, train_w, train_reps)] for label, g in generated.items()
+                         if label != "ceiling (training repeats)"}
     defined = [s for s, _, _ in STATISTICS if ratios[next(iter(models))][s] is not None]
     level = 1 - 0.05 / max(1, len(pairs) * len(defined))
     boot = bootstrap_ratios(generated, test_w, test_reps, n_boot=n_boot, level=level, seed=group + 1000 * seed)
@@ -118,7 +122,8 @@ def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pa
             c = compare_nll(log_probs[a], log_probs[b], test_reps, names=(a, b), level=level)
             nll_pairs[f"{a} - {b}"] = {"difference": c.difference, "interval": [c.low, c.high], "verdict": c.verdict}
     return {"n": n, "t": t, "group": group, "seed": seed, "neurons": neurons, "fit_s": fit_s, "nll": nll,
-            "nll_pairs": nll_pairs, "ratios": ratios, "in_sample": in_sample, "intervals": intervals, "verdicts": verdicts,
+            "nll_pairs": nll_pairs, "ratios": ratios, "in_sample": in_sample, "runaway_in_sample": runaway_in_sample,
+            "intervals": intervals, "verdicts": verdicts,
             "runaway": runaway, "level": level, "windows": {k: len(v) for k, v in generated.items()}}
 
 
@@ -161,11 +166,12 @@ def report(cells: list[dict], models: dict[str, str], pairs: list[tuple[str, str
                       "| windows | " + " | ".join(labels[s] for s in JUDGED) + " |", "|---|" + "---|" * len(JUDGED)]
             lines += [f"| {label} | " + " | ".join(_fmt(r[s]) for s in JUDGED) + " |" for label, r in c["in_sample"].items()]
             lines += [""] + _criterion(c["in_sample"], models, labels)
-        lines += ["", "Runaway (generated, held-out [95 %]):", ""]
-        for label, rs in c["runaway"].items():
-            lines.append(f"- {label}: " + "; ".join(
-                f"{r['statistic']}: {r['generated']:.4g} vs {r['held_out']:.4g} [{r['interval'][0]:.4g}, "
-                f"{r['interval'][1]:.4g}] ({'inside' if r['inside'] else 'outside'})" for r in rs))
+        for key, title in (("runaway", "held-out"), ("runaway_in_sample", "in sample: training repeats")):
+            lines += ["", f"Runaway (generated, {title} [95 %]):", ""]
+            for label, rs in c.get(key, {}).items():
+                lines.append(f"- {label}: " + "; ".join(
+                    f"{r['statistic']}: {r['generated']:.4g} vs {r['held_out']:.4g} [{r['interval'][0]:.4g}, "
+                    f"{r['interval'][1]:.4g}] ({'inside' if r['inside'] else 'outside'})" for r in rs))
         lines += ["", "Held-out NLL (bits per window): " + ", ".join(f"{k} {v:.3f}" for k, v in c["nll"].items())
                   + "; fit: " + ", ".join(f"{k} {v:.0f} s" for k, v in c["fit_s"].items())]
         for key, d in c["nll_pairs"].items():
