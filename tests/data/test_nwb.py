@@ -80,3 +80,72 @@ def test_the_command_line_reads_nwb(tmp_path, capsys):
     path = _write(tmp_path / "s.nwb", units, trials=[(2.0 * k, 2.0 * k + 1.9) for k in range(10)], )
     assert main(["evaluate", "--data", str(path), "--timesteps", "2", "--samples", "independent", "--clip"]) == 0
     assert "10 repeats" in capsys.readouterr().out
+
+
+def _random_windows(seed=0, shape=(40, 5, 3)):
+    return (np.random.default_rng(seed).random(shape) < 0.3).astype(np.uint8)
+
+
+def test_written_windows_read_back_through_pynwb_and_spiqgan(tmp_path):
+    import json
+
+    from spiqgan.data.nwb import save_nwb
+
+    x = _random_windows()
+    path = save_nwb(tmp_path / "w.nwb", x, bin_ms=20.0, neuron_ids=[4, 7, 9], metadata={"model": "cry", "seed": 3})
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        f = io.read()
+        np.testing.assert_array_equal(f.units.id[:], [4, 7, 9])
+        assert len(f.trials) == 40
+        np.testing.assert_allclose(f.trials["start_time"][:], np.arange(40) * 0.12)  # 5 bins and one between
+        np.testing.assert_allclose(f.trials["stop_time"][:], np.arange(40) * 0.12 + 0.1)
+        # neuron 1 of window 2 at step 3: a spike at the centre of bin 2 * 6 + 3 of the session
+        times = np.asarray(f.units["spike_times"][1])
+        assert (round(0.01 + 0.02 * 15, 12) in np.round(times, 12)) == bool(x[2, 3, 1])
+        assert times.size == x[:, :, 1].sum()
+        notes = json.loads(f.notes)
+        assert notes["model"] == "cry" and notes["seed"] == 3 and notes["window_bins"] == 5 and notes["bin_ms"] == 20.0
+    r = load_raster(path)  # spiqgan's own reader: trials as repeats
+    np.testing.assert_array_equal(r.neuron_ids, [4, 7, 9])
+    np.testing.assert_array_equal(r.windows(5), x)
+
+
+def test_written_windows_read_back_through_pynapple(tmp_path):
+    nap = pytest.importorskip("pynapple")
+    from spiqgan.data.nwb import save_nwb
+
+    x = _random_windows(1, (30, 4, 6))
+    save_nwb(tmp_path / "w.nwb", x, bin_ms=20.0, neuron_ids=range(10, 16))
+    data = nap.load_file(str(tmp_path / "w.nwb"))
+    units, trials = data["units"], data["trials"]
+    assert list(units.keys()) == list(range(10, 16)) and len(trials) == 30
+    counts = units.count(0.02, ep=trials)  # binned per trial: 4 bins each
+    back = np.asarray(counts.values).reshape(30, 4, 6)
+    np.testing.assert_array_equal(back, x)
+
+
+def test_bad_windows_are_refused_and_nothing_is_written(tmp_path):
+    from spiqgan.data.nwb import save_nwb
+
+    with pytest.raises(DataError, match=r"\(n_windows, t, n\) array of 0/1"):
+        save_nwb(tmp_path / "a.nwb", np.full((2, 3, 2), 2))
+    with pytest.raises(DataError, match="3 distinct integers"):
+        save_nwb(tmp_path / "a.nwb", _random_windows(), neuron_ids=[1, 1, 2])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_spiqgan_sample_writes_nwb_with_what_drew_it(tmp_path, capsys):
+    import json
+
+    run = tmp_path / "run"
+    assert main(["train", "--neurons", "0-2", "--timesteps", "2", "--steps", "5", "--out", str(run), "--no-progress",
+                 "--no-figures"]) == 0
+    assert main(["sample", str(run), "--windows", "300", "--seed", "4", "--out", str(tmp_path / "s.npy")]) == 0
+    assert main(["sample", str(run), "--windows", "300", "--seed", "4", "--out", str(tmp_path / "s.nwb")]) == 0
+    assert "wrote" in capsys.readouterr().out
+    np.testing.assert_array_equal(load_raster(tmp_path / "s.nwb").windows(2), np.load(tmp_path / "s.npy"))
+    with pynwb.NWBHDF5IO(str(tmp_path / "s.nwb"), "r") as io:
+        notes = json.loads(io.read().notes)
+    assert notes["model"] == "cry" and notes["seed"] == 4 and notes["which"] == "last" and notes["run"] == str(run)
+    assert main(["sample", str(run), "--out", str(tmp_path / "s.h5")]) == 2
+    assert ".npy or .nwb" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Reading spike data from NWB files (Neurodata Without Borders, as on the DANDI archive).
+"""Spike data in NWB files (Neurodata Without Borders, as on the DANDI archive): reading, and writing windows.
 
 The optional extra ``spiqgan[nwb]`` (pynwb); nothing else in spiqgan imports
 this module at load time. :func:`spiqgan.data.loaders.load_raster` calls
@@ -17,11 +17,22 @@ What is read
   bin counts only if every unit was observed during all of it (a binary
   raster cannot say "not recorded"). A trial with an unobserved bin is dropped
   (logged); without trials the observed stretches become the repeats.
+
+What is written
+---------------
+:func:`save_nwb` writes windows ``(n_windows, t, n)`` (generated ones, by ``spiqgan sample --out FILE.nwb``)
+one after the other with one empty bin between them: window ``k`` covers bins ``[k (t + 1), k (t + 1) + t)``
+from the session start, one trial per window (so that no analysis need guess where a window ends; the bin
+between two trials belongs to neither: pynapple joins trials that touch), one unit per neuron with a spike
+at the centre of each bin where the window has a 1. :func:`load_nwb` (trials as repeats) and pynapple's ``load_file`` read
+it back to the same windows.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +40,9 @@ import numpy as np
 
 from spiqgan.data.binning import bin_spike_times
 from spiqgan.data.raster import DEFAULT_BIN_MS, SpikeRaster
-from spiqgan.exceptions import DataFileError
+from spiqgan.exceptions import DataError, DataFileError
 
-__all__ = ["load_nwb"]
+__all__ = ["load_nwb", "save_nwb"]
 
 log = logging.getLogger(__name__)
 
@@ -144,3 +155,63 @@ def load_nwb(path: str | Path, *, bin_ms: float = DEFAULT_BIN_MS, clip: bool = F
     lengths = np.array([p.shape[0] for p in pieces], dtype=np.int64)
     return SpikeRaster(np.concatenate(pieces), bin_ms=bin_ms, neuron_ids=ids, source=path.name,
                        boundaries=np.concatenate([[0], np.cumsum(lengths)]))
+
+
+def save_nwb(path: str | Path, windows: np.ndarray, *, bin_ms: float = DEFAULT_BIN_MS,
+             neuron_ids: Sequence[int] | None = None, description: str = "windows of binary spike trains",
+             metadata: dict[str, Any] | None = None, session_start: datetime | None = None) -> Path:
+    """Write ``windows`` ``(n_windows, t, n)`` of 0/1 as an NWB file (see the module docstring); returns ``path``.
+
+    Parameters
+    ----------
+    path
+        A ``.nwb`` file, written atomically (a partial file never takes its name).
+    windows
+        The windows; bins of ``bin_ms`` milliseconds.
+    neuron_ids
+        The units' ids (e.g. the recording's neuron indices); ``0 .. n-1`` by default.
+    description
+        The file's session description.
+    metadata
+        Written as JSON into the file's ``notes`` beside the bin width and window length (e.g. the model, the
+        run and the seed): ``json.loads(nwbfile.notes)`` reads it back.
+    session_start
+        The session start time (timezone-aware); the time of writing by default.
+    """
+    import json
+    import uuid
+
+    try:
+        import pynwb
+        from pynwb.epoch import TimeIntervals
+    except ImportError as exc:
+        raise DataFileError(f"{path}: writing NWB files needs pynwb: pip install 'spiqgan[nwb]'.") from exc
+    import pandas as pd
+
+    from spiqgan.io.atomic import atomic_path
+
+    x = np.asarray(windows)
+    if x.ndim != 3 or x.shape[0] < 1 or not np.isin(x, (0, 1)).all():
+        raise DataError(f"windows must be a non-empty (n_windows, t, n) array of 0/1, got shape {x.shape}.")
+    n_windows, t, n = x.shape
+    ids = np.arange(n) if neuron_ids is None else np.asarray(neuron_ids, dtype=np.int64)
+    if ids.shape != (n,) or len(set(ids.tolist())) != n:
+        raise DataError(f"neuron_ids must be {n} distinct integers (one per neuron), got {list(ids)}.")
+    if not bin_ms > 0:
+        raise DataError(f"bin_ms must be positive, got {bin_ms}.")
+    step = bin_ms / 1000.0
+    starts = np.arange(n_windows) * (t + 1) * step  # a bin between windows: trials that touch are one to pynapple
+    nwbfile = pynwb.NWBFile(
+        session_description=description, identifier=str(uuid.uuid4()),
+        session_start_time=session_start or datetime.now(timezone.utc),
+        notes=json.dumps({"bin_ms": bin_ms, "window_bins": t, "n_windows": n_windows, **(metadata or {})}),
+        trials=TimeIntervals.from_dataframe(pd.DataFrame({"start_time": starts, "stop_time": starts + t * step}),
+                                            name="trials"))
+    flat = np.concatenate([x, np.zeros((n_windows, 1, n), x.dtype)], 1).reshape(n_windows * (t + 1), n)
+    for j in range(n):  # bin k (t + 1) + s of the session is window k's step s
+        bins = np.flatnonzero(flat[:, j])
+        nwbfile.add_unit(spike_times=(bins + 0.5) * step, id=int(ids[j]))
+    path = Path(path)
+    with atomic_path(path) as tmp, pynwb.NWBHDF5IO(str(tmp), "w") as io:
+        io.write(nwbfile)
+    return path
