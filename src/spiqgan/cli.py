@@ -132,11 +132,12 @@ def _build_parser() -> argparse.ArgumentParser:
                          "configuration from its last checkpoint, refuse another)")
     tr.add_argument("--no-progress", action="store_true", help="no progress line")
     tr.add_argument("--no-figures", action="store_true", help="no figures")
-    tr.add_argument("--model", choices=MODEL_NAMES, default=None,
+    tr.add_argument("--model", type=_model_name, default=None, metavar="{" + ",".join(MODEL_NAMES) + ",FILE.py:NAME}",
                     help="cry (default: controlled-RY Born machine), iqp (IQP Born machine), spiqgan (the paper's "
                          "patch GAN; the default with --preset), qce2023, or a classical model: bitflip (IQP's "
                          "look-alike), bernoulli, ising, kpairwise, dg (dichotomized Gaussian), wgan-mlp, wgan-conv "
-                         "(see spiqgan.models)")
+                         "(see spiqgan.models); or FILE.py:NAME, a PennyLane QNode or Qiskit circuit of yours as a "
+                         "Born machine (see spiqgan.quantum.families.user)")
     _add_hyperparameters(tr)
     tr.set_defaults(func=_cmd_train)
 
@@ -305,6 +306,21 @@ def _annotation(name: str, model: str) -> str:
     return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
 
 
+def _model_name(text: str) -> str:
+    """``--model``: a registered model or ``FILE.py:NAME``."""
+    from spiqgan.models.registry import is_model_name
+
+    from spiqgan.quantum.families.user import is_user_circuit
+
+    if not is_model_name(text):
+        raise argparse.ArgumentTypeError(f"unknown model {text!r}; expected one of {', '.join(MODEL_NAMES)}, or "
+                                         "FILE.py:NAME for a circuit of yours")
+    if is_user_circuit(text):  # the file by its absolute path: a resume or a worker elsewhere finds it
+        path, _, name = text.rpartition(":")
+        return f"{Path(path).expanduser().resolve()}:{name}"
+    return text
+
+
 def _number(text: str) -> int | float:
     """An option whose default is None (the model decides): an integer where the text is one, else a number."""
     try:
@@ -442,7 +458,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     data.update({k: v for k, v in (("path", str(args.data.resolve()) if args.data else None), ("key", args.key),
                                    ("repeat_length", args.repeat_length), ("layout", args.layout)) if v is not None})
     fixed = {"seed": args.seed, **({"steps": args.steps} if args.steps else {})}
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    try:
+        models = [_model_name(m.strip()) for m in args.models.split(",") if m.strip()]
+    except argparse.ArgumentTypeError as exc:
+        raise DataError(f"--models: {exc}.") from None
     sweep = comparison_sweep(data, neurons, timesteps, models, sizes, fixed, groups=groups,
                              seeds=list(range(args.seed, args.seed + args.seeds)), folds=args.folds)
     print(f"data: {raster!r}; models {', '.join(models)}; t = {', '.join(map(str, timesteps))}")

@@ -284,7 +284,19 @@ def check_model_options(run_dir: str | Path, params_for: Callable[[int], dict[st
     except (KeyError, TypeError):
         return  # no configuration yet, or one that check_config will name
     new = json.loads(json.dumps(params_for(n)))
+    _refuse_changed_circuit(run_dir, old, new)
     _refuse_other(run_dir, _differences(old, new, "model."))
+
+
+def _refuse_changed_circuit(run_dir: str | Path, old: Any, new: Any) -> None:
+    """A run of a circuit of the user's whose file has changed since: refused in one line that says so."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return
+    was, now = old.get("circuit_sha256"), new.get("circuit_sha256")
+    if was and now and was != now and old.get("family") == new.get("family"):
+        raise RunFolderError(f"{run_dir} was fitted with circuit {old['family']} at SHA-256 {was[:12]}, and the file "
+                             f"has changed since (now {now[:12]}); restore that file to resume, or use another folder "
+                             "or --force.")
 
 
 def _refuse_other(run_dir: str | Path, diff: list[str]) -> None:
@@ -308,6 +320,7 @@ def check_config(run_dir: str | Path, config: dict[str, Any]) -> None:
         except (ValueError, UnicodeDecodeError) as exc:
             raise RunFolderError(f"{config_file} is not readable JSON ({exc}); use --force to replace the run, "
                                  "or another folder.") from None
+        _refuse_changed_circuit(run_dir, saved.get("model") if isinstance(saved, dict) else None, config.get("model"))
         _refuse_other(run_dir, _differences(saved, config))
     elif any((run_dir / name).exists() for name in RUN_FILES):
         raise RunFolderError(f"{run_dir} holds run files without {CONFIG_FILE}; use another folder, or --force to "

@@ -139,12 +139,13 @@ def parse_sweep(raw: dict[str, Any], source: str = "sweep file") -> Sweep:
         kind = DATA_OPTIONS[key]
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
             raise DataError(f"{source}: data option {key} = {value!r} has the wrong type.")
-    from spiqgan.models.registry import MODEL_NAMES
+    from spiqgan.models.registry import MODEL_NAMES, is_model_name
 
     models = grid.get("model", [fixed.get("model", "spiqgan")])
     for model in models if isinstance(models, list) else [models]:
-        if model not in MODEL_NAMES:
-            raise DataError(f"{source}: unknown model {model!r}; known: {', '.join(MODEL_NAMES)}.")
+        if not is_model_name(model):
+            raise DataError(f"{source}: unknown model {model!r}; known: {', '.join(MODEL_NAMES)}, or FILE.py:NAME "
+                            "(a circuit of yours).")
     # an option must be one that some model of the sweep takes
     known = set().union(*(_takes(m) for m in models))
     for where, table in (("[fixed]", fixed), ("[grid]", grid)):

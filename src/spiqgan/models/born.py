@@ -95,6 +95,7 @@ from spiqgan.models.base import ArrayModel, HasCircuits, HasLikelihood, ModelCon
 from spiqgan.progress import warm_optimizers
 from spiqgan.quantum.circuit import Circuit, Export
 from spiqgan.quantum.families import FAMILIES, get_family
+from spiqgan.quantum.families.user import UserCircuit, is_user_circuit
 from spiqgan.quantum.families.base import CircuitFamily, pair_indices, walsh_hadamard
 from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits
 
@@ -240,13 +241,14 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
     # ------------------------------------------------------------ params
     @classmethod
     def _accepts(cls, name: str) -> bool:
-        return name in FAMILIES
+        return name in FAMILIES or is_user_circuit(name)
 
     @property
     def circuit_family(self) -> CircuitFamily:
         """The family object of the ``family`` hyperparameter."""
-        if self.family not in FAMILIES:
-            raise ModelConfigError(f"family must be one of {', '.join(map(repr, FAMILIES))}, got {self.family!r}.")
+        if self.family not in FAMILIES and not is_user_circuit(self.family):
+            raise ModelConfigError(f"family must be one of {', '.join(map(repr, FAMILIES))} or a circuit of yours, "
+                                   f"FILE.py:NAME; got {self.family!r}.")
         return get_family(self.family)
 
     def resolved_params(self) -> dict[str, Any]:
@@ -276,9 +278,13 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         if self._latent_kind(p) == "states" and not 2 <= nodes <= 256:
             raise ModelConfigError(f"latent 'states' takes latent_nodes states, from 2 to 256; got {nodes}.")
         for k in ("memory", "history", "count_term"):
-            if p[k] and not family.conditional:
+            if p[k] and not (family.conditional or (family.memory_inputs and k != "count_term")):
                 raise ModelConfigError(f"{k} conditions rotations on measured spikes, which only the 'cry' family "
                                        f"does; model {self.name!r} takes {k}={False if k == 'count_term' else 0}.")
+        if isinstance(family, UserCircuit):
+            if p["n_neurons"] is not None:
+                family.check(p["n_neurons"])
+            p["circuit_sha256"] = family.sha256  # a run resumes only with the same file
         most = family.max_neurons
         if p["n_neurons"] is not None and most is not None and p["n_neurons"] > most:
             raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
@@ -395,6 +401,30 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
                     before_window += own[lag - 1] * pad
         return out.add_(before_window[:, None])
 
+    def _checkpoint(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        tensors, meta = super()._checkpoint()
+        family = self.circuit_family
+        if isinstance(family, UserCircuit):  # the file it was fitted with, to refuse another on loading
+            meta["circuit"] = {"path": family.path, "sha256": family.sha256}
+        return tensors, meta
+
+    @classmethod
+    def _from_checkpoint(cls, tensors: dict[str, Any], meta: dict[str, Any]) -> "BornMachine":
+        saved = meta.get("circuit")
+        if saved is not None:
+            now = get_family(meta["params"]["family"]).sha256
+            if now != saved["sha256"]:
+                raise ModelConfigError(f"this model was fitted with circuit {meta['params']['family']} at SHA-256 "
+                                       f"{saved['sha256'][:12]}, and the file has changed since (now {now[:12]}); "
+                                       "restore that file, or train again.")
+        return super()._from_checkpoint(tensors, meta)
+
+    def _memory_shifts(self, v: dict[str, torch.Tensor]) -> bool:
+        """Whether the steps' angles take the memory term: a conditional family always (its zero term too), a family
+        whose memory enters as input angles where it has memory or own history."""
+        family = self.circuit_family
+        return family.conditional or (family.memory_inputs and bool(v["memory_"].shape[0] or v["own_"].shape[0]))
+
     def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
                         logw: torch.Tensor) -> torch.Tensor:
         """Exact ``log P(x)`` of windows ``x: (B, t, n)`` float64, ``(B,)``; without gradients, in chunks."""
@@ -406,7 +436,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         chunk = self._chunk(z, x)
         # the memory term once for all windows (without the latent's K it is small): per chunk, its many lags
         # were thousands of small operations per evaluation (85 chunks x 29 lags at (10, 30) with 48 states)
-        shift = self._memory_term(v, x) if self.circuit_family.conditional else None
+        shift = self._memory_term(v, x) if self._memory_shifts(v) else None
         return torch.cat([self._step_log_probs(v, x[i:i + chunk], z, None if shift is None else shift[i:i + chunk])
                           for i in range(0, x.shape[0], chunk)], 1)
 
@@ -415,7 +445,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         """``log P_s(x_s | earlier steps, z_k)``: what each step's circuit gives each window's pattern, ``(K, B, t)``
         (``shift``: the memory term of ``x``, computed here if not given)."""
         family = self.circuit_family
-        if shift is None and family.conditional:
+        if shift is None and self._memory_shifts(v):
             shift = self._memory_term(v, x)
         return family.step_log_probs(self._step_angles(v, z), v["pairs_"], x, shift, v["count_"])
 
@@ -487,7 +517,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         t, n = p["n_timesteps"], p["n_neurons"]
         rng = torch.Generator().manual_seed(int(p["seed"]))
         rates = torch.as_tensor(x.mean(0, dtype=np.float64))  # (t, n)
-        n_pairs = n * (n - 1) // 2
+        n_pairs = self.circuit_family.n_couplings(n)
         scale = float(p["init_scale"])
 
         def small(*shape: int) -> torch.Tensor:
@@ -504,7 +534,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             loadings = loadings[:1].clone()
         switching = t > 1 and p["switching"]
         return {"angles_": self.circuit_family.independent_angles(rates),
-                "pairs_": small(n_pairs) if p["couplings"] == "shared" else small(t, n_pairs),
+                "pairs_": small(n_pairs) if p["couplings"] == "shared" else small(t, n_pairs),  # or the circuit's weights
                 "loadings_": loadings,
                 "memory_": small(self._memory(p), n, n),
                 "own_": small(self._memory(p, "history"), n),
@@ -627,8 +657,11 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         def before(lag: int) -> torch.Tensor:  # sum over steps of E[x_{s - lag}], pad squared before the window
             return xf[:max(0, t - lag)].sum(0) + min(lag, t) * pad**2
 
-        i, j = pair_indices(n)
-        pairs = xf[:, i] if values["pairs_"].dim() == 2 else xf.sum(0)[i]
+        if self.circuit_family.pairwise:
+            i, j = pair_indices(n)
+            pairs = xf[:, i] if values["pairs_"].dim() == 2 else xf.sum(0)[i]
+        else:  # a circuit's own weights: no closed form of their curvature, unscaled
+            pairs = torch.ones_like(values["pairs_"])
         mem, own = values["memory_"], values["own_"]
         memory = torch.stack([before(lag)[None, :].expand(n, n) for lag in range(1, mem.shape[0] + 1)]) \
             if mem.shape[0] else torch.zeros_like(mem)
@@ -784,7 +817,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         path = torch.stack(states, 1)  # (N, t)
         family = self.circuit_family
         with torch.no_grad():
-            shift = (lambda steps, s: self._memory_step(v, steps, s)) if family.conditional else None
+            shift = (lambda steps, s: self._memory_step(v, steps, s)) if self._memory_shifts(v) else None
             return family.sample(self._step_angles(v, z), v["pairs_"], path, gen, shift, v["count_"]).numpy()
 
     def _restore(self, arrays: dict[str, np.ndarray]) -> None:

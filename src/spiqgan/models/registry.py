@@ -21,6 +21,9 @@ the same name. Classes are named as ``"module:Class"`` and imported only when as
 Wasserstein GANs and SpiQGAN need torch). A class registered under several names takes the name as
 its ``variant`` hyperparameter (SpiQGAN's ``model``, the Born machines' ``family``).
 
+``FILE.py:NAME`` is a Born machine of the circuit ``NAME`` in the Python file ``FILE.py`` (a PennyLane QNode
+or a Qiskit circuit; :mod:`spiqgan.quantum.families.user`).
+
 Checkpoints store the registered name (``"model"`` in their header); checkpoints written before
 (``"classical_model"``, or SpiQGAN's without a name) still load.
 """
@@ -40,7 +43,7 @@ from spiqgan.quantum.families import FAMILIES
 
 __all__ = ["MODELS", "QUANTUM_MODELS", "BORN_MODELS", "CLASSICAL_MODELS", "MODEL_NAMES", "DEFAULT_MODEL",
            "model_class", "model_params", "hyperparameters", "option_choices", "option_help", "make_model",
-           "model_spec", "ModelSpec", "build_model", "load_model"]
+           "model_spec", "ModelSpec", "build_model", "load_model", "is_model_name"]
 
 #: the SpiQGAN architectures (:class:`spiqgan.models.gan.SpiQGAN`'s ``model`` hyperparameter)
 QUANTUM_MODELS = ("spiqgan", "qce2023")
@@ -71,11 +74,19 @@ _OPTION_SOURCES = ("spiqgan",) + BORN_MODELS + CLASSICAL_MODELS
 _NOT_OPTIONS = ("n_neurons", "n_timesteps")
 
 
+def is_model_name(name: Any) -> bool:
+    """Whether ``name`` names a model: a registered one, or ``FILE.py:NAME`` (a circuit of the user's)."""
+    from spiqgan.quantum.families.user import is_user_circuit
+
+    return name in MODELS or is_user_circuit(name)
+
+
 def model_class(name: str) -> type[Estimator]:
-    """The class of model ``name`` (imported now)."""
-    if name not in MODELS:
-        raise ModelConfigError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}.")
-    module, _, cls = MODELS[name].partition(":")
+    """The class of model ``name`` (imported now); ``FILE.py:NAME``, a circuit of the user's, is a Born machine."""
+    if not is_model_name(name):
+        raise ModelConfigError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}, or FILE.py:NAME "
+                               "for a circuit of yours (a PennyLane QNode or a Qiskit circuit).")
+    module, _, cls = MODELS.get(name, MODELS[DEFAULT_MODEL]).partition(":")
     return getattr(importlib.import_module(module), cls)
 
 

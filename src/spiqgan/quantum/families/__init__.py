@@ -11,6 +11,9 @@ name              circuit                                       interference  ne
 A new family is one module with a subclass of :class:`~spiqgan.quantum.families.base.CircuitFamily`
 and one line in :data:`FAMILIES`; it is then also a Born machine model of the same name
 (:mod:`spiqgan.models.registry`). Families are imported when first asked for.
+
+A circuit of the user's, a PennyLane QNode or a Qiskit circuit in a Python file, is a family named
+``FILE.py:NAME`` without any registration (:mod:`.user`).
 """
 
 from __future__ import annotations
@@ -31,7 +34,12 @@ FAMILIES: dict[str, str] = {
 
 
 def get_family(name: str):
-    """The :class:`~spiqgan.quantum.families.base.CircuitFamily` registered as ``name``."""
+    """The :class:`~spiqgan.quantum.families.base.CircuitFamily` registered as ``name``, or the user's circuit
+    ``FILE.py:NAME`` (:func:`spiqgan.quantum.families.user.load_user_circuit`)."""
+    from spiqgan.quantum.families.user import is_user_circuit, load_user_circuit
+
+    if is_user_circuit(name):
+        return load_user_circuit(name)
     if name not in FAMILIES:
         raise ConfigError(f"unknown circuit family {name!r}; expected one of {', '.join(FAMILIES)}.")
     return _load(FAMILIES[name])

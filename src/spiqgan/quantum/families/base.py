@@ -94,6 +94,15 @@ class CircuitFamily(abc.ABC):
     max_neurons: ClassVar[int | None] = 16
     #: ancilla qubits of its circuit, after the ``n`` neuron qubits
     ancillas: ClassVar[int] = 0
+    #: whether the memory of earlier steps may enter as input angles of a whole step's circuit (a family that
+    #: enumerates a step's patterns once per window's angles), besides the :attr:`conditional` families
+    memory_inputs: ClassVar[bool] = False
+    #: whether its couplings are one per pair of neurons (their fit's scale comes from the pairs' rates)
+    pairwise: ClassVar[bool] = True
+
+    def n_couplings(self, n: int) -> int:
+        """How many couplings (trainable weights besides the angles) one step's circuit of ``n`` neurons has."""
+        return n * (n - 1) // 2
 
     @abc.abstractmethod
     def distribution(self, theta: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
