@@ -273,3 +273,29 @@ def test_train_sample_evaluate_compare_and_a_changed_file_through_the_command_li
     assert "the file has changed since" in err and len(err.strip().splitlines()) == 1
     assert main(["sample", "run", "--windows", "10", "--out", "t.npy"]) == 2
     assert "the file has changed since" in capsys.readouterr().err
+
+
+def test_the_documented_example_trains_and_starts_as_the_independent_model():
+    """``examples/hardware_efficient.py`` (the user guide's example): a PennyLane template, 4 neurons."""
+    from pathlib import Path
+
+    from spiqgan.quantum.families import get_family
+
+    spec = f"{Path(__file__).resolve().parents[2] / 'examples' / 'hardware_efficient.py'}:circuit"
+    family = get_family(spec)
+    rates = torch.tensor([[0.1, 0.5, 0.2, 0.05]], dtype=torch.float64)
+    # at zero weights the CZ layers only add phases: the independent model of the rates, as the contract says
+    probs = family.probabilities(family.independent_angles(rates), torch.zeros(family.n_weights, dtype=torch.float64))
+    bits = torch.as_tensor(_every(1, 4)[:, 0], dtype=torch.float64)
+    independent = (bits * rates + (1 - bits) * (1 - rates)).prod(-1)
+    torch.testing.assert_close(probs[0], independent, rtol=0, atol=1e-12)
+    assert not torch.allclose(family.probabilities(family.independent_angles(rates),
+                                                   torch.full((family.n_weights,), 0.4, dtype=torch.float64))[0],
+                              independent, atol=1e-3)
+    x = _windows(400, 2, 4)
+    fitted = make_model(spec, 4, 2, steps=20).fit(x)
+    assert fitted._latent_kind(fitted.params_) == "states"  # the default at t > 1, as for cry
+    every = _every(2, 4)
+    assert abs(np.exp(fitted.log_likelihood(every)).sum() - 1) < 1e-12
+    baseline = make_model("bernoulli", 4, 2).fit(x)
+    assert -fitted.log_likelihood(x).mean() < -baseline.log_likelihood(x).mean() + 0.05

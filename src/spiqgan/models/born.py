@@ -322,12 +322,13 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
 
     @classmethod
     def _latent_kind(cls, p: dict[str, Any]) -> str:
-        """``latent`` as given, or (``None``) ``"states"`` for ``"cry"`` windows of more than one step with a latent
-        (``latent_dim > 0``), else ``"normal"``."""
+        """``latent`` as given, or (``None``) ``"states"`` for ``"cry"`` and the user's circuits in windows of more than
+        one step with a latent (``latent_dim > 0``), else ``"normal"``."""
         if p["latent"] is not None:
             return p["latent"]
-        conditional = p["family"] in FAMILIES and get_family(p["family"]).conditional
-        return "states" if conditional and (p["n_timesteps"] or 1) > 1 and p["latent_dim"] > 0 else "normal"
+        family = get_family(p["family"]) if p["family"] in FAMILIES or is_user_circuit(p["family"]) else None
+        timed = family is not None and (family.conditional or family.memory_inputs)  # cry, or a circuit of yours
+        return "states" if timed and (p["n_timesteps"] or 1) > 1 and p["latent_dim"] > 0 else "normal"
 
     @classmethod
     def _shared_loadings(cls, p: dict[str, Any]) -> bool:
