@@ -299,3 +299,34 @@ def test_the_documented_example_trains_and_starts_as_the_independent_model():
     assert abs(np.exp(fitted.log_likelihood(every)).sum() - 1) < 1e-12
     baseline = make_model("bernoulli", 4, 2).fit(x)
     assert -fitted.log_likelihood(x).mean() < -baseline.log_likelihood(x).mean() + 0.05
+
+
+@pytest.mark.parametrize("kw", [dict(latent_nodes=3), dict(latent_nodes=3, memory=1)], ids=["steps", "window"])
+def test_an_exported_qiskit_circuit_samples_through_aer_as_its_likelihood_says(tmp_path, chi_square_p, kw):
+    """Export writes the circuit with its weights bound and spiqgan's input angles as latent inputs, memory as
+    conditioned rotations in one window circuit (ancilla reset between steps); Aer's windows against the exact
+    probabilities of all 64 windows (Pearson's chi-square: the tolerance is the number of windows)."""
+    pytest.importorskip("qiskit_aer")
+    from spiqgan.hardware.circuits import circuits_of
+    from spiqgan.hardware.export import aer_sample
+
+    spec = _file(tmp_path, "interfering", INTERFERING_QISKIT)
+    t = 2
+    model = make_model(spec, N, t, steps=10, seed=4, **kw).fit(_windows(300, t, N))
+    export = circuits_of(model)
+    assert len(export.circuits) == (1 if "memory" in kw else t)
+    assert export.circuits[0].n_qubits == N + 1  # the ancilla
+    every = _every(t, N)
+    drawn = aer_sample(export, 6000, seed=3)
+    expected = np.exp(model.log_likelihood(every))
+    assert chi_square_p(drawn, every, expected) > 1e-3
+    other = make_model(spec, N, t, steps=10, seed=4, **kw).fit(_windows(300, t, N, seed=9))
+    assert chi_square_p(drawn, every, np.exp(other.log_likelihood(every))) < 1e-6
+
+
+def test_a_pennylane_circuit_is_not_exported_and_says_why(tmp_path):
+    from spiqgan.hardware.circuits import circuits_of
+
+    model = make_model(_file(tmp_path, "mine", CRY_QNODE), N, 1, steps=3).fit(_windows(100, 1, N))
+    with pytest.raises(ConfigError, match="write it as a Qiskit circuit to export it"):
+        circuits_of(model)

@@ -861,7 +861,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         d = v["loadings_"].shape[2]  # latent dimensions, or states (one-hot)
         v["loadings_"] = np.broadcast_to(v["loadings_"], (t,) + v["loadings_"].shape[1:])  # shared by the steps: each its own
         family = self.circuit_family
-        windowed = family.conditional and t > 1 and (v["memory_"].shape[0] or v["own_"].shape[0])
+        windowed = (family.conditional or family.memory_inputs) and t > 1 and (v["memory_"].shape[0] or v["own_"].shape[0])
         z, w = self._latent()
         keep = 1.0 / (1.0 + math.exp(-float(v["stay_"][0]))) if v["stay_"].size else 1.0
         if windowed:
@@ -875,7 +875,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             for s in range(t):
                 c.step_starts.append(len(c.ops))
                 if s:
-                    for j in range(n):
+                    for j in range(n + family.ancillas):
                         c.add("reset", j)
                 family.add_step(c, s, v, f"spikes_{s}", latent_by_step[s], list(regs))
             circuits = [c]

@@ -30,10 +30,11 @@ from typing import Callable, ClassVar
 import numpy as np
 import torch
 
-from spiqgan.quantum.circuit import Circuit
+from spiqgan.quantum.circuit import Bit, Circuit, latent_terms
 from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
 
-__all__ = ["CircuitFamily", "pair_indices", "lower_triangular", "walsh_hadamard", "pattern_bits", "step_couplings"]
+__all__ = ["CircuitFamily", "pair_indices", "lower_triangular", "walsh_hadamard", "pattern_bits", "step_couplings",
+           "input_angles"]
 
 
 @lru_cache(maxsize=None)
@@ -71,6 +72,31 @@ def pattern_bits(n: int, dtype: torch.dtype, device: torch.device | str | None =
     """``(2**n, n)`` bits of every pattern index, neuron 0 the most significant."""
     idx = torch.arange(2**n, device=device)
     return ((idx[:, None] >> torch.arange(n - 1, -1, -1, device=device)) & 1).to(dtype)
+
+
+def input_angles(v: dict[str, np.ndarray], s: int, latent: list[str],
+                 earlier: list[str]) -> list[tuple[float, tuple[tuple[str, float], ...], list[tuple[float, Bit]]]]:
+    """Each neuron's input angle at step ``s`` of a Born machine's fitted arrays ``v``, as gates take it:
+    ``(constant, latent terms, conditioned)``, ``conditioned`` the ``(angle, bit)`` that the memory and own
+    history add when an earlier step's bit (of the registers ``earlier``) is 1; steps before the window's
+    first are at the padding rates, in the constant."""
+    n = v["angles_"].shape[1]
+    mem, own, pad = v["memory_"], v["own_"], v["pad_"]
+    out = []
+    for j in range(n):
+        const, conditioned = float(v["angles_"][s, j]), []
+        for lag in range(1, max(mem.shape[0], own.shape[0]) + 1):
+            weights = np.zeros(n)
+            if lag <= mem.shape[0]:
+                weights += mem[lag - 1][j]
+            if lag <= own.shape[0]:
+                weights[j] += own[lag - 1][j]
+            if s - lag < 0:  # before the window: the training rates
+                const += float(weights @ pad)
+            else:
+                conditioned += [(float(weights[i]), Bit(earlier[s - lag], i)) for i in range(n) if weights[i] != 0]
+        out.append((const, latent_terms(v["loadings_"][s, j], latent), conditioned))
+    return out
 
 
 def step_couplings(pairs: np.ndarray, s: int) -> np.ndarray:

@@ -22,8 +22,8 @@ from typing import Callable
 import numpy as np
 import torch
 
-from spiqgan.quantum.circuit import Angle, Bit, Circuit, CountAtLeast, latent_terms
-from spiqgan.quantum.families.base import CircuitFamily, lower_triangular, pattern_bits, step_couplings
+from spiqgan.quantum.circuit import Angle, Circuit, CountAtLeast
+from spiqgan.quantum.families.base import CircuitFamily, input_angles, lower_triangular, pattern_bits, step_couplings
 
 __all__ = ["ControlledRY", "cry_log_conditionals", "cry_distribution", "cry_pattern_log_prob"]
 
@@ -181,24 +181,12 @@ class ControlledRY(CircuitFamily):
         w = np.zeros((n, n))
         i_idx, j_idx = np.triu_indices(n, 1)
         w[j_idx, i_idx] = step_couplings(v["pairs_"], s)
-        mem, own, pad, count = v["memory_"], v["own_"], v["pad_"], v["count_"]
+        count = v["count_"]
         early = count.size > 0  # the count term conditions on measured neurons
-        for j in range(n):
-            const = float(v["angles_"][s, j])
-            conditioned = []
-            for lag in range(1, max(mem.shape[0], own.shape[0]) + 1):
-                weights = np.zeros(n)
-                if lag <= mem.shape[0]:
-                    weights += mem[lag - 1][j]
-                if lag <= own.shape[0]:
-                    weights[j] += own[lag - 1][j]
-                if s - lag < 0:  # before the window: the training rates
-                    const += float(weights @ pad)
-                else:
-                    conditioned += [(float(weights[i]), Bit(earlier[s - lag], i)) for i in range(n) if weights[i] != 0]
+        for j, (const, terms, conditioned) in enumerate(input_angles(v, s, latent, earlier)):
             if early:
                 const += float(count[0])
-            c.add("ry", j, angle=Angle(const, latent_terms(v["loadings_"][s, j], latent)))
+            c.add("ry", j, angle=Angle(const, terms))
             for value, cond in conditioned:
                 c.add("ry", j, angle=Angle(value), when=(cond,))
             if early:

@@ -202,8 +202,9 @@ class UserCircuit(CircuitFamily):
 
     def add_step(self, circuit: Circuit, s: int, v: dict[str, np.ndarray], register: str, latent: list[str],
                  earlier: list[str]) -> None:
-        raise ConfigError(f"model {self.name!r}: exporting user circuits to hardware formats is not supported yet; "
-                          "their likelihood, sampling and evaluation are.")
+        raise ConfigError(f"model {self.name!r}: exporting a PennyLane circuit is not supported yet (its gates' "
+                          "dependence on the inputs is not known to spiqgan); write it as a Qiskit circuit to export "
+                          "it, or sample it with spiqgan's exact sampler.")
 
 
 class PennyLaneCircuit(UserCircuit):
@@ -240,6 +241,8 @@ class QiskitCircuit(UserCircuit):
         self.weights = [p for p in qc.parameters if p not in set(inputs)]
         self.inputs = sorted(inputs, key=lambda p: p.index)
         self.n_inputs, self.n_weights, self.n_qubits = len(self.inputs), len(self.weights), qc.num_qubits
+        self.ancillas = qc.num_qubits - self.n_inputs  # the qubits after the neurons'
+        self.qc, self._exported = qc, None
         index = {**{p: i for i, p in enumerate(self.inputs)},
                  **{p: self.n_inputs + i for i, p in enumerate(self.weights)}}
         self.ops = []  # (kind, qubits, [(constant, {parameter index: coefficient}), ...] or matrix)
@@ -282,6 +285,62 @@ class QiskitCircuit(UserCircuit):
             state = _apply(state, matrix, order)
         probs = (state.abs() ** 2).reshape(b, 2**n, 2 ** (q - n)).sum(-1)  # qubit 0 the most significant
         return probs
+
+    #: the gates an exported circuit is written in (spiqgan's circuit description holds these)
+    EXPORT_BASIS = ("h", "x", "rx", "ry", "rz", "cx")
+
+    def _export_template(self) -> list[tuple[str, list[int], Any]]:
+        """The circuit in :attr:`EXPORT_BASIS` (Qiskit's transpiler, parameters kept), each rotation's angle linear
+        in the inputs and weights: ``(gate, qubits, (constant, {parameter index: coefficient}) or None)``."""
+        if self._exported is None:
+            from qiskit import transpile
+
+            index = {**{p: i for i, p in enumerate(self.inputs)},
+                     **{p: self.n_inputs + i for i, p in enumerate(self.weights)}}
+            plain = self.qc.remove_final_measurements(inplace=False)
+            lowered = transpile(plain, basis_gates=list(self.EXPORT_BASIS), optimization_level=0, seed_transpiler=0)
+            ops = []
+            for inst in lowered.data:
+                op, qubits = inst.operation, [lowered.find_bit(q).index for q in inst.qubits]
+                if op.name in _IGNORED:
+                    continue
+                if op.name not in self.EXPORT_BASIS:
+                    raise ConfigError(f"model {self.name!r}: exporting gate {op.name!r} is not supported.")
+                ops.append((op.name, qubits, _linear(op.params[0], index, self.name) if op.params else None))
+            self._exported = ops
+        return self._exported
+
+    def add_step(self, circuit: Circuit, s: int, v: dict[str, np.ndarray], register: str, latent: list[str],
+                 earlier: list[str]) -> None:
+        """Step ``s``: the circuit's gates with the weights bound and the inputs as the step's angles (latent terms
+        as circuit inputs; the memory as the same rotation again, conditioned on an earlier step's bit: rotations
+        about one axis add), the neuron qubits measured into ``register``."""
+        from spiqgan.quantum.circuit import Angle
+        from spiqgan.quantum.families.base import input_angles, step_couplings
+
+        n = self.n_inputs
+        weights = np.atleast_1d(step_couplings(v["pairs_"], s))
+        angles = input_angles(v, s, latent, earlier)
+        for name, qubits, linear in self._export_template():
+            if linear is None:
+                circuit.add(name, *qubits)
+                continue
+            constant, terms = linear
+            const, latent_part, conditioned = constant, {}, []
+            for i, coef in terms.items():
+                if i >= n:
+                    const += coef * float(weights[i - n])
+                    continue
+                c_in, t_in, cond_in = angles[i]
+                const += coef * c_in
+                for name_k, c_k in t_in:
+                    latent_part[name_k] = latent_part.get(name_k, 0.0) + coef * c_k
+                conditioned += [(coef * a, bit) for a, bit in cond_in]
+            circuit.add(name, *qubits, angle=Angle(const, tuple(latent_part.items())), trainable=bool(terms))
+            for a, bit in conditioned:
+                circuit.add(name, *qubits, angle=Angle(a), when=(bit,))
+        for j in range(n):
+            circuit.add("measure", j, bit=(register, j))
 
 
 def _linear(expr: Any, index: dict[Any, int], spec: str) -> tuple[float, dict[int, float]]:
