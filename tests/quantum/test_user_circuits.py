@@ -265,6 +265,12 @@ def test_train_sample_evaluate_compare_and_a_changed_file_through_the_command_li
                  "--no-figures"]) == 0
     table = capsys.readouterr().out
     assert str(tmp_path / "ansatz.py") + ":circuit" in table
+    assert main(["export", "run", "--format", "qasm3", "--out", "qasm"]) == 0
+    assert main(["sample", "run", "--backend", "aer", "--windows", "100", "--out", "aer.npy"]) == 0
+    assert np.load("aer.npy").shape == (100, 2, N)
+    qasm = next((tmp_path / "qasm").glob("*.qasm")).read_text()
+    assert "ry(" in qasm and "cx " in qasm and "measure" in qasm  # cry in the export basis
+    capsys.readouterr()
     # the file changes: resuming and loading the run are refused, in one line each
     (tmp_path / "ansatz.py").write_text((tmp_path / "ansatz.py").read_text() + "circuit.x(0)\n")
     assert main(["train", *common, "--model", "ansatz.py:circuit", "--steps", "5", "--out", "run",
@@ -302,15 +308,17 @@ def test_the_documented_example_trains_and_starts_as_the_independent_model():
 
 
 @pytest.mark.parametrize("kw", [dict(latent_nodes=3), dict(latent_nodes=3, memory=1)], ids=["steps", "window"])
-def test_an_exported_qiskit_circuit_samples_through_aer_as_its_likelihood_says(tmp_path, chi_square_p, kw):
+@pytest.mark.parametrize("source", [INTERFERING_QISKIT, INTERFERING_QNODE], ids=["qiskit", "pennylane"])
+def test_an_exported_circuit_samples_through_aer_as_its_likelihood_says(tmp_path, chi_square_p, kw, source):
     """Export writes the circuit with its weights bound and spiqgan's input angles as latent inputs, memory as
     conditioned rotations in one window circuit (ancilla reset between steps); Aer's windows against the exact
-    probabilities of all 64 windows (Pearson's chi-square: the tolerance is the number of windows)."""
+    probabilities of all 64 windows (Pearson's chi-square: the tolerance is the number of windows). A QNode's
+    gates come from PennyLane's decomposition, their angles' dependence on the inputs by probing."""
     pytest.importorskip("qiskit_aer")
     from spiqgan.hardware.circuits import circuits_of
     from spiqgan.hardware.export import aer_sample
 
-    spec = _file(tmp_path, "interfering", INTERFERING_QISKIT)
+    spec = _file(tmp_path, "interfering", source)
     t = 2
     model = make_model(spec, N, t, steps=10, seed=4, **kw).fit(_windows(300, t, N))
     export = circuits_of(model)
@@ -324,9 +332,21 @@ def test_an_exported_qiskit_circuit_samples_through_aer_as_its_likelihood_says(t
     assert chi_square_p(drawn, every, np.exp(other.log_likelihood(every))) < 1e-6
 
 
-def test_a_pennylane_circuit_is_not_exported_and_says_why(tmp_path):
+def test_a_qnode_whose_gates_depend_on_its_inputs_is_not_exported(tmp_path):
     from spiqgan.hardware.circuits import circuits_of
 
-    model = make_model(_file(tmp_path, "mine", CRY_QNODE), N, 1, steps=3).fit(_windows(100, 1, N))
-    with pytest.raises(ConfigError, match="write it as a Qiskit circuit to export it"):
+    source = """
+import pennylane as qml
+dev = qml.device("default.qubit", wires=3)
+WEIGHT_SHAPE = ()
+
+
+@qml.qnode(dev, interface="torch")
+def circuit(inputs, weights):
+    for j in range(3):
+        qml.RY(inputs[..., j] ** 2, wires=j)
+    return qml.probs(wires=range(3))
+"""
+    model = make_model(_file(tmp_path, "square", source), N, 1, steps=3).fit(_windows(100, 1, N))
+    with pytest.raises(ConfigError, match="not linear in its inputs and weights"):
         circuits_of(model)

@@ -200,11 +200,46 @@ class UserCircuit(CircuitFamily):
     def per_step_cost(self, n: int) -> str:
         return f"2^{n} patterns of the user circuit {self.name}"
 
+    #: the gates an exported circuit is written in (spiqgan's circuit description holds these)
+    EXPORT_BASIS = ("h", "x", "rx", "ry", "rz", "cx")
+
+    def _export_template(self, n: int) -> list[tuple[str, list[int], Any]]:  # pragma: no cover
+        """The circuit in :attr:`EXPORT_BASIS`, each rotation's angle linear in the inputs and weights:
+        ``(gate, qubits, (constant, {parameter index: coefficient}) or None)``, parameters the ``n`` inputs then
+        the weights."""
+        raise NotImplementedError
+
     def add_step(self, circuit: Circuit, s: int, v: dict[str, np.ndarray], register: str, latent: list[str],
                  earlier: list[str]) -> None:
-        raise ConfigError(f"model {self.name!r}: exporting a PennyLane circuit is not supported yet (its gates' "
-                          "dependence on the inputs is not known to spiqgan); write it as a Qiskit circuit to export "
-                          "it, or sample it with spiqgan's exact sampler.")
+        """Step ``s``: the circuit's gates with the weights bound and the inputs as the step's angles (latent terms
+        as circuit inputs; the memory as the same rotation again, conditioned on an earlier step's bit: rotations
+        about one axis add), the neuron qubits measured into ``register``."""
+        from spiqgan.quantum.circuit import Angle
+        from spiqgan.quantum.families.base import input_angles, step_couplings
+
+        n = v["angles_"].shape[1]
+        weights = np.atleast_1d(step_couplings(v["pairs_"], s))
+        angles = input_angles(v, s, latent, earlier)
+        for name, qubits, linear in self._export_template(n):
+            if linear is None:
+                circuit.add(name, *qubits)
+                continue
+            constant, terms = linear
+            const, latent_part, conditioned = constant, {}, []
+            for i, coef in terms.items():
+                if i >= n:
+                    const += coef * float(weights[i - n])
+                    continue
+                c_in, t_in, cond_in = angles[i]
+                const += coef * c_in
+                for name_k, c_k in t_in:
+                    latent_part[name_k] = latent_part.get(name_k, 0.0) + coef * c_k
+                conditioned += [(coef * a, bit) for a, bit in cond_in]
+            circuit.add(name, *qubits, angle=Angle(const, tuple(latent_part.items())), trainable=bool(terms))
+            for a, bit in conditioned:
+                circuit.add(name, *qubits, angle=Angle(a), when=(bit,))
+        for j in range(n):
+            circuit.add("measure", j, bit=(register, j))
 
 
 class PennyLaneCircuit(UserCircuit):
@@ -220,8 +255,58 @@ class PennyLaneCircuit(UserCircuit):
         except (TypeError, ValueError):
             raise ConfigError(f"model {spec!r}: the weight shape must be a tuple of integers, got "
                               f"{weight_shape!r}.") from None
-        self.qnode, self.weight_shape = qnode, shape
+        self.qnode, self.weight_shape, self._exported = qnode, shape, None
         self.n_weights = int(np.prod(shape)) if shape else 0
+
+    #: PennyLane's names of the export gates
+    _PENNYLANE_GATES = {"Hadamard": "h", "PauliX": "x", "RX": "rx", "RY": "ry", "RZ": "rz", "CNOT": "cx"}
+
+    def check(self, n: int) -> None:
+        wires = getattr(getattr(self.qnode, "device", None), "wires", None)
+        self.ancillas = max(0, len(wires) - n) if wires is not None else 0
+        super().check(n)
+
+    def _gates_at(self, n: int, point: np.ndarray) -> list[tuple[str, list[int], list[float]]]:
+        """The circuit's gates at inputs and weights ``point``, decomposed by PennyLane into :attr:`EXPORT_BASIS`."""
+        import pennylane as qml
+
+        inputs = torch.as_tensor(point[:n], dtype=torch.float64)
+        weights = torch.as_tensor(point[n:], dtype=torch.float64)
+        tape = qml.workflow.construct_tape(self.qnode)(inputs, weights.reshape(self.weight_shape)
+                                                        if self.weight_shape else weights)
+        (low,), _ = qml.transforms.decompose(tape, gate_set=set(self._PENNYLANE_GATES) | {"GlobalPhase"})
+        return [(self._PENNYLANE_GATES[op.name], [int(w) for w in op.wires], [float(x) for x in op.parameters])
+                for op in low.operations if op.name != "GlobalPhase"]
+
+    def _export_template(self, n: int) -> list[tuple[str, list[int], Any]]:
+        """The QNode's gates in :attr:`EXPORT_BASIS` (PennyLane's decomposition); each angle's dependence on the
+        inputs and weights found by probing them one at a time, then checked at a random point: the gates and their
+        order must not depend on the values, and the angles must be linear in them."""
+        if self._exported is None:
+            size = n + self.n_weights
+            base = self._gates_at(n, np.zeros(size))
+            slopes = []
+            for k in range(size):
+                probe = self._gates_at(n, np.eye(size)[k])
+                if [g[:2] for g in probe] != [g[:2] for g in base]:
+                    raise ConfigError(f"model {self.name!r}: the circuit's gates change with its inputs or weights; "
+                                      "spiqgan exports circuits whose gates are fixed and whose angles vary.")
+                slopes.append([(np.array(p[2]) - np.array(b[2])) for p, b in zip(probe, base)])
+            ops = []
+            for g, (name, wires, params) in enumerate(base):
+                if not params:
+                    ops.append((name, wires, None))
+                    continue
+                terms = {k: float(slopes[k][g][0]) for k in range(size) if abs(slopes[k][g][0]) > 1e-12}
+                ops.append((name, wires, (params[0], terms)))
+            point = np.random.default_rng(0).normal(size=size)
+            for (name, wires, linear), (_, _, params) in zip(ops, self._gates_at(n, point)):
+                if linear is not None and abs(linear[0] + sum(c * point[k] for k, c in linear[1].items())
+                                              - params[0]) > 1e-9:
+                    raise ConfigError(f"model {self.name!r}: a {name} angle of the circuit is not linear in its "
+                                      "inputs and weights; spiqgan exports circuits whose angles are.")
+            self._exported = ops
+        return self._exported
 
     def probabilities(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         out = self.qnode(inputs, weights.reshape(self.weight_shape) if self.weight_shape else weights)
@@ -286,12 +371,8 @@ class QiskitCircuit(UserCircuit):
         probs = (state.abs() ** 2).reshape(b, 2**n, 2 ** (q - n)).sum(-1)  # qubit 0 the most significant
         return probs
 
-    #: the gates an exported circuit is written in (spiqgan's circuit description holds these)
-    EXPORT_BASIS = ("h", "x", "rx", "ry", "rz", "cx")
-
-    def _export_template(self) -> list[tuple[str, list[int], Any]]:
-        """The circuit in :attr:`EXPORT_BASIS` (Qiskit's transpiler, parameters kept), each rotation's angle linear
-        in the inputs and weights: ``(gate, qubits, (constant, {parameter index: coefficient}) or None)``."""
+    def _export_template(self, n: int) -> list[tuple[str, list[int], Any]]:
+        """The circuit in :attr:`EXPORT_BASIS` by Qiskit's transpiler, its parameters kept."""
         if self._exported is None:
             from qiskit import transpile
 
@@ -310,37 +391,6 @@ class QiskitCircuit(UserCircuit):
             self._exported = ops
         return self._exported
 
-    def add_step(self, circuit: Circuit, s: int, v: dict[str, np.ndarray], register: str, latent: list[str],
-                 earlier: list[str]) -> None:
-        """Step ``s``: the circuit's gates with the weights bound and the inputs as the step's angles (latent terms
-        as circuit inputs; the memory as the same rotation again, conditioned on an earlier step's bit: rotations
-        about one axis add), the neuron qubits measured into ``register``."""
-        from spiqgan.quantum.circuit import Angle
-        from spiqgan.quantum.families.base import input_angles, step_couplings
-
-        n = self.n_inputs
-        weights = np.atleast_1d(step_couplings(v["pairs_"], s))
-        angles = input_angles(v, s, latent, earlier)
-        for name, qubits, linear in self._export_template():
-            if linear is None:
-                circuit.add(name, *qubits)
-                continue
-            constant, terms = linear
-            const, latent_part, conditioned = constant, {}, []
-            for i, coef in terms.items():
-                if i >= n:
-                    const += coef * float(weights[i - n])
-                    continue
-                c_in, t_in, cond_in = angles[i]
-                const += coef * c_in
-                for name_k, c_k in t_in:
-                    latent_part[name_k] = latent_part.get(name_k, 0.0) + coef * c_k
-                conditioned += [(coef * a, bit) for a, bit in cond_in]
-            circuit.add(name, *qubits, angle=Angle(const, tuple(latent_part.items())), trainable=bool(terms))
-            for a, bit in conditioned:
-                circuit.add(name, *qubits, angle=Angle(a), when=(bit,))
-        for j in range(n):
-            circuit.add("measure", j, bit=(register, j))
 
 
 def _linear(expr: Any, index: dict[Any, int], spec: str) -> tuple[float, dict[int, float]]:
