@@ -249,9 +249,13 @@ def test_a_circuit_that_breaks_the_contract_is_refused_in_one_line(tmp_path, sou
         make_model(f"{tmp_path / 'nowhere.py'}:circuit", 3, 1).resolved_params()
 
 
-def test_train_sample_evaluate_compare_and_a_changed_file_through_the_command_line(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("source", [CRY_QISKIT, CRY_QNODE], ids=["qiskit", "pennylane"])
+def test_train_sample_evaluate_compare_export_and_a_changed_file_through_the_command_line(tmp_path, monkeypatch,
+                                                                                         capsys, source):
+    """Every command with a circuit of the user's; the comparison's workers are other processes, which load the
+    file by the absolute path the run records."""
     monkeypatch.chdir(tmp_path)
-    _file(tmp_path, "ansatz", CRY_QISKIT)
+    _file(tmp_path, "ansatz", source)
     data = tmp_path / "data.npy"
     np.save(data, (np.random.default_rng(0).random((1200, N)) < 0.3).astype(np.uint8))
     common = ["--data", str(data), "--repeat-length", "100", "--timesteps", "2"]
@@ -262,7 +266,7 @@ def test_train_sample_evaluate_compare_and_a_changed_file_through_the_command_li
     assert main(["sample", "run", "--windows", "200", "--out", "s.npy"]) == 0
     assert main(["evaluate", *common, "--samples", "s.npy"]) == 0
     assert main(["compare", *common, "--models", "cry,ansatz.py:circuit", "--steps", "5", "--out", "cmp",
-                 "--no-figures"]) == 0
+                 "--no-figures", "--workers", "2"]) == 0
     table = capsys.readouterr().out
     assert str(tmp_path / "ansatz.py") + ":circuit" in table
     assert main(["export", "run", "--format", "qasm3", "--out", "qasm"]) == 0
@@ -272,7 +276,7 @@ def test_train_sample_evaluate_compare_and_a_changed_file_through_the_command_li
     assert "ry(" in qasm and "cx " in qasm and "measure" in qasm  # cry in the export basis
     capsys.readouterr()
     # the file changes: resuming and loading the run are refused, in one line each
-    (tmp_path / "ansatz.py").write_text((tmp_path / "ansatz.py").read_text() + "circuit.x(0)\n")
+    (tmp_path / "ansatz.py").write_text((tmp_path / "ansatz.py").read_text() + "\nCHANGED = True\n")
     assert main(["train", *common, "--model", "ansatz.py:circuit", "--steps", "5", "--out", "run",
                  "--no-progress"]) == 2
     err = capsys.readouterr().err
