@@ -48,8 +48,9 @@ import numpy as np
 import torch
 
 from spiqgan.exceptions import ConfigError
-from spiqgan.quantum.circuit import Circuit
-from spiqgan.quantum.families.base import CircuitFamily
+from spiqgan.quantum.circuit import Angle, Circuit
+from spiqgan.quantum.families.base import CircuitFamily, input_angles, step_couplings
+from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
 
 __all__ = ["is_user_circuit", "load_user_circuit", "UserCircuit", "PennyLaneCircuit", "QiskitCircuit",
            "file_sha256"]
@@ -175,8 +176,6 @@ class UserCircuit(CircuitFamily):
                        shift: torch.Tensor | None = None, count: torch.Tensor | None = None) -> torch.Tensor:
         if shift is None:
             return super().step_log_probs(base, pairs, x)
-        from spiqgan.quantum.statevector import bits_to_indices
-
         # the memory enters as input angles of each window: a circuit per (latent value, window, step)
         dist = self.distribution(base[:, None] + shift[None], pairs)  # (K, B, t, 2**n)
         idx = bits_to_indices(x.to(torch.uint8))  # (B, t)
@@ -187,8 +186,6 @@ class UserCircuit(CircuitFamily):
                shift=None, count: torch.Tensor | None = None) -> torch.Tensor:
         if shift is None:
             return super().sample(base, pairs, path, generator)
-        from spiqgan.quantum.statevector import indices_to_bits, sample_indices
-
         k, t, n = base.shape
         steps = torch.zeros((t, n, path.shape[0]), dtype=base.dtype)
         for s in range(t):  # each step's angles from the steps drawn before it
@@ -214,9 +211,6 @@ class UserCircuit(CircuitFamily):
         """Step ``s``: the circuit's gates with the weights bound and the inputs as the step's angles (latent terms
         as circuit inputs; the memory as the same rotation again, conditioned on an earlier step's bit: rotations
         about one axis add), the neuron qubits measured into ``register``."""
-        from spiqgan.quantum.circuit import Angle
-        from spiqgan.quantum.families.base import input_angles, step_couplings
-
         n = v["angles_"].shape[1]
         weights = np.atleast_1d(step_couplings(v["pairs_"], s))
         angles = input_angles(v, s, latent, earlier)
