@@ -81,15 +81,15 @@ def test_at_one_bin_only_the_tail_is_checked():
 def test_held_out_windows_with_no_saturated_neuron_give_the_poisson_bound_of_a_zero_count():
     """At (10, 30) no held-out window of the recording has a saturated neuron, so every bootstrap replicate is 0 and
     the interval was [0, 0]: a model that saturates once in a million pairs was "outside". The bound of a count of 0
-    over the (window, neuron) pairs of windows that do not overlap replaces it, and still catches a runaway model."""
+    over the (window, neuron) pairs replaces it, and still catches a runaway model."""
     from spiqgan.evaluation.scoring import zero_count_bound
 
     rng = np.random.default_rng(3)
     held_out, repeats = _recording(rng, 4000), np.repeat(np.arange(40), 100)
     assert st.saturated_fraction(held_out) == 0.0
-    rare, runaway = _recording(rng, 40000, 0.0005), _recording(rng, 40000, 0.02)
+    rare, runaway = _recording(rng, 40000, 0.00005), _recording(rng, 40000, 0.02)
     checked = runaway_check(rare, held_out, repeats)[1]
-    bound = -np.log(0.025) / (4000 * 5 / 10)
+    bound = -np.log(0.025) / (4000 * 5)  # every (window, neuron) pair a trial
     assert checked.held_out == 0.0 and checked.interval == (0.0, pytest.approx(bound))
     assert 0 < checked.generated < bound and checked.inside
     assert not runaway_check(runaway, held_out, repeats)[1].inside

@@ -436,7 +436,7 @@ def runaway_check(generated: np.ndarray, reference: np.ndarray, reference_repeat
         held_out = st.saturated_fraction(ref)
         interval = percentile_interval(boot[:, width], level)
         if held_out == 0.0:  # every replicate is 0 too: the bound of a Poisson count of 0 instead
-            interval = (0.0, zero_count_bound(ref.shape[0] * ref.shape[2] / ref.shape[1], level))
+            interval = (0.0, zero_count_bound(ref.shape[0] * ref.shape[2], level))
         out.append(Runaway(RUNAWAY_LABELS["saturated"], st.saturated_fraction(gen), held_out, interval, level))
     return out
 
@@ -446,10 +446,10 @@ def zero_count_bound(n_independent: float, level: float = DEFAULT_LEVEL) -> floa
 
     A Poisson count of 0 puts the mean under ``-log((1 - level) / 2)`` (3.69 at 95 %; the "rule of three"
     is its one-sided 95 % form), so the rate per trial under that over ``n_independent``. For the saturated
-    fraction the trials are (window, neuron) pairs of windows that do not overlap: one stretch of a neuron
-    that fills 80 % of a window fills up to ``t`` overlapping windows of one bin apart, so windows of every
-    start count ``t`` to a trial (``n_windows n / t``). With the bootstrap's interval [0, 0] any model that
-    ever saturates would be "outside", however rarely.
+    fraction the trials are the reference's (window, neuron) pairs. Where windows overlap (a stride under
+    ``t``), one long burst shows in several of them, the pairs are not independent and the bound is stricter
+    than it should be: a model found inside it is inside. With the bootstrap's interval, [0, 0], any model
+    that ever saturates would be "outside", however rarely.
     """
     if n_independent <= 0:
         raise ValueError(f"zero_count_bound needs a positive number of trials, got {n_independent}")
