@@ -278,7 +278,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         if self._latent_kind(p) == "states" and not 2 <= nodes <= 256:
             raise ModelConfigError(f"latent 'states' takes latent_nodes states, from 2 to 256; got {nodes}.")
         for k in ("memory", "history", "count_term"):
-            if p[k] and not (family.conditional or (family.memory_inputs and k != "count_term")):
+            if p[k] and not (family.conditional if k == "count_term" else family.memory_inputs):
                 raise ModelConfigError(f"{k} conditions rotations on measured spikes, which only the 'cry' family "
                                        f"does; model {self.name!r} takes {k}={False if k == 'count_term' else 0}.")
         if isinstance(family, UserCircuit):
@@ -296,7 +296,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         """Lags of ``memory`` (full matrices; default 1) or ``history`` (own spikes; default all ``t - 1``) in use."""
         t = p["n_timesteps"]
         if p[key] is None:
-            if not self.circuit_family.conditional:
+            if not self.circuit_family.conditional:  # by default only where it is cheap: neuron by neuron
                 return 0
             if key == "memory":  # with states, none: the latent carries what neurons share over time
                 return 0 if self._latent_kind(p) == "states" else min(1, t - 1)
@@ -327,7 +327,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         if p["latent"] is not None:
             return p["latent"]
         family = get_family(p["family"]) if p["family"] in FAMILIES or is_user_circuit(p["family"]) else None
-        timed = family is not None and (family.conditional or family.memory_inputs)  # cry, or a circuit of yours
+        timed = family is not None and family.memory_inputs  # cry, or a circuit of yours
         return "states" if timed and (p["n_timesteps"] or 1) > 1 and p["latent_dim"] > 0 else "normal"
 
     @classmethod
@@ -421,10 +421,8 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         return super()._from_checkpoint(tensors, meta)
 
     def _memory_shifts(self, v: dict[str, torch.Tensor]) -> bool:
-        """Whether the steps' angles take the memory term: a conditional family always (its zero term too), a family
-        whose memory enters as input angles where it has memory or own history."""
-        family = self.circuit_family
-        return family.conditional or (family.memory_inputs and bool(v["memory_"].shape[0] or v["own_"].shape[0]))
+        """Whether the steps' angles take the memory term: a family that takes one, with memory or own history."""
+        return self.circuit_family.memory_inputs and bool(v["memory_"].shape[0] or v["own_"].shape[0])
 
     def _log_likelihood(self, v: dict[str, torch.Tensor], x: torch.Tensor, z: torch.Tensor,
                         logw: torch.Tensor) -> torch.Tensor:
@@ -861,7 +859,7 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
         d = v["loadings_"].shape[2]  # latent dimensions, or states (one-hot)
         v["loadings_"] = np.broadcast_to(v["loadings_"], (t,) + v["loadings_"].shape[1:])  # shared by the steps: each its own
         family = self.circuit_family
-        windowed = (family.conditional or family.memory_inputs) and t > 1 and (v["memory_"].shape[0] or v["own_"].shape[0])
+        windowed = t > 1 and self._memory_shifts(v)
         z, w = self._latent()
         keep = 1.0 / (1.0 + math.exp(-float(v["stay_"][0]))) if v["stay_"].size else 1.0
         if windowed:

@@ -120,8 +120,9 @@ class CircuitFamily(abc.ABC):
     max_neurons: ClassVar[int | None] = 16
     #: ancilla qubits of its circuit, after the ``n`` neuron qubits
     ancillas: ClassVar[int] = 0
-    #: whether the memory of earlier steps may enter as input angles of a whole step's circuit (a family that
-    #: enumerates a step's patterns once per window's angles), besides the :attr:`conditional` families
+    #: whether the memory of earlier steps (``memory``, ``history``) may shift a step's angles: a
+    #: :attr:`conditional` family's rotations conditioned on measured spikes, or a whole step's circuit
+    #: enumerated once per window's angles (a user's circuit)
     memory_inputs: ClassVar[bool] = False
     #: whether its couplings are one per pair of neurons (their fit's scale comes from the pairs' rates)
     pairwise: ClassVar[bool] = True

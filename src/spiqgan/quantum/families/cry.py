@@ -98,6 +98,7 @@ class ControlledRY(CircuitFamily):
     title = "controlled-RY"
     interference = False
     conditional = True
+    memory_inputs = True
     max_neurons = None
 
     def distribution(self, theta: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
