@@ -521,3 +521,25 @@ def test_the_memory_term_is_computed_once_for_all_chunks(monkeypatch):
     chunked = model._chunked_step_log_probs(values, x, z)
     assert calls == [60, 60]
     torch.testing.assert_close(chunked, whole, rtol=0, atol=0)
+
+
+def test_a_likelihood_too_large_to_keep_computes_the_memory_term_once_per_pass(monkeypatch):
+    """Above KEEP_ELEMENTS the chunks are evaluated again for their gradients: that pass too takes the memory term
+    once for all windows (each chunk's slice a leaf), not once per chunk."""
+    import spiqgan.models.born as born
+
+    x = _windows(300, 4, 3)
+    model = BornMachine(3, 4, latent="normal", latent_nodes=2, history=3, memory=1, init_scale=0.3)
+    p = model.resolved_params()
+    p["n_timesteps"], p["n_neurons"] = 4, 3
+    monkeypatch.setattr(born, "KEEP_ELEMENTS", 10)
+    monkeypatch.setattr(born, "CHUNK_ELEMENTS", 48)  # 2 latent values x 4 steps x 3 neurons: 2 windows per chunk
+    values = model._initial(x, p)
+    trained = {k: v.requires_grad_() for k, v in values.items() if k != "pad_"}
+    loss = model._objective(x, p)
+    calls = []
+    original = BornMachine._memory_term
+    monkeypatch.setattr(BornMachine, "_memory_term", lambda self, v, w: calls.append(len(w)) or original(self, v, w))
+    loss({**trained, "pad_": values["pad_"]})
+    distinct = len(np.unique(x.reshape(len(x), -1), axis=0))
+    assert distinct > 2 and calls == [distinct, distinct]

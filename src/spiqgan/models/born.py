@@ -713,8 +713,14 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             per_step.requires_grad_()
             total = -(self._forward(per_step, logw, leaves) * weight).sum()
             total.backward()
-            for i in range(0, xu.shape[0], chunk):  # each chunk again, with its gradient now known
-                self._step_log_probs(leaves, xu[i:i + chunk], z).backward(per_step.grad[:, i:i + chunk])
+            # the memory term once for all chunks here too (as in _chunked_step_log_probs), each chunk's part a leaf
+            shift = self._memory_term(leaves, xu) if self._memory_shifts(leaves) else None
+            parts = [] if shift is None else [u.detach().requires_grad_() for u in shift.split(chunk)]
+            for c, i in enumerate(range(0, xu.shape[0], chunk)):  # each chunk again, with its gradient now known
+                self._step_log_probs(leaves, xu[i:i + chunk], z, parts[c] if parts else None) \
+                    .backward(per_step.grad[:, i:i + chunk])
+            if parts:
+                shift.backward(torch.cat([u.grad for u in parts]))
             sent = [k for k, u in v.items() if u.requires_grad and leaves[k].grad is not None]
             torch.autograd.backward([v[k] for k in sent], [leaves[k].grad for k in sent])
             return total.detach()
