@@ -51,11 +51,13 @@ QUANTUM_MODELS = ("spiqgan", "qce2023")
 BORN_MODELS = tuple(FAMILIES)
 #: the classical models
 CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "rbm", "dg", "wgan-mlp", "wgan-conv")
+#: the class of every Born machine, a user's circuit (``FILE.py:NAME``) included
+BORN_MACHINE = "spiqgan.models.born:BornMachine"
 #: every model: ``name -> "module:Class"``
 MODELS: dict[str, str] = {
     "spiqgan": "spiqgan.models.gan:SpiQGAN",
     "qce2023": "spiqgan.models.gan:SpiQGAN",
-    **{name: "spiqgan.models.born:BornMachine" for name in BORN_MODELS},
+    **{name: BORN_MACHINE for name in BORN_MODELS},
     "bernoulli": "spiqgan.models.classical.bernoulli:IndependentBernoulli",
     "ising": "spiqgan.models.classical.maxent:Ising",
     "kpairwise": "spiqgan.models.classical.maxent:KPairwise",
@@ -86,7 +88,7 @@ def model_class(name: str) -> type[Estimator]:
     if not is_model_name(name):
         raise ModelConfigError(f"unknown model {name!r}; expected one of {', '.join(MODEL_NAMES)}, or FILE.py:NAME "
                                "for a circuit of yours (a PennyLane QNode or a Qiskit circuit).")
-    module, _, cls = MODELS.get(name, MODELS[DEFAULT_MODEL]).partition(":")
+    module, _, cls = MODELS.get(name, BORN_MACHINE).partition(":")
     return getattr(importlib.import_module(module), cls)
 
 
