@@ -551,12 +551,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def _write_nwb_samples(out: Path, windows: Any, args: argparse.Namespace, how: str) -> None:
     """The drawn windows as NWB, the run's neurons as units and what drew them in the file's notes."""
-    import json
-
     from spiqgan.data.nwb import save_nwb
-    from spiqgan.experiments.runs import CONFIG_FILE
+    from spiqgan.experiments.runs import saved_config
 
-    config = json.loads((args.run_dir / CONFIG_FILE).read_text()) if (args.run_dir / CONFIG_FILE).is_file() else {}
+    config = saved_config(args.run_dir)
     data, model = config.get("data", {}), config.get("model", {})
     neurons = data.get("neurons")
     save_nwb(out, windows, bin_ms=float(data.get("bin_ms", 20.0)),

@@ -57,7 +57,7 @@ from spiqgan.evaluation.report import save_evaluation, save_evaluation_figures, 
 from spiqgan.evaluation.statistics import DEFAULT_JS_MAX_BITS
 from spiqgan.training.loop import HISTORY_FIELDS
 
-__all__ = ["train_run", "load_run", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES",
+__all__ = ["train_run", "load_run", "saved_config", "likelihood_arguments", "prepare_run", "run_lock", "CHECKPOINT_LAST", "CHECKPOINT_BEST", "RUN_FILES",
            "LOG_LIKELIHOOD_FILE", "check_out_folder", "check_config",
            "check_data_options", "WINDOWS_FILE"]
 
@@ -254,7 +254,7 @@ def clear_run(run_dir: str | Path) -> None:
             path.unlink()
 
 
-def _saved_config(run_dir: str | Path) -> dict[str, Any]:
+def saved_config(run_dir: str | Path) -> dict[str, Any]:
     """The run folder's ``config.json`` as read before the data is loaded: ``{}`` where there is none yet or it
     cannot be read (which :func:`check_config` names)."""
     try:
@@ -267,7 +267,7 @@ def _saved_config(run_dir: str | Path) -> dict[str, Any]:
 def check_data_options(run_dir: str | Path, data_info: dict[str, Any]) -> None:
     """Refuse (:class:`RunFolderError`) at once a run folder whose ``config.json`` names other data options than
     ``data_info`` (those known before the data is loaded: file, time steps, stride, split), with what differs."""
-    saved = _saved_config(run_dir).get("data")
+    saved = saved_config(run_dir).get("data")
     if not isinstance(saved, dict):
         return
     new = json.loads(json.dumps(data_info))
@@ -278,7 +278,7 @@ def check_model_options(run_dir: str | Path, params_for: Callable[[int], dict[st
     """Refuse (:class:`RunFolderError`) at once a run folder whose ``config.json`` names other model options than
     ``params_for(n)`` gives for the saved run's number of neurons ``n``: the model's options are compared before
     the data is loaded (a change of neurons is found by :func:`check_config` once it is)."""
-    saved = _saved_config(run_dir)
+    saved = saved_config(run_dir)
     try:
         n, old = len(saved["data"]["neurons"]), saved["model"]
     except (KeyError, TypeError):
