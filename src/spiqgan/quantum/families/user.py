@@ -50,7 +50,8 @@ import torch
 from spiqgan.exceptions import ConfigError
 from spiqgan.quantum.circuit import Angle, Circuit
 from spiqgan.quantum.families.base import CircuitFamily, input_angles, step_couplings
-from spiqgan.quantum.statevector import bits_to_indices, indices_to_bits, sample_indices
+from spiqgan.quantum.statevector import (bits_to_indices, indices_to_bits, rx_matrix, ry_matrix, rz_matrix,
+                                         sample_indices)
 
 __all__ = ["is_user_circuit", "load_user_circuit", "UserCircuit", "PennyLaneCircuit", "QiskitCircuit",
            "file_sha256"]
@@ -322,8 +323,9 @@ class QiskitCircuit(UserCircuit):
         self.n_inputs, self.n_weights, self.n_qubits = len(self.inputs), len(self.weights), qc.num_qubits
         self.ancillas = qc.num_qubits - self.n_inputs  # the qubits after the neurons'
         self.qc, self._exported = qc, None
-        index = {**{p: i for i, p in enumerate(self.inputs)},
-                 **{p: self.n_inputs + i for i, p in enumerate(self.weights)}}
+        # every parameter's place in the values the simulation and the export read: the inputs, then the weights
+        self._index = {**{p: i for i, p in enumerate(self.inputs)},
+                       **{p: self.n_inputs + i for i, p in enumerate(self.weights)}}
         self.ops = []  # (kind, qubits, [(constant, {parameter index: coefficient}), ...] or matrix)
         for inst in qc.data:
             op, qubits = inst.operation, [qc.find_bit(q).index for q in inst.qubits]
@@ -343,7 +345,7 @@ class QiskitCircuit(UserCircuit):
             if op.name not in QISKIT_ROTATIONS:
                 raise ConfigError(f"model {spec!r}: gate {op.name!r} with parameters is not supported; use "
                                   f"{', '.join(QISKIT_ROTATIONS)} (angles linear in the parameters).")
-            self.ops.append((op.name, qubits, [_linear(e, index, spec) for e in op.params]))
+            self.ops.append((op.name, qubits, [_linear(e, self._index, spec) for e in op.params]))
 
     def probabilities(self, inputs: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         b, n = inputs.shape
@@ -370,8 +372,6 @@ class QiskitCircuit(UserCircuit):
         if self._exported is None:
             from qiskit import transpile
 
-            index = {**{p: i for i, p in enumerate(self.inputs)},
-                     **{p: self.n_inputs + i for i, p in enumerate(self.weights)}}
             plain = self.qc.remove_final_measurements(inplace=False)
             lowered = transpile(plain, basis_gates=list(self.EXPORT_BASIS), optimization_level=0, seed_transpiler=0)
             ops = []
@@ -381,10 +381,9 @@ class QiskitCircuit(UserCircuit):
                     continue
                 if op.name not in self.EXPORT_BASIS:
                     raise ConfigError(f"model {self.name!r}: exporting gate {op.name!r} is not supported.")
-                ops.append((op.name, qubits, _linear(op.params[0], index, self.name) if op.params else None))
+                ops.append((op.name, qubits, _linear(op.params[0], self._index, self.name) if op.params else None))
             self._exported = ops
         return self._exported
-
 
 
 def _linear(expr: Any, index: dict[Any, int], spec: str) -> tuple[float, dict[int, float]]:
@@ -403,20 +402,20 @@ def _linear(expr: Any, index: dict[Any, int], spec: str) -> tuple[float, dict[in
     return constant, terms
 
 
+#: the single-qubit rotations about one axis, as the statevector simulator writes them
+_AXES = {"rx": rx_matrix, "ry": ry_matrix, "rz": rz_matrix}
+
+
 def _rotation(kind: str, angles: list[torch.Tensor]) -> torch.Tensor:
     """The batched matrix ``(B, d, d)`` of a rotation, big-endian in its qubits as Qiskit lists them."""
+    if kind in _AXES:
+        return _AXES[kind](angles[0], torch.complex128)
     th = angles[0].to(torch.complex128)
     c, s = torch.cos(th / 2), torch.sin(th / 2)
     one, zero = torch.ones_like(c), torch.zeros_like(c)
     j = 1j
-    if kind in ("rx", "ry", "rz", "p", "u"):
-        if kind == "rx":
-            rows = [[c, -j * s], [-j * s, c]]
-        elif kind == "ry":
-            rows = [[c, -s], [s, c]]
-        elif kind == "rz":
-            rows = [[torch.exp(-j * th / 2), zero], [zero, torch.exp(j * th / 2)]]
-        elif kind == "p":
+    if kind in ("p", "u"):
+        if kind == "p":
             rows = [[one, zero], [zero, torch.exp(j * th)]]
         else:
             phi, lam = (a.to(torch.complex128) for a in angles[1:])
