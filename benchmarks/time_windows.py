@@ -74,6 +74,12 @@ def published_dg(data_dir: Path, neurons: list[int], t: int) -> np.ndarray:
     return raster.select_neurons(",".join(map(str, neurons))).windows(t)
 
 
+def _runaway(generated: np.ndarray, reference: np.ndarray, repeats: np.ndarray) -> list[dict]:
+    """:func:`~spiqgan.evaluation.scoring.runaway_check` of ``generated`` against ``reference``, as JSON rows."""
+    return [{"statistic": r.statistic, "generated": r.generated, "held_out": r.held_out, "interval": list(r.interval),
+             "inside": r.inside} for r in runaway_check(generated, reference, repeats)]
+
+
 def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pairs: list[tuple[str, str]],
                multiple: int, n_boot: int, data_dir: str, threads: int = 1) -> dict:
     """Fit and judge every model on one group and seed (``threads`` torch threads)."""
@@ -99,16 +105,12 @@ def judge_cell(n: int, t: int, group: int, seed: int, models: dict[str, str], pa
     for label, g in generated.items():
         ev = evaluate(g, test_w, reference_repeats=test_reps, seed=0)
         ratios[label] = {r.statistic: r.ratio for r in ev.rows}
-        runaway[label] = [{"statistic": r.statistic, "generated": r.generated, "held_out": r.held_out,
-                           "interval": list(r.interval), "inside": r.inside}
-                          for r in runaway_check(g, test_w, test_reps)]
+        runaway[label] = _runaway(g, test_w, test_reps)
     # in sample: every model and the published DG saw the training repeats; the criterion's other reading
     train_reps = np.cumsum(train_starts == 0) - 1  # a repeat's windows start at bin 0, 1, ...
     in_sample = {label: {r.statistic: r.ratio for r in evaluate(g, train_w, reference_repeats=train_reps, seed=0).rows}
                  for label, g in generated.items() if label != "ceiling (training repeats)"}
-    runaway_in_sample = {label: [{"statistic": r.statistic, "generated": r.generated, "held_out": r.held_out,
-                                  "interval": list(r.interval), "inside": r.inside}
-                                 for r in runaway_check(g, train_w, train_reps)] for label, g in generated.items()
+    runaway_in_sample = {label: _runaway(g, train_w, train_reps) for label, g in generated.items()
                          if label != "ceiling (training repeats)"}
     defined = [s for s, _, _ in STATISTICS if ratios[next(iter(models))][s] is not None]
     level = 1 - 0.05 / max(1, len(pairs) * len(defined))
