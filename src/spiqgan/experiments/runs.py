@@ -47,7 +47,8 @@ from typing import IO, Any, Callable, Iterator
 
 import numpy as np
 
-from spiqgan.io.atomic import write_csv, write_json, write_npy
+from spiqgan.io.atomic import write_csv, write_json, write_npy, write_text
+from spiqgan.experiments.moments import evaluate_moments, judged_by_moments
 from spiqgan.io.checkpoint import CheckpointError
 from spiqgan.evaluation.scoring import Evaluation, evaluate
 from spiqgan.exceptions import RunFolderError
@@ -416,7 +417,8 @@ def train_run(
             m.save(run_dir / CHECKPOINT_LAST)
             if m.best_step_ is not None and m.best_step_ == m.n_steps_:
                 m.save(run_dir / CHECKPOINT_BEST)
-            write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS)
+            extra = tuple(k for k in (m.history_[0] if m.history_ else {}) if k not in HISTORY_FIELDS)  # e.g. mmd2
+            write_csv(run_dir / "metrics.csv", m.history_, HISTORY_FIELDS + extra)
 
         with Progress(model.progress_steps(), label="step ", enabled=progress, stream=log_stream,
                       estimate=not estimated) as bar:
@@ -429,6 +431,17 @@ def train_run(
                                  else [])
         if "best" not in which_list and (run_dir / "evaluation_best").exists():
             shutil.rmtree(run_dir / "evaluation_best")  # of an earlier state of this run: the best is now the last
+        if judged_by_moments(model):  # no classical samples: the moment table and the held-out MMD
+            if progress:
+                stream.write(f"evaluating the fitted circuit from expectation values on {n_eval} held-out windows ...\n")
+                stream.flush()
+            results["last"] = evaluate_moments(model, test_windows, test_repeats, train=train_windows, seed=params["seed"])
+            out = _evaluation_dir(run_dir, "last")
+            out.mkdir(parents=True, exist_ok=True)
+            write_json(out / "evaluation.json", {"metadata": {**(data_info or {}), "generator": "last",
+                                                              "step": model.n_steps_}, **results["last"].to_dict()})
+            write_text(out / "evaluation.txt", results["last"].table() + "\n")
+            which_list = []
         for which in which_list:
             if progress:
                 stream.write(f"evaluating the {which} generator on {n_eval} held-out windows ...\n")
@@ -460,6 +473,8 @@ def _run_figures(model: Any, params: dict[str, Any], train_windows: np.ndarray, 
     from spiqgan.evaluation import plotting
 
     for which, ev in results.items():
+        if which not in samples:  # judged from expectation values: no windows to draw
+            continue
         step = model.n_steps_ if which == "last" else model.best_step_
         title = f"{params.get('model', type(model).__name__)}, {which} generator (step {step}) vs held-out data"
         save_evaluation_figures(ev, samples[which], test_windows, _evaluation_dir(run_dir, which), title=title)

@@ -41,7 +41,7 @@ from typing import Any, Mapping
 from spiqgan.models.base import Estimator, ModelConfigError, checkpoint_name
 from spiqgan.quantum.families import FAMILIES
 
-__all__ = ["MODELS", "QUANTUM_MODELS", "BORN_MODELS", "CLASSICAL_MODELS", "MODEL_NAMES", "DEFAULT_MODEL",
+__all__ = ["MODELS", "QUANTUM_MODELS", "BORN_MODELS", "WINDOW_MODELS", "CLASSICAL_MODELS", "MODEL_NAMES", "DEFAULT_MODEL",
            "model_class", "model_params", "hyperparameters", "option_choices", "option_help", "make_model",
            "model_spec", "ModelSpec", "build_model", "load_model", "is_model_name"]
 
@@ -49,6 +49,8 @@ __all__ = ["MODELS", "QUANTUM_MODELS", "BORN_MODELS", "CLASSICAL_MODELS", "MODEL
 QUANTUM_MODELS = ("spiqgan", "qce2023")
 #: the Born machines: one per circuit family of :mod:`spiqgan.quantum.families` (bitflip is classical)
 BORN_MODELS = tuple(FAMILIES)
+#: one circuit over the whole window, fitted from Pauli-Z expectation values (:mod:`spiqgan.models.window_iqp`)
+WINDOW_MODELS = ("iqp-window", "bitflip-window")
 #: the classical models
 CLASSICAL_MODELS = ("bernoulli", "ising", "kpairwise", "rbm", "dg", "wgan-mlp", "wgan-conv")
 #: the class of every Born machine, a user's circuit (``FILE.py:NAME``) included
@@ -58,6 +60,7 @@ MODELS: dict[str, str] = {
     "spiqgan": "spiqgan.models.gan:SpiQGAN",
     "qce2023": "spiqgan.models.gan:SpiQGAN",
     **{name: BORN_MACHINE for name in BORN_MODELS},
+    **{name: "spiqgan.models.window_iqp:WindowIQP" for name in WINDOW_MODELS},
     "bernoulli": "spiqgan.models.classical.bernoulli:IndependentBernoulli",
     "ising": "spiqgan.models.classical.maxent:Ising",
     "kpairwise": "spiqgan.models.classical.maxent:KPairwise",
@@ -71,7 +74,7 @@ MODEL_NAMES = tuple(MODELS)
 #: (benchmarks/born_fit.py)
 DEFAULT_MODEL = "cry"
 #: the models whose options the command line lists (qce2023 takes spiqgan's)
-_OPTION_SOURCES = ("spiqgan",) + BORN_MODELS + CLASSICAL_MODELS
+_OPTION_SOURCES = ("spiqgan",) + BORN_MODELS + WINDOW_MODELS + CLASSICAL_MODELS
 #: keywords that are not options (the window's size; a class's variant, set by the name, is left out too)
 _NOT_OPTIONS = ("n_neurons", "n_timesteps")
 

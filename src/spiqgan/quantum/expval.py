@@ -50,7 +50,7 @@ import torch
 __all__ = ["Generators", "window_generators", "OperatorSet", "operator_set", "random_signs", "iqp_terms",
            "iqp_expval", "bitflip_expval", "iqp_probabilities", "bitflip_probabilities", "sample_bitflip",
            "operators_from_sets", "operator_probability", "bandwidth_for_weight", "sample_operators",
-           "moment_pairs", "moment_operators", "data_expval", "mmd2_terms"]
+           "data_expval", "mmd2_terms"]
 
 
 # ---------------------------------------------------------------- generators
@@ -163,22 +163,6 @@ def sample_operators(m: int, sigmas: list[float] | tuple[float, ...], n_operator
     blocks = [sp.csr_matrix((rng.random((n_operators, m)) < operator_probability(s)).astype(np.int32))
               for s in sigmas]
     return sp.vstack(blocks, format="csr"), np.repeat(np.arange(len(sigmas)), n_operators)
-
-
-def moment_operators(t: int, n: int, max_lag: int) -> tuple[sp.csr_matrix, sp.csr_matrix]:
-    """The operators of the moment statistics of a ``(t, n)`` window: every :math:`Z_k` ``(m, m)`` and every
-    :math:`Z_k Z_l` with ``k < l`` in one step or at most ``max_lag`` steps apart (row order of
-    :func:`moment_pairs`)."""
-    m = t * n
-    singles = sp.identity(m, dtype=np.int32, format="csr")
-    return singles, operators_from_sets([tuple(p) for p in moment_pairs(t, n, max_lag)], m)
-
-
-def moment_pairs(t: int, n: int, max_lag: int) -> np.ndarray:
-    """``(P, 2)`` qubit pairs ``k < l`` at most ``max_lag`` steps apart (same step included)."""
-    k, l_ = np.triu_indices(t * n, 1)
-    keep = (l_ // n - k // n) <= max_lag
-    return np.stack([k[keep], l_[keep]], 1)
 
 
 # ------------------------------------------------------------- operator sets
@@ -351,12 +335,13 @@ def sample_bitflip(theta: np.ndarray, generators: Generators, n: int, rng: np.ra
 
 
 # ------------------------------------------------------------------------ MMD
-def data_expval(bits: sp.csr_matrix | np.ndarray, operators: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+def data_expval(bits: np.ndarray, operators: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     r"""The data's :math:`\langle Z_a\rangle` ``(O,)`` over ``N`` windows ``(N, m)`` of 0/1, and the unbiased estimate of its
     square, :math:`\frac{1}{N(N-1)}\sum_{i \ne j} Z_a(x_i) Z_a(x_j)`."""
-    x = sp.csr_matrix(bits, dtype=np.int32)
-    parity = (x @ sp.csr_matrix(operators, dtype=np.int32).T).toarray() % 2
-    total = (1 - 2 * parity).sum(0).astype(np.float64)
+    x = np.asarray(bits, dtype=np.float32)
+    ops = np.asarray(sp.csr_matrix(operators).toarray(), dtype=np.float32)
+    overlap = x @ ops.T  # counts up to m, exact in float32
+    total = (1.0 - 2.0 * np.mod(overlap, 2.0)).sum(0, dtype=np.float64)
     n = x.shape[0]
     return total / n, (total**2 - n) / (n * (n - 1))
 
