@@ -686,6 +686,28 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         if shape != reference.shape[1:]:
             raise DataError(f"the model of {args.run} is for windows (t, n) = {shape}, but --neurons and --timesteps "
                             f"select {reference.shape[1:]}; give the run's neurons and time steps.")
+        from spiqgan.experiments.moments import evaluate_moments, judged_by_moments
+
+        if judged_by_moments(model):  # no classical samples: the moment table and the held-out MMD
+            if args.bootstrap:
+                raise DataError(f"--bootstrap resamples generated windows; {model.name} over "
+                                f"{shape[0] * shape[1]} qubits has none (its table comes from expectation values).")
+            result = evaluate_moments(model, reference, reference_repeats, train=splits[other].windows(
+                args.timesteps, args.stride), max_lag=args.max_lag, seed=args.seed)
+            print(f"model:     {args.run} ({model.name}, judged from expectation values)")
+            print(f"reference: {args.reference} split of {raster!r} ({reference.shape[0]} windows, "
+                  f"{splits[args.reference].n_repeats} repeats)")
+            print(result.table())
+            if args.out is not None:
+                from spiqgan.io.atomic import write_json, write_text
+
+                out = Path(args.out)
+                out.mkdir(parents=True, exist_ok=True)
+                write_json(out / "evaluation.json", {"metadata": {"data": _data_label(args), "run": str(args.run)},
+                                                     **result.to_dict()})
+                write_text(out / "evaluation.txt", result.table() + "\n")
+                print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.txt'}")
+            return 0
         likelihood = likelihood_arguments(model, reference)
         result, generated, drawn = evaluate_model(
             model, reference, reference_repeats, sample_seed=args.seed, max_lag=args.max_lag, n_draws=args.draws,

@@ -31,6 +31,8 @@ CASES = {
     # a classical WGAN (Adam on generator and critic, a torch random stream)
     # the stimulus-locked temporal DG (its latent correlations solved one lag after another)
     "DG, lags": (["--model", "dg", "--neurons", "0-4", "--timesteps", "4"], "lags:2"),
+    # an IQP circuit over the whole window (Adam on an MMD estimate: operators, estimator samples, batches)
+    "IQP window, Adam": (["--model", "iqp-window", "--neurons", "0-4", "--timesteps", "3", "--steps", "12"], "adam:5"),
     "WGAN": (["--model", "wgan-mlp", "--neurons", "0-3", "--timesteps", "2", "--steps", "300"], "wgan:2"),
 }
 

@@ -22,6 +22,8 @@ FAST = {
     "cry": dict(steps=3, latent_nodes=3, calibrate=1),
     "iqp": dict(steps=3, latent_nodes=3),
     "bitflip": dict(steps=3, latent_nodes=3),
+    "iqp-window": dict(steps=3),
+    "bitflip-window": dict(steps=3),
     "wgan-mlp": dict(steps=2, batch_size=32, size=4),
     "wgan-conv": dict(steps=2, batch_size=32, size=4),
 }

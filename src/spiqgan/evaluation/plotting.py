@@ -27,7 +27,8 @@ MODEL_COLORS = {
     "bernoulli": "0.55", "independent": "0.55", "ising": "tab:cyan", "kpairwise": "tab:blue",
     "K-pairwise": "tab:blue", "dg": "tab:green", "dichotomized Gaussian": "tab:green", "wgan-mlp": "tab:orange",
     "wgan-conv": "tab:brown", "training repeats": "black", "training data": "black",
-    "cry": "tab:olive", "iqp": "magenta", "bitflip": "navy", "rbm": "teal",
+    "cry": "tab:olive", "iqp": "magenta", "bitflip": "navy", "rbm": "teal", "iqp-window": "darkviolet",
+    "bitflip-window": "steelblue",
     "spiqgan chain (mps)": _GEN, "published kpairwise": "tab:blue", "published dg": "tab:green",
 }
 

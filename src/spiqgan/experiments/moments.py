@@ -51,7 +51,8 @@ def windows_expval(windows: np.ndarray) -> Expval:
 
     def expval(ops, seed: int) -> np.ndarray:
         dense = np.asarray(ops.toarray(), dtype=np.float32)
-        return np.stack([_parities(flat[:half], dense).mean(0), _parities(flat[half:2 * half], dense).mean(0)])
+        return np.stack([_parities(flat[:half], dense).mean(0, dtype=np.float64),
+                         _parities(flat[half:2 * half], dense).mean(0, dtype=np.float64)])
     return expval
 
 
@@ -66,10 +67,16 @@ def model_expval(model: Any, n_samples: int) -> Expval:
     return expval
 
 
+#: operator-samples a moment table may spend (about 5 s at 1e8 per second): the estimator's samples per replicate
+#: grow to fill it where there are few operators (covariances are small, and the floor with them)
+MOMENT_BUDGET = 5e8
+
+
 def moment_replicates(model: Any, t: int, n: int, *, replicates: int = 8, n_samples: int | None = None,
                       max_lag: int = DEFAULT_MAX_LAG) -> list[dict]:
     """The moment statistics of ``replicates`` independent estimates of a model's :math:`\\langle Z\\rangle` and
-    :math:`\\langle ZZ\\rangle` (two where the model's values are exact)."""
+    :math:`\\langle ZZ\\rangle` (two where the model's values are exact); ``n_samples`` per replicate, by default
+    the model's ``eval_samples`` shared out, or more, up to :data:`MOMENT_BUDGET`."""
     import scipy.sparse as sp
 
     lags = min(t - 1, int(max_lag))
@@ -78,6 +85,8 @@ def moment_replicates(model: Any, t: int, n: int, *, replicates: int = 8, n_samp
     rows = np.concatenate([np.arange(m), np.repeat(np.arange(m, m + len(pairs)), 2)])
     cols = np.concatenate([np.arange(m), pairs.reshape(-1)])
     ops = sp.csr_matrix((np.ones(rows.size, np.int32), (rows, cols)), shape=(m + len(pairs), m))
+    if n_samples is None:
+        n_samples = max(int(model.eval_samples) // int(replicates), int(MOMENT_BUDGET / (ops.shape[0] * int(replicates))))
     out = []
     for r in range(int(replicates)):
         values, se = model.expval(ops, n_samples=n_samples, seed=1000 + r)
@@ -87,10 +96,13 @@ def moment_replicates(model: Any, t: int, n: int, *, replicates: int = 8, n_samp
     return out
 
 
-def sample_replicates(windows: np.ndarray, *, replicates: int = 20, max_lag: int = DEFAULT_MAX_LAG) -> list[dict]:
-    """The statistics of ``replicates`` disjoint chunks of a sampled model's windows (their mean and its variance
-    stand in for the model's exact statistic and the sampling error)."""
-    return [window_statistics(chunk, max_lag) for chunk in np.array_split(windows, int(replicates))]
+def sample_replicates(windows: np.ndarray, *, replicates: int = 20, max_lag: int = DEFAULT_MAX_LAG,
+                      seed: int = 0) -> list[dict]:
+    """The statistics of ``replicates`` disjoint random chunks of a sampled model's windows (their mean and its
+    variance stand in for the model's exact statistic and the sampling error; random, not consecutive, so that
+    drift along a file does not pass for sampling noise)."""
+    order = np.random.default_rng([seed, 8]).permutation(len(windows))
+    return [window_statistics(windows[chunk], max_lag) for chunk in np.array_split(order, int(replicates))]
 
 
 @dataclass(frozen=True)
@@ -152,7 +164,7 @@ def heldout_mmd(models: dict[str, Expval], heldout: np.ndarray, repeats: np.ndar
         for c in chunk_ids:
             mean, _ = data_side(weights, totals[c])
             x, y = terms[a][c], terms[b][c]
-            out.append(x[0] * x[1] - y[0] * y[1] - (x[0] + x[1] - y[0] - y[1]) * mean)
+            out.append(x[0] * x[1] - y[0] * y[1] - ((x[0] - y[0]) + (x[1] - y[1])) * mean)  # 0 for equal models
         return float(np.mean(np.concatenate(out)))
 
     every, ones = np.arange(int(chunks)), np.ones(len(units))
@@ -177,7 +189,7 @@ def evaluate_moments(model: Any, heldout: np.ndarray, repeats: np.ndarray, *, tr
 
     t, n = heldout.shape[1:]
     samples = max(2, int(model.eval_samples) // int(replicates))
-    mean, var = replicate_mean(moment_replicates(model, t, n, replicates=replicates, n_samples=samples, max_lag=max_lag))
+    mean, var = replicate_mean(moment_replicates(model, t, n, replicates=replicates, max_lag=max_lag))
     rows = compare_moments(mean, var, heldout, repeats, max_lag=max_lag, seed=seed)
     models = {model.name: model_expval(model, samples)}
     if train is not None:

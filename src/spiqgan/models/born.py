@@ -287,8 +287,10 @@ class BornMachine(ArrayModel, HasLikelihood, HasCircuits, Previewable):
             p["circuit_sha256"] = family.sha256  # a run resumes only with the same file
         most = family.max_neurons
         if p["n_neurons"] is not None and most is not None and p["n_neurons"] > most:
+            window = f" or '{self.name}-window' (one circuit over the whole window, fitted from expectation values)" \
+                if f"{self.name}-window" in ("iqp-window", "bitflip-window") else ""
             raise ModelConfigError(f"{self.name} enumerates 2**n patterns per step; n = {p['n_neurons']} is more "
-                                   f"than {most} neurons. Model 'cry' (neuron by neuron, any n) "
+                                   f"than {most} neurons. Model 'cry' (neuron by neuron, any n){window} "
                                    "takes more.")
         return p
 

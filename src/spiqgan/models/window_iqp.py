@@ -63,7 +63,7 @@ class WindowIQP(ArrayModel, HasLikelihood):
     steps
         Adam steps of the fit.
     lr
-        Adam's learning rate.
+        Adam's learning rate at the start; it decays to 0 along a cosine.
     n_operators
         Pauli-Z operators drawn per bandwidth and step (the MMD's Monte Carlo over operators).
     n_samples
@@ -86,7 +86,7 @@ class WindowIQP(ArrayModel, HasLikelihood):
     SAMPLE_MAX_QUBITS: ClassVar[int] = 20
 
     def __init__(self, n_neurons: int | None = None, n_timesteps: int | None = None, *, family: str = "iqp-window",
-                 max_lag: int = 1, shared: bool = True, steps: int = 400, lr: float = 0.02, n_operators: int = 256,
+                 max_lag: int = 1, shared: bool = True, steps: int = 400, lr: float = 0.002, n_operators: int = 256,
                  n_samples: int = 512, batch: int = 4096, kernel_weights: str = "1,2,4", eval_samples: int = 20000,
                  seed: int = 0) -> None:
         super().__init__(n_neurons, n_timesteps, seed=seed)
@@ -150,7 +150,7 @@ class WindowIQP(ArrayModel, HasLikelihood):
 
     # ------------------------------------------------------------------ fit
     def _moment_start(self, x: np.ndarray, g) -> np.ndarray:
-        """The bit-flip model matching the training windows' pairwise correlations and firing probabilities, per
+        r"""The bit-flip model matching the training windows' pairwise correlations and firing probabilities, per
         parameter (see the module docstring).
 
         In the look-alike, with :math:`u_g = -\log\cos 2\theta_g`, a two-qubit generator ``(a, b)`` gives
@@ -216,8 +216,10 @@ class WindowIQP(ArrayModel, HasLikelihood):
         if state is not None:
             opt.state[theta] = {"step": torch.tensor(float(first)), "exp_avg": torch.as_tensor(state["tensors"]["exp_avg"]),
                                 "exp_avg_sq": torch.as_tensor(state["tensors"]["exp_avg_sq"])}
-        half = int(p["n_samples"]) // 2
-        for step in range(first, int(p["steps"])):
+        half, total = int(p["n_samples"]) // 2, int(p["steps"])
+        for step in range(first, total):
+            for group in opt.param_groups:  # cosine decay to 0: a noisy gradient's jitter dies out at the end
+                group["lr"] = float(p["lr"]) * 0.5 * (1.0 + math.cos(math.pi * step / total))
             ops, _ = sample_operators(m, sigmas, int(p["n_operators"]), rng)
             opset = operator_set(ops, g)
             rows = flat[rng.integers(0, len(flat), int(p["batch"]))] if len(flat) > int(p["batch"]) else flat
