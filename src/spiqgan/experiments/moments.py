@@ -39,20 +39,17 @@ def judged_by_moments(model: Any) -> bool:
 Expval = Callable[[Any, int], np.ndarray]
 
 
-def _parities(bits: np.ndarray, ops_dense: np.ndarray) -> np.ndarray:
-    """``(-1)^{x.a}`` of each window (rows of ``bits``, ``(N, m)``) and operator: ``(N, O)``."""
-    return 1.0 - 2.0 * np.mod(bits.astype(np.float32) @ ops_dense.T, 2.0)
-
-
 def windows_expval(windows: np.ndarray) -> Expval:
     """The expectation values of a sampled model: two independent halves of its windows ``(N, t, n)``."""
+    from spiqgan.quantum.expval import parities
+
     flat = windows.reshape(len(windows), -1)
     half = len(flat) // 2
 
     def expval(ops, seed: int) -> np.ndarray:
-        dense = np.asarray(ops.toarray(), dtype=np.float32)
-        return np.stack([_parities(flat[:half], dense).mean(0, dtype=np.float64),
-                         _parities(flat[half:2 * half], dense).mean(0, dtype=np.float64)])
+        dense = ops.toarray()
+        return np.stack([parities(flat[:half], dense).mean(0, dtype=np.float64),
+                         parities(flat[half:2 * half], dense).mean(0, dtype=np.float64)])
     return expval
 
 
@@ -126,7 +123,7 @@ def heldout_mmd(models: dict[str, Expval], heldout: np.ndarray, repeats: np.ndar
                 chunks: int = 40, operators_per_chunk: int = 50, n_boot: int = 2000, level: float = DEFAULT_LEVEL,
                 seed: int = 0) -> MMDResult:
     """Held-out MMD^2 of every model and the paired differences (see the module docstring)."""
-    from spiqgan.quantum.expval import sample_operators
+    from spiqgan.quantum.expval import parities, sample_operators
 
     repeats = np.asarray(repeats)
     if repeats.shape != (len(heldout),):
@@ -139,7 +136,7 @@ def heldout_mmd(models: dict[str, Expval], heldout: np.ndarray, repeats: np.ndar
     totals, terms = [], {k: [] for k in names}
     for c in range(int(chunks)):
         ops, _ = sample_operators(flat.shape[1], sigmas, int(operators_per_chunk), rng)
-        parity = _parities(flat, np.asarray(ops.toarray(), dtype=np.float32))
+        parity = parities(flat, ops)
         total = np.zeros((len(units), ops.shape[0]))
         np.add.at(total, which, parity)
         totals.append(total)  # (repeats, O): sum of Z_a over each repeat's windows

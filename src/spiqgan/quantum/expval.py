@@ -50,7 +50,7 @@ import torch
 __all__ = ["Generators", "window_generators", "OperatorSet", "operator_set", "random_signs", "iqp_terms",
            "iqp_expval", "bitflip_expval", "iqp_probabilities", "bitflip_probabilities", "sample_bitflip",
            "operators_from_sets", "operator_probability", "bandwidth_for_weight", "sample_operators",
-           "data_expval", "mmd2_terms"]
+           "parities", "data_expval", "mmd2_terms"]
 
 
 # ---------------------------------------------------------------- generators
@@ -335,14 +335,18 @@ def sample_bitflip(theta: np.ndarray, generators: Generators, n: int, rng: np.ra
 
 
 # ------------------------------------------------------------------------ MMD
+def parities(bits: np.ndarray, operators: sp.csr_matrix | np.ndarray) -> np.ndarray:
+    """:math:`Z_a(x) = (-1)^{x \\cdot a}` of each window ``(N, m)`` of 0/1 and operator ``(O, m)``: ``(N, O)``."""
+    ops = operators.toarray() if sp.issparse(operators) else operators
+    overlap = np.asarray(bits, dtype=np.float32) @ np.asarray(ops, dtype=np.float32).T  # counts up to m: exact
+    return 1.0 - 2.0 * np.mod(overlap, 2.0)
+
+
 def data_expval(bits: np.ndarray, operators: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     r"""The data's :math:`\langle Z_a\rangle` ``(O,)`` over ``N`` windows ``(N, m)`` of 0/1, and the unbiased estimate of its
     square, :math:`\frac{1}{N(N-1)}\sum_{i \ne j} Z_a(x_i) Z_a(x_j)`."""
-    x = np.asarray(bits, dtype=np.float32)
-    ops = np.asarray(sp.csr_matrix(operators).toarray(), dtype=np.float32)
-    overlap = x @ ops.T  # counts up to m, exact in float32
-    total = (1.0 - 2.0 * np.mod(overlap, 2.0)).sum(0, dtype=np.float64)
-    n = x.shape[0]
+    total = parities(bits, operators).sum(0, dtype=np.float64)
+    n = len(bits)
     return total / n, (total**2 - n) / (n * (n - 1))
 
 
