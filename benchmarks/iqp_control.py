@@ -24,14 +24,14 @@ import numpy as np
 import torch
 
 from spiqgan.evaluation.likelihood import compare_nll
+from spiqgan.evaluation.statistics import pattern_windows
 from spiqgan.experiments.moments import heldout_mmd, model_expval
 from spiqgan.models import make_model
 from spiqgan.quantum.expval import iqp_probabilities, window_generators
 
 
 def draw(p: np.ndarray, t: int, n: int, count: int, rng: np.random.Generator) -> np.ndarray:
-    idx = rng.choice(p.size, size=count, p=p / p.sum())
-    return ((idx[:, None] >> np.arange(t * n - 1, -1, -1)) & 1).astype(np.uint8).reshape(count, t, n)
+    return pattern_windows(rng.choice(p.size, size=count, p=p / p.sum()), t, n)
 
 
 def main() -> None:

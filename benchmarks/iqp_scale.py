@@ -55,7 +55,7 @@ def classical_distance(iqp, sigmas: list[float], chunks: int = 40, per_chunk: in
                        seed: int = 0) -> tuple[float, float]:
     """MMD^2 between the fitted IQP circuit and the bit-flip model at the same angles, and its standard error over
     chunks (unbiased: the IQP side's square from two independent estimates)."""
-    from spiqgan.quantum.expval import sample_operators
+    from spiqgan.quantum.expval import mmd2_terms, sample_operators
 
     look_alike = copy.copy(iqp)
     look_alike.family = "bitflip-window"
@@ -66,7 +66,7 @@ def classical_distance(iqp, sigmas: list[float], chunks: int = 40, per_chunk: in
         a, _ = iqp.expval(ops, n_samples=samples, seed=2 * c)
         b, _ = iqp.expval(ops, n_samples=samples, seed=2 * c + 1)
         exact, _ = look_alike.expval(ops)
-        values.append(np.mean(a * b - (a + b) * exact + exact**2))
+        values.append(np.mean(mmd2_terms(a, b, exact, exact**2)))
     values = np.array(values)
     return float(values.mean()), float(values.std(ddof=1) / np.sqrt(len(values)))
 

@@ -699,14 +699,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
                   f"{splits[args.reference].n_repeats} repeats)")
             print(result.table())
             if args.out is not None:
-                from spiqgan.io.atomic import write_json, write_text
-
-                out = Path(args.out)
-                out.mkdir(parents=True, exist_ok=True)
-                write_json(out / "evaluation.json", {"metadata": {"data": _data_label(args), "run": str(args.run)},
-                                                     **result.to_dict()})
-                write_text(out / "evaluation.txt", result.table() + "\n")
-                print(f"wrote {out / 'evaluation.json'}, {out / 'evaluation.txt'}")
+                written = save_evaluation(result, None, reference, args.out, figures=False,
+                                          metadata={"data": _data_label(args), "run": str(args.run)})
+                print(f"wrote {', '.join(str(p) for p in written.values())}")
             return 0
         likelihood = likelihood_arguments(model, reference)
         result, generated, drawn = evaluate_model(

@@ -16,7 +16,8 @@ with the statistic ``H`` of *all* held-out windows:
 .. math:: \text{error} = \overline{(M - H)^2} - \overline{\widehat{\mathrm{Var}}(M)},
 
 the estimator's own variance (from the replicates) taken out, so that the error is unbiased for the
-squared difference of the model's exact statistic and ``H``. For a model distributed as the held-out
+squared difference of the model's exact statistic and ``H`` (squared differences as the sampled tables take
+them: a neuron silent on one side only counts as 0 in the autocorrelogram). For a model distributed as the held-out
 data, its expectation is the held-out statistic's own variance :math:`V_H`, and that is the floor:
 two random halves of the held-out repeats give :math:`E\,\overline{(H_1 - H_2)^2} \approx 4 V_H`
 (each half has twice the variance), so ``floor`` is a quarter of that, averaged over draws of the
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spiqgan.evaluation import statistics as st
+from spiqgan.evaluation.scoring import _squared_error
 from spiqgan.exceptions import DataError
 
 __all__ = ["MOMENT_STATISTICS", "moment_statistics", "window_statistics", "moment_pairs", "MomentRow",
@@ -132,9 +134,10 @@ class MomentRow:
     note: str = ""
 
 
-def _mse(a: np.ndarray, b: np.ndarray) -> float:
-    ok = np.isfinite(a) & np.isfinite(b)
-    return float(np.mean((a[ok] - b[ok]) ** 2)) if ok.any() else float("nan")
+def _mse(name: str, a: np.ndarray, b: np.ndarray) -> float:
+    """The sampled tables' squared error of statistic ``name`` (:mod:`spiqgan.evaluation.scoring`), NaN where undefined."""
+    err = _squared_error(name, a, b)
+    return float("nan") if err is None else err
 
 
 def compare_moments(mean: dict, var: dict, heldout: np.ndarray, repeats: np.ndarray, *,
@@ -154,7 +157,7 @@ def compare_moments(mean: dict, var: dict, heldout: np.ndarray, repeats: np.ndar
         first = rng.permutation(units)[: len(units) // 2]
         inside = np.isin(repeats, first)
         a, b = window_statistics(heldout[inside], max_lag), window_statistics(heldout[~inside], max_lag)
-        halves.append({k: _mse(a[k], b[k]) / 4.0 for k, _ in MOMENT_STATISTICS if a[k] is not None})
+        halves.append({k: _mse(k, a[k], b[k]) / 4.0 for k, _ in MOMENT_STATISTICS if a[k] is not None})
     rows = []
     for name, label in MOMENT_STATISTICS:
         if mean[name] is None or full[name] is None:
@@ -162,7 +165,7 @@ def compare_moments(mean: dict, var: dict, heldout: np.ndarray, repeats: np.ndar
             continue
         floor = float(np.mean([h[name] for h in halves]))
         noise = float(np.nanmean(var[name]))
-        error = _mse(mean[name], full[name]) - noise
+        error = _mse(name, mean[name], full[name]) - noise
         share = noise / floor if floor > 0 else None
         if share is not None and share > 1:
             rows.append(MomentRow(name, label, None, floor, None, share, "n/a: the estimator's error exceeds the floor"))

@@ -53,6 +53,9 @@ def save_evaluation(
 ) -> dict[str, Path]:
     """Write the report, then the figures, of ``evaluation`` to ``out_dir``; return the paths written.
 
+    ``evaluation`` may be a :class:`~spiqgan.evaluation.moments.MomentEvaluation` (a model judged from
+    expectation values), which has no generated windows: ``generated`` is ``None`` and ``figures`` false.
+
     The JSON and the table are written first, so that a failure while drawing
     (a full disk, say) cannot lose them.
     """

@@ -74,14 +74,11 @@ def moment_replicates(model: Any, t: int, n: int, *, replicates: int = 8, n_samp
     """The moment statistics of ``replicates`` independent estimates of a model's :math:`\\langle Z\\rangle` and
     :math:`\\langle ZZ\\rangle` (two where the model's values are exact); ``n_samples`` per replicate, by default
     the model's ``eval_samples`` shared out, or more, up to :data:`MOMENT_BUDGET`."""
-    import scipy.sparse as sp
+    from spiqgan.quantum.expval import operators_from_sets
 
-    lags = min(t - 1, int(max_lag))
-    pairs = moment_pairs(t, n, lags)
     m = t * n
-    rows = np.concatenate([np.arange(m), np.repeat(np.arange(m, m + len(pairs)), 2)])
-    cols = np.concatenate([np.arange(m), pairs.reshape(-1)])
-    ops = sp.csr_matrix((np.ones(rows.size, np.int32), (rows, cols)), shape=(m + len(pairs), m))
+    pairs = moment_pairs(t, n, min(t - 1, int(max_lag)))
+    ops = operators_from_sets([(k,) for k in range(m)] + [tuple(q) for q in pairs.tolist()], m)
     if n_samples is None:
         n_samples = max(int(model.eval_samples) // int(replicates), int(MOMENT_BUDGET / (ops.shape[0] * int(replicates))))
     out = []
@@ -123,7 +120,7 @@ def heldout_mmd(models: dict[str, Expval], heldout: np.ndarray, repeats: np.ndar
                 chunks: int = 40, operators_per_chunk: int = 50, n_boot: int = 2000, level: float = DEFAULT_LEVEL,
                 seed: int = 0) -> MMDResult:
     """Held-out MMD^2 of every model and the paired differences (see the module docstring)."""
-    from spiqgan.quantum.expval import parities, sample_operators
+    from spiqgan.quantum.expval import mmd2_terms, moments_from_totals, parities, sample_operators
 
     repeats = np.asarray(repeats)
     if repeats.shape != (len(heldout),):
@@ -144,17 +141,11 @@ def heldout_mmd(models: dict[str, Expval], heldout: np.ndarray, repeats: np.ndar
             terms[k].append(models[k](ops, c))  # (2, O)
 
     def data_side(weights: np.ndarray, total: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        n = float(weights @ per_repeat_n)
-        s = weights @ total
-        return s / n, (s**2 - n) / (n * (n - 1))
+        return moments_from_totals(weights @ total, float(weights @ per_repeat_n))
 
     def mmd(k: str, chunk_ids: np.ndarray, weights: np.ndarray) -> float:
-        out = []
-        for c in chunk_ids:
-            mean, square = data_side(weights, totals[c])
-            a = terms[k][c]
-            out.append(a[0] * a[1] - (a[0] + a[1]) * mean + square)
-        return float(np.mean(np.concatenate(out)))
+        return float(np.mean(np.concatenate([mmd2_terms(*terms[k][c], *data_side(weights, totals[c]))
+                                             for c in chunk_ids])))
 
     def diff(a: str, b: str, chunk_ids: np.ndarray, weights: np.ndarray) -> float:
         out = []

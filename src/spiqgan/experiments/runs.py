@@ -47,7 +47,7 @@ from typing import IO, Any, Callable, Iterator
 
 import numpy as np
 
-from spiqgan.io.atomic import write_csv, write_json, write_npy, write_text
+from spiqgan.io.atomic import write_csv, write_json, write_npy
 from spiqgan.experiments.moments import evaluate_moments, judged_by_moments
 from spiqgan.io.checkpoint import CheckpointError
 from spiqgan.evaluation.scoring import Evaluation, evaluate
@@ -436,11 +436,8 @@ def train_run(
                 stream.write(f"evaluating the fitted circuit from expectation values on {n_eval} held-out windows ...\n")
                 stream.flush()
             results["last"] = evaluate_moments(model, test_windows, test_repeats, train=train_windows, seed=params["seed"])
-            out = _evaluation_dir(run_dir, "last")
-            out.mkdir(parents=True, exist_ok=True)
-            write_json(out / "evaluation.json", {"metadata": {**(data_info or {}), "generator": "last",
-                                                              "step": model.n_steps_}, **results["last"].to_dict()})
-            write_text(out / "evaluation.txt", results["last"].table() + "\n")
+            save_evaluation(results["last"], None, test_windows, _evaluation_dir(run_dir, "last"), figures=False,
+                            metadata={**(data_info or {}), "generator": "last", "step": model.n_steps_})
             which_list = []
         for which in which_list:
             if progress:

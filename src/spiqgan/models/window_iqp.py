@@ -14,8 +14,8 @@ The IQP circuit's samples are not classically available beyond :attr:`WindowIQP.
 likelihood up to :attr:`WindowIQP.SAMPLE_MAX_QUBITS` qubits.
 
 **The start** is the bit-flip model that matches the training windows' firing probabilities and
-pairwise correlations of every generator's qubits (non-negative least squares on
-:math:`-\log\cos 2\theta_g`, the look-alike's moments being products of :math:`\cos 2\theta_g`). It is
+pairwise correlations of every generator's qubits, in closed form in :math:`-\log\cos 2\theta_g` (the
+look-alike's moments being products of :math:`\cos 2\theta_g`). It is
 the same for both families: IQP starts where the look-alike is best, with the same one-qubit
 marginals, and leaves it only where interference lowers the MMD.
 """
@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from spiqgan.evaluation.statistics import pattern_indices, pattern_windows
 from spiqgan.models.base import ArrayModel, HasLikelihood, ModelConfigError
 
 __all__ = ["WindowIQP", "FAMILIES"]
@@ -128,11 +129,16 @@ class WindowIQP(ArrayModel, HasLikelihood):
         p = getattr(self, "params_", None) or self.get_params()
         return window_generators(int(p["n_timesteps"]), int(p["n_neurons"]), int(p["max_lag"]), shared=bool(p["shared"]))
 
+    def _n_qubits(self) -> int:
+        """``t n``: the circuit's qubits (the model is fitted, or its size is known)."""
+        p = getattr(self, "params_", None) or self.get_params()
+        return int(p["n_timesteps"]) * int(p["n_neurons"])
+
     def sigmas(self) -> list[float]:
         """The kernels' bandwidths on this window's ``t n`` bits (weights at most a third of the bits)."""
         from spiqgan.quantum.expval import bandwidth_for_weight
 
-        m = int(self.params_["n_timesteps"]) * int(self.params_["n_neurons"])
+        m = self._n_qubits()
         return [bandwidth_for_weight(min(w, m / 3), m) for w in _weights(self.params_["kernel_weights"])]
 
     def describe(self, preset: str | None = None) -> str:
@@ -156,8 +162,9 @@ class WindowIQP(ArrayModel, HasLikelihood):
         In the look-alike, with :math:`u_g = -\log\cos 2\theta_g`, a two-qubit generator ``(a, b)`` gives
         :math:`\log\frac{\langle Z_a Z_b\rangle}{\langle Z_a\rangle\langle Z_b\rangle} = 2 u_{ab}` and a qubit
         :math:`-\log\langle Z_a\rangle = u_a + \sum_k u_{ak}`: the couplings first (a negative correlation, which
-        the look-alike cannot make, at 0), then each qubit's own angle takes up the rest of its rate (at least 0);
-        generators that share a parameter average.
+        the look-alike cannot make, at 0; shrunk where together they would take more than 90 % of a qubit's
+        rate), then each qubit's own angle takes up the rest of its rate (at least 0); generators that share
+        a parameter average.
         """
         xf = x.astype(np.float64)
         rate, joint = xf.mean(0), xf.T @ xf / len(xf)
@@ -250,18 +257,16 @@ class WindowIQP(ArrayModel, HasLikelihood):
         self.start_ = arrays.get("start_", self.theta_)
 
     # ------------------------------------------------------------ evaluate
-    def expval(self, operators, *, theta: np.ndarray | None = None, n_samples: int | None = None,
-               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    def expval(self, operators, *, n_samples: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         """:math:`\\langle Z_a\\rangle` of the fitted model for 0/1 operators ``(O, t n)`` (qubit ``s n + j``: neuron
-        ``j`` at step ``s``) and their standard errors (0 for the exact bit-flip values); ``theta``: other angles
-        (e.g. IQP's own in the look-alike)."""
+        ``j`` at step ``s``) and their standard errors (0 for the exact bit-flip values)."""
         import torch
 
         from spiqgan.quantum.expval import bitflip_expval, iqp_expval, operator_set
 
         self._check_fitted()
         g = self.generators()
-        th = torch.as_tensor(self.theta_ if theta is None else theta, dtype=torch.float64)
+        th = torch.as_tensor(self.theta_, dtype=torch.float64)
         opset = operator_set(operators, g)
         if not self.interference:
             values = bitflip_expval(th, g, opset).numpy()
@@ -274,8 +279,7 @@ class WindowIQP(ArrayModel, HasLikelihood):
     def samples_classically(self) -> bool:
         """Whether :meth:`sample` can draw windows (the look-alike always; IQP by enumeration up to
         :attr:`SAMPLE_MAX_QUBITS` qubits)."""
-        p = getattr(self, "params_", None) or self.get_params()
-        return not self.interference or int(p["n_timesteps"]) * int(p["n_neurons"]) <= self.SAMPLE_MAX_QUBITS
+        return not self.interference or self.likelihood_method() is not None
 
     def _probabilities(self) -> np.ndarray:
         import torch
@@ -283,7 +287,7 @@ class WindowIQP(ArrayModel, HasLikelihood):
         from spiqgan.quantum.expval import bitflip_probabilities, iqp_probabilities
 
         g = self.generators()
-        if g.n_qubits > self.SAMPLE_MAX_QUBITS:
+        if self.likelihood_method() is None:
             raise ModelConfigError(
                 f"the exact distribution of {g.n_qubits} qubits does not enumerate (at most {self.SAMPLE_MAX_QUBITS}); "
                 "judge the model from its expectation values (spiqgan evaluate does so).")
@@ -302,24 +306,20 @@ class WindowIQP(ArrayModel, HasLikelihood):
                 f"{self.SAMPLE_MAX_QUBITS} qubits enumerate): judge it from its expectation values "
                 "(spiqgan evaluate RUN does so), or sample its exported circuit on hardware.")
         p = self._probabilities()
-        idx = rng.choice(p.size, size=n_windows, p=p / p.sum())
-        return ((idx[:, None] >> np.arange(g.n_qubits - 1, -1, -1)) & 1).astype(np.uint8)
+        return pattern_windows(rng.choice(p.size, size=n_windows, p=p / p.sum()), self.params_["n_timesteps"],
+                               self.params_["n_neurons"])
 
     def likelihood_method(self) -> str | None:
-        p = getattr(self, "params_", None) or self.get_params()
-        return "exact" if int(p["n_timesteps"]) * int(p["n_neurons"]) <= self.SAMPLE_MAX_QUBITS else None
+        return "exact" if self._n_qubits() <= self.SAMPLE_MAX_QUBITS else None
 
     def likelihood_unavailable(self, windows: np.ndarray) -> str | None:
         if self.likelihood_method() is None:
-            return (f"{self.family} over {self.params_['n_timesteps'] * self.params_['n_neurons']} qubits has no "
+            return (f"{self.family} over {self._n_qubits()} qubits has no "
                     f"likelihood here (it enumerates at most {self.SAMPLE_MAX_QUBITS}); the held-out MMD decides")
         return None
 
     def log_likelihood(self, windows: np.ndarray) -> np.ndarray:
         """Exact natural-log probability of each window ``(B, t, n)`` (enumerating ``2^(t n)``, ``t n <= 20``)."""
-        x = self._checked_windows(windows)
-        m = x.shape[1] * x.shape[2]
-        p = self._probabilities()
-        idx = x.reshape(len(x), m).astype(np.int64) @ (1 << np.arange(m - 1, -1, -1, dtype=np.int64))
+        idx = pattern_indices(self._checked_windows(windows))  # fitted, and windows of its (t, n)
         with np.errstate(divide="ignore"):
-            return np.log(p[idx])
+            return np.log(self._probabilities()[idx])

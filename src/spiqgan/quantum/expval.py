@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import scipy.sparse as sp
@@ -50,7 +50,7 @@ import torch
 __all__ = ["Generators", "window_generators", "OperatorSet", "operator_set", "random_signs", "iqp_terms",
            "iqp_expval", "bitflip_expval", "iqp_probabilities", "bitflip_probabilities", "sample_bitflip",
            "operators_from_sets", "operator_probability", "bandwidth_for_weight", "sample_operators",
-           "parities", "data_expval", "mmd2_terms"]
+           "parities", "data_expval", "moments_from_totals", "mmd2_terms"]
 
 
 # ---------------------------------------------------------------- generators
@@ -105,13 +105,14 @@ class Generators:
         return theta[..., torch.as_tensor(self.parameter, device=theta.device)]
 
 
+@lru_cache(maxsize=32)
 def window_generators(t: int, n: int, max_lag: int = 1, *, shared: bool = True) -> Generators:
     """The generators of a window ``(t, n)``: Z on each bit; ZZ on every pair in one step, on one neuron across
     lags ``1..max_lag`` and across neurons and lags ``1..max_lag`` (the space-time structure of the temporal
     maximum-entropy and DG models).
 
     ``shared``: one angle per (neuron) and per (lag, neuron, neuron) for all steps (a stationary window);
-    otherwise one angle per generator.
+    otherwise one angle per generator. Cached: the same window gets the same object, with its layouts.
     """
     qubits, keys = [], []
     for s in range(t):
@@ -290,17 +291,12 @@ def bitflip_expval(theta: torch.Tensor, generators: Generators, operators: sp.cs
 
 
 # ---------------------------------------------------------- exact (small m)
-def _all_signs(m: int, dtype: torch.dtype) -> torch.Tensor:
-    idx = torch.arange(2**m)
-    return (1 - 2 * ((idx[:, None] >> torch.arange(m - 1, -1, -1)) & 1)).to(dtype)
-
-
 def iqp_probabilities(theta: torch.Tensor, generators: Generators) -> torch.Tensor:
     """Exact distribution ``(2**m,)`` of the IQP circuit (qubit 0 the most significant bit; ``m <= 24``)."""
-    from spiqgan.quantum.families.base import walsh_hadamard
+    from spiqgan.quantum.families.base import pattern_bits, walsh_hadamard
 
     m = generators.n_qubits
-    z = _all_signs(m, theta.dtype)
+    z = 1 - 2 * pattern_bits(m, theta.dtype)
     ext = torch.cat([z, z.new_ones(z.shape[0], 1)], 1)  # padding -1 reads the column of ones
     q = torch.as_tensor(generators.qubits)
     phase = (ext[:, q[:, 0]] * ext[:, q[:, 1]]) @ generators.angles(theta)
@@ -345,8 +341,11 @@ def parities(bits: np.ndarray, operators: sp.csr_matrix | np.ndarray) -> np.ndar
 def data_expval(bits: np.ndarray, operators: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     r"""The data's :math:`\langle Z_a\rangle` ``(O,)`` over ``N`` windows ``(N, m)`` of 0/1, and the unbiased estimate of its
     square, :math:`\frac{1}{N(N-1)}\sum_{i \ne j} Z_a(x_i) Z_a(x_j)`."""
-    total = parities(bits, operators).sum(0, dtype=np.float64)
-    n = len(bits)
+    return moments_from_totals(parities(bits, operators).sum(0, dtype=np.float64), len(bits))
+
+
+def moments_from_totals(total: np.ndarray, n: float) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and the unbiased square (:func:`data_expval`) from the sums of :math:`Z_a` over ``n`` windows."""
     return total / n, (total**2 - n) / (n * (n - 1))
 
 
